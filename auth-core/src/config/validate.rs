@@ -1,0 +1,214 @@
+//! The checks serde cannot make: addresses, URLs, ranges and cross-field rules. Each failure names
+//! its key so an operator knows what to fix.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use super::load::ConfigError;
+use super::{Config, ServiceSeed, StorageBackend};
+
+impl Config {
+    /// Checks every value that serde accepted but the program cannot use.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        socket_addr("gateway.listen", &self.gateway.listen)?;
+        http_url("gateway.public_url", &self.gateway.public_url)?;
+        at_least("gateway.threads", self.gateway.threads, 1)?;
+        at_least("gateway.max_body_bytes", self.gateway.max_body_bytes, 1024)?;
+
+        if self.storage.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::new("storage.data_dir", "must not be empty"));
+        }
+        if self.storage.backend == StorageBackend::Postgres {
+            let pg = &self.storage.postgres;
+            tokio_postgres::Config::from_str(&pg.url).map_err(|err| {
+                ConfigError::new(
+                    "storage.postgres.url",
+                    format!("not a PostgreSQL URL: {err}"),
+                )
+            })?;
+            at_least("storage.postgres.pool_size", pg.pool_size, 1)?;
+            at_least(
+                "storage.postgres.connect_timeout_secs",
+                pg.connect_timeout_secs,
+                1,
+            )?;
+            at_least(
+                "storage.postgres.acquire_timeout_secs",
+                pg.acquire_timeout_secs,
+                1,
+            )?;
+        }
+
+        if let Some(redis) = &self.redis {
+            redis::Client::open(redis.url.as_str())
+                .map_err(|err| ConfigError::new("redis.url", format!("not a Redis URL: {err}")))?;
+        }
+
+        let mut slugs = HashSet::new();
+        let mut hosts = HashSet::new();
+        let mut prefixes = HashSet::new();
+        for (index, service) in self.services.iter().enumerate() {
+            let key = format!("services[{index}]");
+            validate_service(&key, service)?;
+            if !slugs.insert(service.slug.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{key}.slug"),
+                    format!("`{}` is used by another service", service.slug),
+                ));
+            }
+            for host in &service.hosts {
+                if !hosts.insert(host.to_ascii_lowercase()) {
+                    return Err(ConfigError::new(
+                        format!("{key}.hosts"),
+                        format!("`{host}` is used by another service"),
+                    ));
+                }
+            }
+            if let Some(prefix) = &service.path_prefix
+                && !prefixes.insert(prefix.as_str())
+            {
+                return Err(ConfigError::new(
+                    format!("{key}.path_prefix"),
+                    format!("`{prefix}` is used by another service"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_service(key: &str, service: &ServiceSeed) -> Result<(), ConfigError> {
+    crate::services::validate_slug(&service.slug)
+        .map_err(|message| ConfigError::new(format!("{key}.slug"), message))?;
+    if service.name.trim().is_empty() {
+        return Err(ConfigError::new(format!("{key}.name"), "must not be empty"));
+    }
+    if service.hosts.is_empty() && service.path_prefix.is_none() {
+        return Err(ConfigError::new(
+            key,
+            "needs at least one of `hosts` or `path_prefix` to be reachable",
+        ));
+    }
+    for (i, host) in service.hosts.iter().enumerate() {
+        crate::services::validate_host(host)
+            .map_err(|message| ConfigError::new(format!("{key}.hosts[{i}]"), message))?;
+    }
+    if let Some(prefix) = &service.path_prefix {
+        crate::services::validate_path_prefix(prefix)
+            .map_err(|message| ConfigError::new(format!("{key}.path_prefix"), message))?;
+    }
+    if service.upstreams.is_empty() {
+        return Err(ConfigError::new(
+            format!("{key}.upstreams"),
+            "needs at least one upstream address",
+        ));
+    }
+    for (i, upstream) in service.upstreams.iter().enumerate() {
+        socket_addr(&format!("{key}.upstreams[{i}]"), upstream)?;
+    }
+    Ok(())
+}
+
+fn socket_addr(key: &str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| {
+        ConfigError::new(
+            key,
+            format!("`{value}` is not an address of the form ip:port with a port up to 65535"),
+        )
+    })
+}
+
+fn http_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    let url = url::Url::parse(value)
+        .map_err(|err| ConfigError::new(key, format!("`{value}` is not a URL: {err}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::new(key, "must be an http or https URL"));
+    }
+    Ok(())
+}
+
+fn at_least<T: PartialOrd + std::fmt::Display>(
+    key: &str,
+    value: T,
+    min: T,
+) -> Result<(), ConfigError> {
+    if value < min {
+        return Err(ConfigError::new(key, format!("must be at least {min}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::from_toml;
+
+    fn refused_key(toml: &str) -> String {
+        from_toml(toml).expect_err("should be refused").key
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = from_toml("").unwrap();
+        assert_eq!(config.gateway.listen, "127.0.0.1:8080");
+        assert_eq!(config.services.len(), 2);
+        assert!(config.redis.is_none());
+    }
+
+    #[test]
+    fn port_out_of_range_names_the_key() {
+        assert_eq!(
+            refused_key("[gateway]\nlisten = \"127.0.0.1:70000\""),
+            "gateway.listen"
+        );
+    }
+
+    #[test]
+    fn malformed_database_url_names_the_key() {
+        let toml = "[storage]\nbackend = \"postgres\"\n[storage.postgres]\nurl = \"postgres://a@b:notaport/x\"";
+        assert_eq!(refused_key(toml), "storage.postgres.url");
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let err = from_toml("[gateway]\nlisten_on = \"x\"").unwrap_err();
+        assert!(err.message.contains("listen_on"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        assert_eq!(
+            refused_key("[gateway]\nthreads = \"many\""),
+            "gateway.threads"
+        );
+    }
+
+    #[test]
+    fn unknown_backend_names_the_key() {
+        assert_eq!(
+            refused_key("[storage]\nbackend = \"mysql\""),
+            "storage.backend"
+        );
+    }
+
+    #[test]
+    fn bad_upstream_names_the_service_and_index() {
+        let toml = "[[services]]\nslug = \"x\"\nname = \"X\"\nhosts = [\"x.localhost\"]\nupstreams = [\"127.0.0.1:1\", \"nowhere\"]";
+        assert_eq!(refused_key(toml), "services[0].upstreams[1]");
+    }
+
+    #[test]
+    fn duplicate_host_is_refused() {
+        let toml = "[[services]]\nslug = \"a\"\nname = \"A\"\nhosts = [\"same.localhost\"]\nupstreams = [\"127.0.0.1:1\"]\n\
+                    [[services]]\nslug = \"b\"\nname = \"B\"\nhosts = [\"SAME.localhost\"]\nupstreams = [\"127.0.0.1:2\"]";
+        assert_eq!(refused_key(toml), "services[1].hosts");
+    }
+
+    #[test]
+    fn bad_redis_url_names_the_key() {
+        assert_eq!(
+            refused_key("[redis]\nurl = \"http://not-redis\""),
+            "redis.url"
+        );
+    }
+}

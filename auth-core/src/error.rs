@@ -1,0 +1,267 @@
+//! The one error type of auth-core: every refusal the product makes, each with a stable code and the
+//! HTTP status a transport should answer with.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::store::StoreError;
+
+/// A problem with one input field, reported back so a client can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything auth-core refuses or fails at.
+///
+/// Messages are safe to show to the client; internal causes are logged, never returned.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the request is not valid")]
+    Validation(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("login or password is wrong")]
+    InvalidCredentials,
+    #[error("the token is not valid")]
+    InvalidToken,
+    #[error("the token has expired")]
+    ExpiredToken,
+    #[error("authentication is required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the account is locked")]
+    AccountLocked { until: Timestamp },
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the system is closed")]
+    SystemClosed {
+        opens_at: Option<Timestamp>,
+        retry_after_secs: u64,
+    },
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    /// A validation error about a single field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// An unexpected failure; the cause is kept for the log only.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Error::Internal(cause.to_string())
+    }
+
+    /// The stable, machine-readable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Validation(_) => ErrorCode::ValidationError,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Error::InvalidToken => ErrorCode::InvalidToken,
+            Error::ExpiredToken => ErrorCode::ExpiredToken,
+            Error::Unauthenticated => ErrorCode::Unauthenticated,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::AccountLocked { .. } => ErrorCode::AccountLocked,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::SystemClosed { .. } => ErrorCode::SystemClosed,
+            Error::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Error::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+
+    /// Structured details a client can act on (which fields, until when, retry after).
+    pub fn details(&self) -> Option<Value> {
+        match self {
+            Error::Validation(fields) => Some(json!({ "fields": fields })),
+            Error::AccountLocked { until } => Some(json!({ "locked_until": until.to_string() })),
+            Error::RateLimited { retry_after_secs } => {
+                Some(json!({ "retry_after_secs": retry_after_secs }))
+            }
+            Error::SystemClosed {
+                opens_at,
+                retry_after_secs,
+            } => Some(json!({
+                "opens_at": opens_at.map(|t| t.to_string()),
+                "retry_after_secs": retry_after_secs,
+            })),
+            _ => None,
+        }
+    }
+
+    /// Seconds a client should wait before trying again, when the refusal is temporary.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Error::SystemClosed {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
+    /// The message to show a client: never the internal cause.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Internal(_) => "an internal error occurred".to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => Error::Unavailable("storage"),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Stable error codes. Clients match on these strings; they never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    ValidationError,
+    NotFound,
+    Conflict,
+    InvalidCredentials,
+    InvalidToken,
+    ExpiredToken,
+    Unauthenticated,
+    Forbidden,
+    AccountLocked,
+    RateLimited,
+    SystemClosed,
+    ServiceUnavailable,
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The code as clients see it, e.g. `ACCOUNT_LOCKED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationError => "VALIDATION_ERROR",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
+            ErrorCode::InvalidToken => "INVALID_TOKEN",
+            ErrorCode::ExpiredToken => "EXPIRED_TOKEN",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::SystemClosed => "SYSTEM_CLOSED",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
+        }
+    }
+
+    /// The HTTP status every transport answers this code with; the only such mapping.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::ValidationError => 422,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidToken
+            | ErrorCode::ExpiredToken
+            | ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::AccountLocked => 423,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::SystemClosed | ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::InternalError => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Result with auth-core's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_cause_never_reaches_the_client_message() {
+        let err = Error::internal("connection to 10.0.0.3 refused: password for admin");
+        assert_eq!(err.public_message(), "an internal error occurred");
+        assert_eq!(err.code().as_str(), "INTERNAL_ERROR");
+        assert_eq!(err.code().http_status(), 500);
+    }
+
+    #[test]
+    fn refusals_map_to_their_documented_status() {
+        let cases = [
+            (Error::invalid("email", "bad"), 422, "VALIDATION_ERROR"),
+            (Error::InvalidCredentials, 401, "INVALID_CREDENTIALS"),
+            (
+                Error::AccountLocked {
+                    until: Timestamp::UNIX_EPOCH,
+                },
+                423,
+                "ACCOUNT_LOCKED",
+            ),
+            (
+                Error::RateLimited {
+                    retry_after_secs: 3,
+                },
+                429,
+                "RATE_LIMITED",
+            ),
+            (
+                Error::SystemClosed {
+                    opens_at: None,
+                    retry_after_secs: 60,
+                },
+                503,
+                "SYSTEM_CLOSED",
+            ),
+            (Error::Forbidden("no".into()), 403, "FORBIDDEN"),
+            (Error::Conflict("taken".into()), 409, "CONFLICT"),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.code().http_status(), status, "{code}");
+            assert_eq!(err.code().as_str(), code);
+        }
+    }
+
+    #[test]
+    fn validation_details_name_the_field() {
+        let details = Error::invalid("email", "is not an email address")
+            .details()
+            .unwrap();
+        assert_eq!(details["fields"][0]["field"], "email");
+    }
+
+    #[test]
+    fn storage_outage_is_unavailable_not_internal() {
+        let err: Error = StoreError::Unavailable("connection refused".into()).into();
+        assert_eq!(err.code(), ErrorCode::ServiceUnavailable);
+    }
+}
