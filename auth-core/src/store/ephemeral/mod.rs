@@ -1,0 +1,72 @@
+//! Short-lived state: QR challenges, PINs, sessions, counters, and revocation fan-out. Keys expire
+//! by themselves; every read-modify-write the domains need is one atomic call here, so it holds when
+//! several gateways share one Redis.
+//!
+//! Two backends: Redis ([`RedisStore`]), and [`EmbeddedStore`] for the default mode, which keeps the
+//! state in process and writes it through to the durable database so a restart loses nothing.
+//!
+//! Expiry here is wall-clock and only bounds memory; the domains also check their own expiry times
+//! against the [`Clock`](crate::Clock), so a key that outlives its TTL is still refused.
+
+mod embedded;
+mod redis;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::store::StoreError;
+
+pub use self::embedded::EmbeddedStore;
+pub use self::redis::RedisStore;
+
+/// The operations short-lived state needs. Keys and channels are plain strings; backends add
+/// their own namespace.
+#[async_trait]
+pub trait Ephemeral: Send + Sync + std::fmt::Debug {
+    /// Stores `value` under `key` for `ttl`, replacing what was there.
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Stores `value` only if `key` is absent; returns whether it was stored.
+    async fn put_new(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<bool, StoreError>;
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Removes `key`; returns whether it existed.
+    async fn remove(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Replaces the value of `key` with `value` only if it currently equals `expected`, keeping its
+    /// TTL. Returns whether it was replaced. This is the one primitive every state machine uses:
+    /// of two racing writers exactly one wins.
+    async fn replace_if(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+    ) -> Result<bool, StoreError>;
+
+    /// Adds one to the counter at `key` (created at 0 with `ttl`) and returns the new count.
+    async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
+
+    /// Adds `member` to the set at `key`, extending the set's TTL to at least `ttl`.
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError>;
+
+    async fn set_remove(&self, key: &str, member: &str) -> Result<(), StoreError>;
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Sends `message` to every subscriber of `channel`, in this process and (with Redis) in every
+    /// other gateway.
+    async fn publish(&self, channel: &str, message: Vec<u8>) -> Result<(), StoreError>;
+
+    /// Receives what is published on `channel` from now on. With Redis the subscription comes back
+    /// by itself after a reconnect.
+    async fn subscribe(&self, channel: &str) -> Result<broadcast::Receiver<Vec<u8>>, StoreError>;
+
+    /// A cheap round trip proving the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Which backend this is, for health reports.
+    fn backend_name(&self) -> &'static str;
+}
