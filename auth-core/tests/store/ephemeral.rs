@@ -1,0 +1,201 @@
+//! The short-lived store, on the embedded backend and on Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::config::RedisConfig;
+use auth_core::store::ephemeral::{EmbeddedStore, RedisStore};
+use auth_core::store::{Ephemeral, StoreError};
+
+use crate::ephemeral_test;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+ephemeral_test!(put_get_remove, |store| {
+    assert_eq!(store.get("a").await.unwrap(), None);
+    store.put("a", b"one".to_vec(), MINUTE).await.unwrap();
+    assert_eq!(store.get("a").await.unwrap().as_deref(), Some(&b"one"[..]));
+    store.put("a", b"two".to_vec(), MINUTE).await.unwrap();
+    assert_eq!(store.get("a").await.unwrap().as_deref(), Some(&b"two"[..]));
+    assert!(store.remove("a").await.unwrap());
+    assert!(!store.remove("a").await.unwrap());
+    assert_eq!(store.get("a").await.unwrap(), None);
+});
+
+// The store's TTL is wall-clock on both backends (Redis keeps its own time); domain expiry is
+// tested with the manual clock elsewhere. This only checks keys really go away.
+ephemeral_test!(keys_expire_after_their_ttl, |store| {
+    store
+        .put("short", b"x".to_vec(), Duration::from_millis(100))
+        .await
+        .unwrap();
+    store
+        .increment("count", Duration::from_millis(100))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(store.get("short").await.unwrap(), None);
+    assert_eq!(store.increment("count", MINUTE).await.unwrap(), 1);
+});
+
+ephemeral_test!(put_new_has_one_winner, |store| {
+    let attempts = (0..20u8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move { store.put_new("claim", vec![i], MINUTE).await.unwrap() })
+    });
+    let wins = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(wins, 1);
+});
+
+ephemeral_test!(replace_if_has_one_winner_and_keeps_ttl, |store| {
+    store
+        .put("state", b"pending".to_vec(), MINUTE)
+        .await
+        .unwrap();
+    let attempts = (0..20u8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .replace_if("state", b"pending", format!("used-{i}").into_bytes())
+                .await
+                .unwrap()
+        })
+    });
+    let wins = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(wins, 1);
+    let value = store.get("state").await.unwrap().unwrap();
+    assert!(value.starts_with(b"used-"));
+    assert!(
+        !store
+            .replace_if("absent", b"x", b"y".to_vec())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get("absent").await.unwrap(), None);
+});
+
+ephemeral_test!(increments_are_atomic, |store| {
+    let attempts = (0..50).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.increment("fails", MINUTE).await.unwrap() })
+    });
+    let mut counts: Vec<i64> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    counts.sort();
+    assert_eq!(counts, (1..=50).collect::<Vec<_>>());
+});
+
+ephemeral_test!(sets_hold_members, |store| {
+    store.set_add("s", "b", MINUTE).await.unwrap();
+    store.set_add("s", "a", MINUTE).await.unwrap();
+    store.set_add("s", "a", MINUTE).await.unwrap();
+    assert_eq!(store.set_members("s").await.unwrap(), vec!["a", "b"]);
+    store.set_remove("s", "a").await.unwrap();
+    assert_eq!(store.set_members("s").await.unwrap(), vec!["b"]);
+    assert!(store.set_members("none").await.unwrap().is_empty());
+});
+
+ephemeral_test!(published_messages_reach_subscribers, |store| {
+    let mut first = store.subscribe("revocations").await.unwrap();
+    let mut second = store.subscribe("revocations").await.unwrap();
+    let mut other = store.subscribe("other").await.unwrap();
+    store
+        .publish("revocations", b"session-1".to_vec())
+        .await
+        .unwrap();
+    for receiver in [&mut first, &mut second] {
+        let got = tokio::time::timeout(Duration::from_secs(5), receiver.recv())
+            .await
+            .expect("message within 5 s")
+            .unwrap();
+        assert_eq!(got, b"session-1");
+    }
+    assert!(other.try_recv().is_err());
+});
+
+#[tokio::test]
+async fn embedded_entries_survive_a_restart() {
+    let test_db = crate::backends::embedded().await;
+    {
+        let store = EmbeddedStore::open(test_db.db.clone()).await.unwrap();
+        store
+            .put("session:1", b"alive".to_vec(), MINUTE)
+            .await
+            .unwrap();
+        store.increment("fails:u", MINUTE).await.unwrap();
+        store.set_add("sessions:u", "1", MINUTE).await.unwrap();
+        store.put("gone", b"x".to_vec(), MINUTE).await.unwrap();
+        store.remove("gone").await.unwrap();
+    }
+    let reopened = EmbeddedStore::open(test_db.db.clone()).await.unwrap();
+    assert_eq!(
+        reopened.get("session:1").await.unwrap().as_deref(),
+        Some(&b"alive"[..])
+    );
+    assert_eq!(reopened.increment("fails:u", MINUTE).await.unwrap(), 2);
+    assert_eq!(reopened.set_members("sessions:u").await.unwrap(), vec!["1"]);
+    assert_eq!(reopened.get("gone").await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_reconnects_and_resubscribes_after_a_restart() {
+    let redis = Arc::new(
+        tokio::task::spawn_blocking(auth_test_support::Redis::start_new)
+            .await
+            .unwrap(),
+    );
+    let store = RedisStore::connect(&RedisConfig {
+        url: redis.url(),
+        key_prefix: "r:".into(),
+    })
+    .unwrap();
+    store.ping().await.unwrap();
+    let mut revocations = store.subscribe("revocations").await.unwrap();
+
+    let r = redis.clone();
+    tokio::task::spawn_blocking(move || r.stop()).await.unwrap();
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+
+    let r = redis.clone();
+    tokio::task::spawn_blocking(move || r.start())
+        .await
+        .unwrap();
+    let mut back = false;
+    for _ in 0..50 {
+        if store.ping().await.is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "no reconnect after Redis came back");
+
+    // The subscription is restored too: a message published now arrives.
+    let mut delivered = false;
+    for _ in 0..50 {
+        store.publish("revocations", b"s".to_vec()).await.unwrap();
+        if let Ok(Ok(message)) =
+            tokio::time::timeout(Duration::from_millis(100), revocations.recv()).await
+        {
+            assert_eq!(message, b"s");
+            delivered = true;
+            break;
+        }
+    }
+    assert!(
+        delivered,
+        "the subscription did not come back after the restart"
+    );
+}

@@ -1,0 +1,15 @@
+//! Real servers for tests, started on loopback in temp dirs on free ports: PostgreSQL ([`postgres`]),
+//! Redis ([`redis`]) and SMTP ([`smtp`]). The shared instances start once per test binary and are
+//! stopped when it exits, even when it is killed; each test takes its own database or key prefix.
+
+mod net;
+pub mod postgres;
+pub mod process;
+pub mod redis;
+pub mod smtp;
+
+pub use net::{free_port, unique_name, wait_for_port};
+pub use postgres::Postgres;
+pub use process::ChildProcess;
+pub use redis::Redis;
+pub use smtp::{Mail, Smtp};
