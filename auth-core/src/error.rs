@@ -55,6 +55,12 @@ pub enum Error {
     },
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Upstream(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -85,6 +91,9 @@ impl Error {
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::SystemClosed { .. } => ErrorCode::SystemClosed,
             Error::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Error::BadRequest(_) => ErrorCode::BadRequest,
+            Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Error::Upstream(_) => ErrorCode::UpstreamError,
             Error::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -152,6 +161,9 @@ pub enum ErrorCode {
     RateLimited,
     SystemClosed,
     ServiceUnavailable,
+    BadRequest,
+    MethodNotAllowed,
+    UpstreamError,
     InternalError,
 }
 
@@ -171,6 +183,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::SystemClosed => "SYSTEM_CLOSED",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::UpstreamError => "UPSTREAM_ERROR",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }
@@ -189,6 +204,9 @@ impl ErrorCode {
             ErrorCode::AccountLocked => 423,
             ErrorCode::RateLimited => 429,
             ErrorCode::SystemClosed | ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::BadRequest => 400,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::UpstreamError => 502,
             ErrorCode::InternalError => 500,
         }
     }

@@ -2,12 +2,14 @@
 //! Redis ([`redis`]) and SMTP ([`smtp`]). The shared instances start once per test binary and are
 //! stopped when it exits, even when it is killed; each test takes its own database or key prefix.
 
+mod apps;
 mod net;
 pub mod postgres;
 pub mod process;
 pub mod redis;
 pub mod smtp;
 
+pub use apps::{EchoService, GatewayProcess, binary, run_gateway_command};
 pub use net::{free_port, unique_name, wait_for_port};
 pub use postgres::Postgres;
 pub use process::ChildProcess;

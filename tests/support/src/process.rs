@@ -119,13 +119,12 @@ impl ChildProcess {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                if let Some(user) = run_as {
-                    if libc::setgroups(0, std::ptr::null()) != 0
+                if let Some(user) = run_as
+                    && (libc::setgroups(0, std::ptr::null()) != 0
                         || libc::setgid(user.gid) != 0
-                        || libc::setuid(user.uid) != 0
-                    {
-                        return Err(io::Error::last_os_error());
-                    }
+                        || libc::setuid(user.uid) != 0)
+                {
+                    return Err(io::Error::last_os_error());
                 }
                 // Set after any change of user: a credential change clears the death signal.
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {

@@ -15,7 +15,7 @@ use crate::config::PostgresConfig;
 use crate::store::{StoreError, migrations};
 
 /// Arbitrary key of the advisory lock that keeps two gateways from migrating at once.
-const MIGRATION_LOCK: i64 = 0x6175_7468_6d69_67;
+const MIGRATION_LOCK: i64 = 0x0061_7574_686d_6967;
 
 pub(super) struct PostgresEngine {
     pool: Pool,

@@ -55,7 +55,7 @@ fn open_file(path: &Path) -> Result<Connection, StoreError> {
         })?;
     }
     let conn = Connection::open(path).map_err(map_error)?;
-    restrict_to_owner(path);
+    restrict_to_owner(path, 0o600);
     // FULL sync: an account written is an account kept, even across a power cut.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -68,11 +68,11 @@ fn open_file(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// The file holds password hashes and keys: owner-only, like a private key.
-fn restrict_to_owner(path: &Path) {
+fn restrict_to_owner(path: &Path, mode: u32) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Err(err) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        if let Err(err) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
             tracing::warn!(path = %path.display(), %err, "could not restrict database file permissions");
         }
     }

@@ -1,0 +1,59 @@
+//! The command line: `serve` (the default), `migrate`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use auth_core::config;
+use clap::{Parser, Subcommand};
+
+/// The auth gateway.
+#[derive(Debug, Parser)]
+#[command(name = "auth-gateway", version, about)]
+pub struct Cli {
+    /// A TOML file overlaid on the built-in config/default.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+/// Runs the command; the exit code says how it went (2: bad configuration).
+pub fn run(cli: Cli) -> ExitCode {
+    init_tracing();
+    let config = match config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => crate::server::serve(config),
+        Command::Migrate => crate::server::migrate(&config),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,11 @@
+//! auth-gateway: the Pingora reverse proxy in front of the services, and the auth API served on
+//! the same listener.
+//!
+//! [`edge`] holds the proxy's request path, one concern per module; [`api`] is the axum router the
+//! edge dispatches to in process; [`server`] puts them together; [`cli`] is the command line.
+
+pub mod api;
+pub mod cli;
+pub mod edge;
+pub mod server;
+pub mod state;

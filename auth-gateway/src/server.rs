@@ -1,0 +1,108 @@
+//! Puts the gateway together: opens the stores on a runtime of their own, builds the route table
+//! and the API router, and runs the Pingora server.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use auth_core::store::Stores;
+use auth_core::{Config, SystemClock};
+use pingora::server::Server;
+use pingora::server::configuration::ServerConf;
+
+use crate::edge::Gateway;
+use crate::edge::routing::RouteTable;
+use crate::state::AppState;
+
+/// A runtime for the stores' own tasks (connection drivers, sweepers, background jobs). Pingora
+/// runs its services on runtimes of its own; this one lives as long as the process.
+fn core_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("auth-core")
+        .enable_all()
+        .build()
+        .context("start the core runtime")
+}
+
+/// Applies migrations and exits.
+pub fn migrate(config: &Config) -> anyhow::Result<()> {
+    let runtime = core_runtime()?;
+    runtime.block_on(async {
+        let db = Stores::open_db(config).await?;
+        let applied = db.migrate().await?;
+        if applied.is_empty() {
+            println!("database schema is up to date");
+        } else {
+            for name in applied {
+                println!("applied {name}");
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Runs the gateway until it is told to stop.
+pub fn serve(config: Config) -> anyhow::Result<()> {
+    let runtime = core_runtime()?;
+    let stores = runtime
+        .block_on(Stores::open(&config))
+        .context("open the stores")?;
+    let state = AppState {
+        config: Arc::new(config.clone()),
+        stores,
+        clock: Arc::new(SystemClock),
+    };
+    let routes = RouteTable::from_seeds(&config.services).context("build the route table")?;
+
+    let data_dir = config.storage.data_dir.display().to_string();
+    let server_conf = ServerConf {
+        threads: config.gateway.threads,
+        pid_file: format!("{data_dir}/auth-gateway.pid"),
+        upgrade_sock: format!("{data_dir}/auth-gateway-upgrade.sock"),
+        grace_period_seconds: Some(1),
+        graceful_shutdown_timeout_seconds: Some(5),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, server_conf);
+    server.bootstrap();
+
+    let gateway = Gateway {
+        routes: Arc::new(routes),
+        api: crate::api::router(state),
+        max_body_bytes: config.gateway.max_body_bytes,
+    };
+    let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, gateway);
+    proxy.add_tcp(&config.gateway.listen);
+    server.add_service(proxy);
+
+    announce(&config);
+    // The core runtime must outlive the server, which never returns.
+    let _runtime = runtime;
+    server.run_forever()
+}
+
+fn announce(config: &Config) {
+    let port = config
+        .gateway
+        .listen
+        .rsplit_once(':')
+        .map_or("8080", |(_, p)| p);
+    tracing::info!(listen = %config.gateway.listen, "auth-gateway listening");
+    println!("auth-gateway listening on http://{}", config.gateway.listen);
+    println!("  health:   http://{}/health", config.gateway.listen);
+    for service in &config.services {
+        if let Some(host) = service.hosts.first() {
+            println!(
+                "  {:<9} http://{host}:{port}/",
+                format!("{}:", service.name)
+            );
+        }
+        if let Some(prefix) = &service.path_prefix {
+            println!(
+                "  {:<9} http://{}{prefix}/",
+                format!("{}:", service.name),
+                config.gateway.listen
+            );
+        }
+    }
+}

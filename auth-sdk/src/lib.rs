@@ -1,0 +1,1 @@
+//! Verifies the gateway's tokens in-process.

@@ -1,0 +1,6 @@
+//! AppC: an echo service placed behind the gateway (port 8082, or `PORT`).
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    auth_examples::serve("AppC", 8082).await
+}

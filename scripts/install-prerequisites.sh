@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what building and testing need and a fresh Debian machine lacks. Idempotent: anything
+# already present is left alone. Usage: install-prerequisites.sh [build|test]
+#   build: cmake (pingora's compression library is built with it)
+#   test:  build + redis-server, the PostgreSQL server, and the Python packages the tests use
+#          (aiosmtpd is the SMTP server mail tests deliver to)
+set -euo pipefail
+
+what="${1:-test}"
+
+apt_install() {
+    local runner=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            runner=(sudo)
+        else
+            echo "missing: $* (install them with apt-get as root)" >&2
+            exit 1
+        fi
+    fi
+    echo "installing with apt-get: $*"
+    "${runner[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${runner[@]}" apt-get install -y -qq "$@" >/dev/null
+}
+
+have_postgres_server() {
+    [ -n "${PG_BIN:-}" ] && [ -x "$PG_BIN/postgres" ] && return 0
+    compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null
+}
+
+packages=()
+command -v cmake >/dev/null 2>&1 || packages+=(cmake)
+if [ "$what" = "test" ]; then
+    command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+    have_postgres_server || packages+=(postgresql)
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
+    apt_install "${packages[@]}"
+fi
+
+if [ "$what" = "test" ]; then
+    python="${PYTHON:-python3}"
+    if ! "$python" -c "import aiosmtpd" >/dev/null 2>&1; then
+        echo "installing with pip: aiosmtpd"
+        "$python" -m pip install --quiet --disable-pip-version-check aiosmtpd
+    fi
+fi

@@ -1,0 +1,174 @@
+//! The project's own programs, run as real processes: the gateway and the example services.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::net::{free_port, wait_for_port};
+use crate::process::ChildProcess;
+
+/// The path of a workspace binary built beside the running test (`target/<profile>/<name>`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("path of the test binary");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build the workspace binaries first (cargo build --workspace --bins)",
+        path.display()
+    );
+    path
+}
+
+/// A gateway process with its own config file and data folder.
+#[derive(Debug)]
+pub struct GatewayProcess {
+    process: Option<ChildProcess>,
+    pub port: u16,
+    pub dir: PathBuf,
+    _dir_guard: tempfile::TempDir,
+    config_toml: String,
+    env: Vec<(String, String)>,
+}
+
+impl GatewayProcess {
+    /// Starts `auth-gateway` with `config_toml` overlaid on the defaults. `{port}` and `{data_dir}`
+    /// in the text and in `env` values are replaced by a free port and a fresh folder. Waits until
+    /// it listens.
+    pub fn start(config_toml: &str, env: &[(&str, &str)]) -> GatewayProcess {
+        let dir_guard = tempfile::Builder::new()
+            .prefix("auth-test-gateway-")
+            .tempdir()
+            .expect("temp dir for the gateway");
+        let port = free_port();
+        let dir = dir_guard.path().to_path_buf();
+        let data_dir = dir.join("data").display().to_string();
+        let fill = |text: &str| {
+            text.replace("{port}", &port.to_string())
+                .replace("{data_dir}", &data_dir)
+        };
+        let config_toml = fill(config_toml);
+        let mut gateway = GatewayProcess {
+            process: None,
+            port,
+            dir,
+            _dir_guard: dir_guard,
+            config_toml,
+            env: env.iter().map(|(k, v)| (k.to_string(), fill(v))).collect(),
+        };
+        gateway.launch();
+        gateway
+    }
+
+    fn launch(&mut self) {
+        let config_path = self.dir.join("gateway.toml");
+        std::fs::write(&config_path, &self.config_toml).expect("write gateway config");
+        let log = std::fs::File::create(self.log_path()).expect("gateway log file");
+        let mut command = Command::new(binary("auth-gateway"));
+        command
+            .arg("--config")
+            .arg(&config_path)
+            .current_dir(&self.dir)
+            .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log handle"))
+            .stderr(log);
+        let mut process = ChildProcess::spawn("auth-gateway", command, None, libc::SIGINT)
+            .expect("start auth-gateway");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = process.try_exit_status() {
+                panic!("auth-gateway exited with {status}:\n{}", self.log());
+            }
+            if wait_for_port(self.port, Duration::from_millis(100)) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "auth-gateway did not listen on {}:\n{}",
+                self.port,
+                self.log()
+            );
+        }
+        self.process = Some(process);
+    }
+
+    /// Stops the process and starts it again with the same config and data.
+    pub fn restart(&mut self) {
+        if let Some(process) = self.process.take() {
+            process.stop();
+        }
+        self.launch();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("gateway.log")
+    }
+
+    /// What the gateway printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+}
+
+/// One of the example echo services (`service-b`, `app-c`) on a free port.
+#[derive(Debug)]
+pub struct EchoService {
+    _process: ChildProcess,
+    pub port: u16,
+}
+
+impl EchoService {
+    pub fn start(binary_name: &str) -> EchoService {
+        let port = free_port();
+        let mut command = Command::new(binary(binary_name));
+        command
+            .env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let process = ChildProcess::spawn(binary_name, command, None, libc::SIGTERM)
+            .expect("start the echo service");
+        assert!(
+            wait_for_port(port, Duration::from_secs(20)),
+            "{binary_name} did not listen"
+        );
+        EchoService {
+            _process: process,
+            port,
+        }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// Runs `auth-gateway` with `args` to completion; returns exit code and everything it printed.
+pub fn run_gateway_command(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut child = Command::new(binary("auth-gateway"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run auth-gateway");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let output = child.wait_with_output().expect("wait for auth-gateway");
+    let mut text = String::from_utf8_lossy(&output.stdout).to_string();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}

@@ -1,0 +1,249 @@
+//! The gateway's foundation: proxying by host and prefix, `/health`, header hygiene, configuration.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use auth_test_support::{Postgres, Redis, run_gateway_command};
+
+use crate::harness::{Storage, System, json};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxies_to_services_by_host_and_by_prefix() {
+    let system = System::start(Storage::Embedded);
+    let client = system.client();
+
+    let (status, body) = json(
+        client
+            .get(system.host_url("service-b.localhost", "/orders/7?x=1"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["service"], "ServiceB");
+    assert_eq!(body["path"], "/orders/7");
+    assert_eq!(body["query"], "x=1");
+
+    let (status, body) = json(
+        client
+            .get(system.url("/service-b/orders/7"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["service"], "ServiceB");
+    assert_eq!(body["path"], "/orders/7");
+    assert_eq!(
+        body["forwarded_headers"]["x-forwarded-prefix"],
+        "/service-b"
+    );
+
+    let (_, body) = json(
+        client
+            .get(system.host_url("app-c.localhost", "/"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["service"], "AppC");
+    let (_, body) = json(client.get(system.url("/app-c/")).send().await.unwrap()).await;
+    assert_eq!(body["service"], "AppC");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_sent_identity_and_forwarding_headers_never_reach_a_service() {
+    let system = System::start(Storage::Embedded);
+    let response = system
+        .client()
+        .get(system.host_url("service-b.localhost", "/"))
+        .header("X-Auth-User-Id", "admin")
+        .header("x-auth-assertion", "forged")
+        .header("X-Forwarded-For", "6.6.6.6")
+        .header("Forwarded", "for=6.6.6.6")
+        .header("X-Real-IP", "6.6.6.6")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["identity_headers"], serde_json::json!({}));
+    assert_eq!(body["forwarded_headers"]["x-forwarded-for"], "127.0.0.1");
+    assert!(body["forwarded_headers"].get("forwarded").is_none());
+    assert!(body["forwarded_headers"].get("x-real-ip").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_is_json_and_names_the_backends() {
+    let system = System::start(Storage::Embedded);
+    let (status, body) = json(
+        system
+            .client()
+            .get(system.url("/health"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["success"], true);
+    assert_eq!(body["data"]["database"]["backend"], "embedded");
+    assert_eq!(body["data"]["database"]["up"], true);
+    assert_eq!(body["data"]["redis"], "not_configured");
+
+    let system = System::start(Storage::shared_servers());
+    let (status, body) = system.get("/health").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["database"]["backend"], "postgres");
+    assert_eq!(body["data"]["redis"]["backend"], "redis");
+    assert_eq!(body["data"]["redis"]["up"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_gateway_route_is_a_json_404() {
+    let system = System::start(Storage::Embedded);
+    let (status, body) = json(
+        system
+            .client()
+            .get(system.url("/no/such/page"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(body["success"], false);
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+}
+
+async fn wait_for_health(system: &System, expected: u16, within: Duration) -> serde_json::Value {
+    let client = system.client();
+    let deadline = Instant::now() + within;
+    loop {
+        let (status, body) = json(client.get(system.url("/health")).send().await.unwrap()).await;
+        if status == expected {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/health stayed {status} (wanted {expected}): {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_follows_postgres_and_redis_going_down_and_coming_back() {
+    let pg = Arc::new(Postgres::start_new());
+    let redis = Arc::new(Redis::start_new());
+    let system = System::start(Storage::Postgres {
+        url: pg.create_database(),
+        redis: Some(&redis),
+    });
+    wait_for_health(&system, 200, Duration::from_secs(5)).await;
+
+    let stopping = pg.clone();
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap();
+    let body = wait_for_health(&system, 503, Duration::from_secs(5)).await;
+    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
+    assert_eq!(body["error"]["details"]["database"]["up"], false);
+    assert_eq!(body["error"]["details"]["redis"]["up"], true);
+
+    let starting = pg.clone();
+    tokio::task::spawn_blocking(move || starting.start())
+        .await
+        .unwrap();
+    wait_for_health(&system, 200, Duration::from_secs(10)).await;
+
+    let stopping = redis.clone();
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap();
+    let body = wait_for_health(&system, 503, Duration::from_secs(5)).await;
+    assert_eq!(body["error"]["details"]["redis"]["up"], false);
+    assert_eq!(body["error"]["details"]["database"]["up"], true);
+
+    let starting = redis.clone();
+    tokio::task::spawn_blocking(move || starting.start())
+        .await
+        .unwrap();
+    wait_for_health(&system, 200, Duration::from_secs(10)).await;
+}
+
+fn write_config(dir: &tempfile::TempDir, toml: &str) -> String {
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, toml).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn a_bad_config_value_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[gateway]\nlisten = \"127.0.0.1:70000\"\n",
+            "gateway.listen",
+        ),
+        (
+            "[storage]\nbackend = \"postgres\"\n[storage.postgres]\nurl = \"postgres://a@b:port/x\"\n",
+            "storage.postgres.url",
+        ),
+        ("[gateway]\nthreads = 0\n", "gateway.threads"),
+        ("[gateway]\nlisten_on = \"x\"\n", "listen_on"),
+    ];
+    for (toml, key) in cases {
+        let path = write_config(&dir, toml);
+        let (code, output) = run_gateway_command(&["--config", &path], &[], "");
+        assert_eq!(code, 2, "{toml} -> {output}");
+        assert!(output.contains(key), "{toml}: {output}");
+    }
+
+    let (code, output) = run_gateway_command(&[], &[("AUTH_GATEWAY__THREADS", "many")], "");
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("gateway.threads"), "{output}");
+
+    let (code, output) = run_gateway_command(&["--config", "/nonexistent.toml"], &[], "");
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("--config"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn environment_overrides_the_config_file() {
+    // The file asks for a port nobody will probe; the environment moves the listener to the
+    // port the harness waits on, so the gateway is only reachable if the override applied.
+    let system = System::start_with(
+        Storage::Embedded,
+        "",
+        &[("AUTH_GATEWAY__LISTEN", "127.0.0.1:{port}")],
+    );
+    let (status, _) = json(
+        system
+            .client()
+            .get(system.url("/health"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn migrate_command_applies_the_schema_once() {
+    let url = Postgres::shared().create_database();
+    let env = [
+        ("AUTH_STORAGE__BACKEND", "postgres"),
+        ("AUTH_STORAGE__POSTGRES__URL", url.as_str()),
+    ];
+    let (code, output) = run_gateway_command(&["migrate"], &env, "");
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("applied V1__"), "{output}");
+    let (code, output) = run_gateway_command(&["migrate"], &env, "");
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("up to date"), "{output}");
+}

@@ -1,0 +1,131 @@
+//! Starting a gateway with the example services behind it, and talking to it over HTTP.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use auth_test_support::{EchoService, GatewayProcess, Postgres, Redis};
+use serde_json::Value;
+
+/// Where the gateway under test keeps its state.
+pub enum Storage<'a> {
+    Embedded,
+    Postgres {
+        url: String,
+        redis: Option<&'a Redis>,
+    },
+}
+
+impl Storage<'_> {
+    /// PostgreSQL (a fresh database on the shared server) and the shared Redis.
+    pub fn shared_servers() -> Storage<'static> {
+        Storage::Postgres {
+            url: Postgres::shared().create_database(),
+            redis: Some(Redis::shared()),
+        }
+    }
+
+    fn toml(&self) -> String {
+        match self {
+            Storage::Embedded => {
+                "[storage]\nbackend = \"embedded\"\ndata_dir = \"{data_dir}\"\n".into()
+            }
+            Storage::Postgres { url, redis } => {
+                let mut toml = format!(
+                    "[storage]\nbackend = \"postgres\"\ndata_dir = \"{{data_dir}}\"\n\
+                     [storage.postgres]\nurl = \"{url}\"\nconnect_timeout_secs = 1\nacquire_timeout_secs = 2\n"
+                );
+                if let Some(redis) = redis {
+                    toml.push_str(&format!(
+                        "[redis]\nurl = \"{}\"\nkey_prefix = \"{}\"\n",
+                        redis.url(),
+                        redis.unique_prefix()
+                    ));
+                }
+                toml
+            }
+        }
+    }
+}
+
+/// A gateway with ServiceB and AppC behind it.
+pub struct System {
+    pub gateway: GatewayProcess,
+    /// Kept running as long as the gateway in front of them.
+    _upstreams: [EchoService; 2],
+}
+
+impl System {
+    pub fn start(storage: Storage<'_>) -> System {
+        Self::start_with(storage, "", &[])
+    }
+
+    /// Starts with `extra_toml` appended to the generated config and `env` set.
+    pub fn start_with(storage: Storage<'_>, extra_toml: &str, env: &[(&str, &str)]) -> System {
+        let service_b = EchoService::start("service-b");
+        let app_c = EchoService::start("app-c");
+        let toml = format!(
+            "[gateway]\nlisten = \"127.0.0.1:{{port}}\"\npublic_url = \"http://127.0.0.1:{{port}}\"\n\
+             {storage}\n{services}\n{extra_toml}",
+            storage = storage.toml(),
+            services = services_toml(&service_b, &app_c),
+        );
+        let gateway = GatewayProcess::start(&toml, env);
+        System {
+            gateway,
+            _upstreams: [service_b, app_c],
+        }
+    }
+
+    /// An HTTP client that resolves the services' `*.localhost` hosts to the gateway and never
+    /// follows redirects, so tests see each answer as it is.
+    pub fn client(&self) -> reqwest::Client {
+        let gateway = SocketAddr::from(([127, 0, 0, 1], self.gateway.port));
+        reqwest::Client::builder()
+            .resolve("service-b.localhost", gateway)
+            .resolve("app-c.localhost", gateway)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .expect("build the HTTP client")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.gateway.url(path)
+    }
+
+    /// GETs a gateway path; status and JSON body.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        json(
+            self.client()
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// A URL on a service's own host, through the gateway.
+    pub fn host_url(&self, host: &str, path: &str) -> String {
+        format!("http://{host}:{}{path}", self.gateway.port)
+    }
+}
+
+pub fn services_toml(service_b: &EchoService, app_c: &EchoService) -> String {
+    format!(
+        "[[services]]\nslug = \"service-b\"\nname = \"ServiceB\"\nhosts = [\"service-b.localhost\"]\n\
+         path_prefix = \"/service-b\"\nupstreams = [\"{}\"]\n\n\
+         [[services]]\nslug = \"app-c\"\nname = \"AppC\"\nhosts = [\"app-c.localhost\"]\n\
+         path_prefix = \"/app-c\"\nupstreams = [\"{}\"]\n",
+        service_b.addr(),
+        app_c.addr()
+    )
+}
+
+/// Status and JSON body of a response.
+pub async fn json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}

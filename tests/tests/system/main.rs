@@ -1,0 +1,5 @@
+//! Whole-system tests: real gateway processes in front of the real example services, on the
+//! embedded store or on PostgreSQL and Redis started by the harness.
+
+mod foundation;
+mod harness;
