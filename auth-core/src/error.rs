@@ -34,8 +34,20 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    #[error("an account with this email address already exists")]
+    DuplicateEmail,
+    #[error("this username is taken")]
+    DuplicateUsername,
     #[error("login or password is wrong")]
     InvalidCredentials,
+    #[error("the email address is not verified yet")]
+    EmailNotVerified,
+    #[error("the account waits for an administrator's approval")]
+    AccountPending,
+    #[error("the account request was rejected")]
+    AccountRejected,
+    #[error("the account is blocked")]
+    AccountBlocked,
     #[error("the token is not valid")]
     InvalidToken,
     #[error("the token has expired")]
@@ -82,7 +94,13 @@ impl Error {
             Error::Validation(_) => ErrorCode::ValidationError,
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Conflict(_) => ErrorCode::Conflict,
+            Error::DuplicateEmail => ErrorCode::DuplicateEmail,
+            Error::DuplicateUsername => ErrorCode::DuplicateUsername,
             Error::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Error::EmailNotVerified => ErrorCode::EmailNotVerified,
+            Error::AccountPending => ErrorCode::AccountPending,
+            Error::AccountRejected => ErrorCode::AccountRejected,
+            Error::AccountBlocked => ErrorCode::AccountBlocked,
             Error::InvalidToken => ErrorCode::InvalidToken,
             Error::ExpiredToken => ErrorCode::ExpiredToken,
             Error::Unauthenticated => ErrorCode::Unauthenticated,
@@ -152,7 +170,13 @@ pub enum ErrorCode {
     ValidationError,
     NotFound,
     Conflict,
+    DuplicateEmail,
+    DuplicateUsername,
     InvalidCredentials,
+    EmailNotVerified,
+    AccountPending,
+    AccountRejected,
+    AccountBlocked,
     InvalidToken,
     ExpiredToken,
     Unauthenticated,
@@ -174,7 +198,13 @@ impl ErrorCode {
             ErrorCode::ValidationError => "VALIDATION_ERROR",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::DuplicateEmail => "DUPLICATE_EMAIL",
+            ErrorCode::DuplicateUsername => "DUPLICATE_USERNAME",
             ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
+            ErrorCode::EmailNotVerified => "EMAIL_NOT_VERIFIED",
+            ErrorCode::AccountPending => "ACCOUNT_PENDING",
+            ErrorCode::AccountRejected => "ACCOUNT_REJECTED",
+            ErrorCode::AccountBlocked => "ACCOUNT_BLOCKED",
             ErrorCode::InvalidToken => "INVALID_TOKEN",
             ErrorCode::ExpiredToken => "EXPIRED_TOKEN",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
@@ -195,12 +225,16 @@ impl ErrorCode {
         match self {
             ErrorCode::ValidationError => 422,
             ErrorCode::NotFound => 404,
-            ErrorCode::Conflict => 409,
+            ErrorCode::Conflict | ErrorCode::DuplicateEmail | ErrorCode::DuplicateUsername => 409,
             ErrorCode::InvalidCredentials
             | ErrorCode::InvalidToken
             | ErrorCode::ExpiredToken
             | ErrorCode::Unauthenticated => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Forbidden
+            | ErrorCode::EmailNotVerified
+            | ErrorCode::AccountPending
+            | ErrorCode::AccountRejected
+            | ErrorCode::AccountBlocked => 403,
             ErrorCode::AccountLocked => 423,
             ErrorCode::RateLimited => 429,
             ErrorCode::SystemClosed | ErrorCode::ServiceUnavailable => 503,

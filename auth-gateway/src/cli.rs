@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`.
+//! The command line: `serve` (the default), `migrate`, `create-admin`, `keys rotate`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +24,28 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Create an administrator. The password is read from the terminal (asked twice) or, when
+    /// standard input is not a terminal, from its first line; never from the command line.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// admin (everything) or support (read-only).
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+    /// Manage the token signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Make a new signing key current; the old one verifies until its tokens expire.
+    Rotate,
 }
 
 /// Runs the command; the exit code says how it went (2: bad configuration).
@@ -39,6 +61,14 @@ pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => crate::server::serve(config),
         Command::Migrate => crate::server::migrate(&config),
+        Command::CreateAdmin {
+            username,
+            email,
+            role,
+        } => crate::commands::create_admin(config, username, email, &role),
+        Command::Keys {
+            action: KeysAction::Rotate,
+        } => crate::commands::rotate_keys(config),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

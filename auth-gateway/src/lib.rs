@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod cli;
+mod commands;
 pub mod edge;
 pub mod server;
 pub mod state;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use auth_core::store::Stores;
-use auth_core::{Config, SystemClock};
+use auth_core::{AuthCore, Config, SystemClock};
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
 
@@ -44,14 +44,11 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
 /// Runs the gateway until it is told to stop.
 pub fn serve(config: Config) -> anyhow::Result<()> {
     let runtime = core_runtime()?;
-    let stores = runtime
-        .block_on(Stores::open(&config))
-        .context("open the stores")?;
-    let state = AppState {
-        config: Arc::new(config.clone()),
-        stores,
-        clock: Arc::new(SystemClock),
-    };
+    let core = runtime
+        .block_on(AuthCore::open(config.clone(), Arc::new(SystemClock)))
+        .context("start the auth core")?;
+    runtime.block_on(async { core.spawn_background() });
+    let state = AppState { core };
     let routes = RouteTable::from_seeds(&config.services).context("build the route table")?;
 
     let data_dir = config.storage.data_dir.display().to_string();

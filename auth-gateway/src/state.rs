@@ -1,14 +1,9 @@
-//! What every request handler shares: configuration, stores and the clock.
+//! What every request handler shares: the auth system.
 
-use std::sync::Arc;
-
-use auth_core::store::Stores;
-use auth_core::{Config, SharedClock};
+use auth_core::AuthCore;
 
 /// Shared, cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
-    pub stores: Stores,
-    pub clock: SharedClock,
+    pub core: AuthCore,
 }

@@ -16,6 +16,13 @@ pub use load::{ConfigError, DEFAULT_TOML, from_toml, load};
 pub struct Config {
     pub gateway: GatewayConfig,
     pub storage: StorageConfig,
+    pub passwords: PasswordConfig,
+    pub lockout: LockoutConfig,
+    pub tokens: TokenConfig,
+    #[serde(default)]
+    pub keys: KeysConfig,
+    pub mail: MailConfig,
+    pub accounts: AccountsConfig,
     /// Present when short-lived state should live in Redis.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
@@ -77,6 +84,67 @@ fn default_redis_prefix() -> String {
     "auth:".to_string()
 }
 
+/// Password rules and hashing cost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordConfig {
+    pub min_length: usize,
+    pub max_length: usize,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub max_concurrent_hashes: usize,
+}
+
+/// How many wrong passwords lock an account, and for how long.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutConfig {
+    pub max_failures: u32,
+    pub lock_minutes: u32,
+}
+
+/// Token lifetimes and names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub issuer: String,
+    pub api_audience: String,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    pub refresh_grace_secs: u64,
+    pub admin_ttl_secs: u64,
+    pub leeway_secs: u64,
+    pub email_verification_ttl_secs: u64,
+    pub password_reset_ttl_secs: u64,
+    pub pat_max_ttl_days: u32,
+}
+
+/// The master key that seals signing keys at rest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Base64 of 32 bytes; None reads or creates `data_dir/master.key`.
+    #[serde(default)]
+    pub master_key: Option<String>,
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    pub from: String,
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    pub outbox_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsConfig {
+    pub verification_resends_per_hour: u32,
+}
+
 /// A service to create on first start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,6 +159,11 @@ pub struct ServiceSeed {
 }
 
 impl Config {
+    /// Where mail is written when no SMTP server is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.storage.data_dir.join(&self.mail.outbox_dir)
+    }
+
     /// The configuration of `config/default.toml` alone.
     pub fn defaults() -> Config {
         from_toml("").expect("config/default.toml is valid")

@@ -45,6 +45,8 @@ impl Config {
                 .map_err(|err| ConfigError::new("redis.url", format!("not a Redis URL: {err}")))?;
         }
 
+        self.validate_credentials()?;
+
         let mut slugs = HashSet::new();
         let mut hosts = HashSet::new();
         let mut prefixes = HashSet::new();
@@ -73,6 +75,72 @@ impl Config {
                     format!("`{prefix}` is used by another service"),
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_credentials(&self) -> Result<(), ConfigError> {
+        let p = &self.passwords;
+        at_least("passwords.min_length", p.min_length, 8)?;
+        if p.max_length < p.min_length || p.max_length > 4096 {
+            return Err(ConfigError::new(
+                "passwords.max_length",
+                "must be between passwords.min_length and 4096",
+            ));
+        }
+        at_least("passwords.argon2_memory_kib", p.argon2_memory_kib, 8 * 1024)?;
+        at_least("passwords.argon2_iterations", p.argon2_iterations, 1)?;
+        at_least("passwords.argon2_parallelism", p.argon2_parallelism, 1)?;
+        at_least(
+            "passwords.max_concurrent_hashes",
+            p.max_concurrent_hashes,
+            1,
+        )?;
+        at_least("lockout.max_failures", self.lockout.max_failures, 1)?;
+        at_least("lockout.lock_minutes", self.lockout.lock_minutes, 1)?;
+
+        let t = &self.tokens;
+        if t.issuer.trim().is_empty() {
+            return Err(ConfigError::new("tokens.issuer", "must not be empty"));
+        }
+        if t.api_audience.trim().is_empty() {
+            return Err(ConfigError::new("tokens.api_audience", "must not be empty"));
+        }
+        for (key, value) in [
+            ("tokens.access_ttl_secs", t.access_ttl_secs),
+            ("tokens.refresh_ttl_secs", t.refresh_ttl_secs),
+            ("tokens.admin_ttl_secs", t.admin_ttl_secs),
+            (
+                "tokens.email_verification_ttl_secs",
+                t.email_verification_ttl_secs,
+            ),
+            ("tokens.password_reset_ttl_secs", t.password_reset_ttl_secs),
+        ] {
+            at_least(key, value, 30)?;
+        }
+        if t.leeway_secs > 300 {
+            return Err(ConfigError::new(
+                "tokens.leeway_secs",
+                "must be at most 300",
+            ));
+        }
+        at_least("tokens.pat_max_ttl_days", t.pat_max_ttl_days, 1)?;
+
+        if let Some(key) = &self.keys.master_key {
+            crate::credentials::MasterKey::from_base64(key)
+                .map_err(|message| ConfigError::new("keys.master_key", message))?;
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::new(
+                "mail.from",
+                "must be a mailbox such as `Auth <no-reply@example.com>`",
+            ));
+        }
+        if let Some(url) = &self.mail.smtp_url {
+            crate::mail::check_smtp_url(url)
+                .map_err(|message| ConfigError::new("mail.smtp_url", message))?;
         }
         Ok(())
     }

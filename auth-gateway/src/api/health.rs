@@ -12,7 +12,7 @@ use super::envelope::{Data, error_json, error_status};
 use crate::state::AppState;
 
 pub async fn health(State(state): State<AppState>) -> Response {
-    let health = state.stores.health().await;
+    let health = state.core.health().await;
     let report = json!({
         "status": if health.all_up() { "ok" } else { "unavailable" },
         "database": health.database,

@@ -1,11 +1,16 @@
 //! The gateway's own HTTP API: an axum router that the edge dispatches to in process.
 
+mod admin;
+mod auth;
+mod cookies;
 pub mod envelope;
+pub mod extract;
 mod health;
+mod users;
 
 use auth_core::Error;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 
 use crate::state::AppState;
 use envelope::ApiError;
@@ -14,6 +19,49 @@ use envelope::ApiError;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
+        .route("/.well-known/jwks.json", get(auth::jwks))
+        .route("/api/register", post(auth::register))
+        .route("/api/auth/verify-email", post(auth::verify_email))
+        .route(
+            "/api/auth/resend-verification",
+            post(auth::resend_verification),
+        )
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/refresh", post(auth::refresh))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/validate-token", post(auth::validate_token))
+        .route("/api/auth/password/forgot", post(auth::forgot_password))
+        .route("/api/auth/password/reset", post(auth::reset_password))
+        .route(
+            "/api/users/me",
+            get(users::me)
+                .put(users::update_me)
+                .delete(users::delete_me),
+        )
+        .route(
+            "/api/users/me/tokens",
+            post(users::create_token).get(users::list_tokens),
+        )
+        .route("/api/users/me/tokens/{id}", delete(users::revoke_token))
+        .route("/api/admin/login", post(auth::admin_login))
+        .route(
+            "/api/admin/tokens",
+            post(users::create_token).get(users::list_tokens),
+        )
+        .route("/api/admin/tokens/{id}", delete(users::revoke_token))
+        .route("/api/admin/pending", get(admin::pending))
+        .route("/api/admin/approve/{id}", post(admin::approve))
+        .route("/api/admin/reject/{id}", post(admin::reject))
+        .route("/api/admin/users", get(admin::users))
+        .route(
+            "/api/admin/users/{id}",
+            get(admin::user).delete(admin::delete_user),
+        )
+        .route("/api/admin/users/{id}/block", post(admin::block))
+        .route("/api/admin/users/{id}/unblock", post(admin::unblock))
+        .route("/api/admin/users/{id}/restore", post(admin::restore))
+        .route("/api/admin/users/{id}/unlock", post(admin::unlock))
+        .route("/api/admin/audit", get(admin::audit))
         .fallback(|| async { ApiError(Error::NotFound("route")) })
         .method_not_allowed_fallback(|| async { ApiError(Error::MethodNotAllowed) })
         .with_state(state)

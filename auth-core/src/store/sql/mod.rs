@@ -3,6 +3,7 @@
 //! (`$1` placeholders, BIGINT, TEXT, BOOLEAN, `RETURNING`, `ON CONFLICT`), and run it through [`Db`]
 //! or, when several statements must land together, a [`Tx`].
 
+mod filter;
 mod postgres;
 mod sqlite;
 mod value;
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use crate::config::PostgresConfig;
 use crate::store::StoreError;
 
+pub use filter::Filter;
 pub use value::{FromSqlValue, Row, SqlValue};
 
 /// Which engine a [`Db`] runs on.

@@ -1,0 +1,111 @@
+//! The approval queue: admins approve or reject verified accounts. Two admins deciding the same
+//! account at once: one wins, the other gets a conflict, and one notification goes out.
+
+use serde_json::json;
+
+use super::{Accounts, User, UserStatus, store};
+use crate::audit::AuditEntry;
+use crate::context::{Actor, RequestContext};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::ids::{AdminId, UserId};
+use crate::mail::messages;
+use crate::page::{Page, PageRequest};
+use crate::params;
+use crate::secret::random_bytes;
+
+impl Accounts<'_> {
+    /// Verified accounts waiting for a decision, oldest first.
+    pub async fn pending(&self, page: PageRequest) -> Result<Page<User>> {
+        let query = store::UserQuery {
+            status: Some(UserStatus::Pending),
+            search: None,
+        };
+        store::list(&self.core.stores.db, &query, page, true).await
+    }
+
+    /// Activates a pending account and gives it its stable `auth_key`.
+    pub async fn approve(
+        &self,
+        admin: AdminId,
+        id: UserId,
+        context: &RequestContext,
+    ) -> Result<User> {
+        let now = self.core.clock.now();
+        let auth_key = format!("ak_{}", hex::encode(random_bytes::<16>()));
+        let mut tx = self.core.stores.db.begin().await?;
+        let user = store::transition(
+            &mut tx,
+            id,
+            &[UserStatus::Pending],
+            "status = 'active', auth_key = $2, decided_at = $3, decided_by = $4, updated_at = $3",
+            params![auth_key, now, admin],
+        )
+        .await?;
+        Event::about_user(
+            "user.approved",
+            id,
+            json!({ "user_id": id, "approved_by": admin }),
+        )
+        .enqueue(&mut tx, now)
+        .await?;
+        AuditEntry::new(Actor::Admin(admin), "user.approved")
+            .target("user", id)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        messages::approved(
+            &user.email,
+            &user.full_name,
+            &self.core.config.gateway.public_url,
+        )
+        .enqueue(&mut tx, now)
+        .await?;
+        tx.commit().await?;
+        self.core.mailer.wake();
+        Ok(user)
+    }
+
+    /// Rejects a pending account, with a reason the person is told.
+    pub async fn reject(
+        &self,
+        admin: AdminId,
+        id: UserId,
+        reason: &str,
+        context: &RequestContext,
+    ) -> Result<User> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(Error::invalid("reason", "must be 1 to 500 characters"));
+        }
+        let now = self.core.clock.now();
+        let mut tx = self.core.stores.db.begin().await?;
+        let user = store::transition(
+            &mut tx,
+            id,
+            &[UserStatus::Pending],
+            "status = 'rejected', rejection_reason = $2, decided_at = $3, decided_by = $4, updated_at = $3",
+            params![reason, now, admin],
+        )
+        .await?;
+        Event::about_user(
+            "user.rejected",
+            id,
+            json!({ "user_id": id, "rejected_by": admin, "reason": reason }),
+        )
+        .enqueue(&mut tx, now)
+        .await?;
+        AuditEntry::new(Actor::Admin(admin), "user.rejected")
+            .target("user", id)
+            .from_client(context)
+            .detail("reason", reason)
+            .write(&mut tx, now)
+            .await?;
+        messages::rejected(&user.email, &user.full_name, reason)
+            .enqueue(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        self.core.mailer.wake();
+        Ok(user)
+    }
+}

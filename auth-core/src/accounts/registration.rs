@@ -1,0 +1,237 @@
+//! Registering, verifying the email address, and asking for the verification mail again.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::email_tokens::{self, Purpose};
+use super::store::{self, NewUser};
+use super::{Accounts, User, UserStatus, rules};
+use crate::audit::AuditEntry;
+use crate::context::{Actor, RequestContext};
+use crate::error::{Error, FieldError, Result};
+use crate::events::Event;
+use crate::ids::UserId;
+use crate::mail::messages;
+use crate::params;
+use crate::secret::Secret;
+
+/// What a person gives to register.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub email: String,
+    pub username: String,
+    pub full_name: String,
+    pub password: Secret,
+    pub password_confirmation: Secret,
+}
+
+/// The new account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub user_id: UserId,
+    pub email: String,
+    pub status: UserStatus,
+}
+
+impl Accounts<'_> {
+    /// Registers an account (unverified) and mails the verification link. Refuses invalid fields
+    /// (all of them at once) and taken emails or usernames (case-insensitively).
+    pub async fn register(
+        &self,
+        input: Registration,
+        context: &RequestContext,
+    ) -> Result<Registered> {
+        let mut problems: Vec<FieldError> = [
+            rules::check_email(&input.email),
+            rules::check_username(&input.username),
+            rules::check_full_name(&input.full_name),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let password = match self.core.policy.check(
+            "password",
+            input.password.expose(),
+            &[input.email.trim(), input.username.trim()],
+        ) {
+            Ok(password) => Some(password),
+            Err(Error::Validation(mut fields)) => {
+                problems.append(&mut fields);
+                None
+            }
+            Err(other) => return Err(other),
+        };
+        if input.password != input.password_confirmation {
+            problems.push(FieldError::new(
+                "password_confirmation",
+                "does not match the password",
+            ));
+        }
+        let Some(password) = password.filter(|_| problems.is_empty()) else {
+            return Err(Error::Validation(problems));
+        };
+
+        let db = &self.core.stores.db;
+        if store::email_taken(db, &input.email).await? {
+            return Err(Error::DuplicateEmail);
+        }
+        if store::username_taken(db, &input.username).await? {
+            return Err(Error::DuplicateUsername);
+        }
+        let hash = self.core.hasher.hash(&password).await?;
+
+        let now = self.core.clock.now();
+        let id = UserId::new();
+        let mut tx = db.begin().await?;
+        store::insert(
+            &mut tx,
+            NewUser {
+                id,
+                email: &input.email,
+                username: &input.username,
+                full_name: &input.full_name,
+                password_hash: &hash,
+                now,
+            },
+        )
+        .await?;
+        let token = email_tokens::issue(
+            &mut tx,
+            id,
+            Purpose::VerifyEmail,
+            self.verification_ttl(),
+            now,
+        )
+        .await?;
+        Event::about_user(
+            "user.registered",
+            id,
+            json!({ "user_id": id, "email": input.email.trim(), "username": input.username }),
+        )
+        .enqueue(&mut tx, now)
+        .await?;
+        AuditEntry::new(Actor::User(id), "user.registered")
+            .target("user", id)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        self.verification_mail(input.email.trim(), input.full_name.trim(), &token)
+            .enqueue(&mut tx, now)
+            .await?;
+        tx.commit().await.map_err(store::duplicate_error)?;
+        self.core.mailer.wake();
+        Ok(Registered {
+            user_id: id,
+            email: input.email.trim().to_string(),
+            status: UserStatus::Unverified,
+        })
+    }
+
+    fn verification_ttl(&self) -> SignedDuration {
+        SignedDuration::from_secs(self.core.config.tokens.email_verification_ttl_secs as i64)
+    }
+
+    fn verification_mail(&self, to: &str, name: &str, token: &Secret) -> crate::mail::OutgoingMail {
+        messages::verify_email(
+            to,
+            name,
+            &self.core.config.gateway.public_url,
+            token.expose(),
+            self.core.config.tokens.email_verification_ttl_secs / 3600,
+        )
+    }
+
+    /// Verifies the email address with the mailed token; the account then waits for approval and
+    /// every admin is told.
+    pub async fn verify_email(&self, token: &str, context: &RequestContext) -> Result<User> {
+        let now = self.core.clock.now();
+        let mut tx = self.core.stores.db.begin().await?;
+        let id = email_tokens::redeem(&mut tx, token, Purpose::VerifyEmail, now).await?;
+        let user = store::transition(
+            &mut tx,
+            id,
+            &[UserStatus::Unverified],
+            "status = 'pending', email_verified_at = $2, updated_at = $2",
+            params![now],
+        )
+        .await?;
+        Event::about_user("user.email_verified", id, json!({ "user_id": id }))
+            .enqueue(&mut tx, now)
+            .await?;
+        AuditEntry::new(Actor::User(id), "user.email_verified")
+            .target("user", id)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        let admins = tx
+            .query("SELECT email FROM admins WHERE disabled = FALSE", params![])
+            .await?;
+        for admin in admins {
+            messages::new_pending_account(
+                &admin.get::<String>("email")?,
+                &user.username,
+                &user.email,
+                &user.full_name,
+                &self.core.config.gateway.public_url,
+            )
+            .enqueue(&mut tx, now)
+            .await?;
+        }
+        tx.commit().await?;
+        self.core.mailer.wake();
+        Ok(user)
+    }
+
+    /// Sends a new verification link to `email` if it names an unverified account. Says nothing
+    /// about whether it does; refuses with RATE_LIMITED past the hourly allowance per address.
+    pub async fn resend_verification(&self, email: &str, context: &RequestContext) -> Result<()> {
+        let normalized = rules::normalize_email(email);
+        let count = self
+            .core
+            .stores
+            .ephemeral
+            .increment(
+                &format!("verify-resend:{normalized}"),
+                Duration::from_secs(3600),
+            )
+            .await?;
+        if count > i64::from(self.core.config.accounts.verification_resends_per_hour) {
+            return Err(Error::RateLimited {
+                retry_after_secs: 3600,
+            });
+        }
+        let Some((user, _)) = store::for_login(&self.core.stores.db, &normalized).await? else {
+            return Ok(());
+        };
+        if user.status != UserStatus::Unverified
+            || rules::normalize_email(&user.email) != normalized
+        {
+            return Ok(());
+        }
+        let now = self.core.clock.now();
+        let mut tx = self.core.stores.db.begin().await?;
+        let token = email_tokens::issue(
+            &mut tx,
+            user.id,
+            Purpose::VerifyEmail,
+            self.verification_ttl(),
+            now,
+        )
+        .await?;
+        self.verification_mail(&user.email, &user.full_name, &token)
+            .enqueue(&mut tx, now)
+            .await?;
+        AuditEntry::new(Actor::User(user.id), "user.verification_resent")
+            .target("user", user.id)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        self.core.mailer.wake();
+        Ok(())
+    }
+}

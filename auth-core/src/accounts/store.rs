@@ -1,0 +1,228 @@
+//! The SQL of accounts.
+
+use jiff::Timestamp;
+
+use super::user::{USER_COLUMNS, User, UserStatus};
+use crate::error::{Error, Result};
+use crate::ids::UserId;
+use crate::page::{Page, PageRequest};
+use crate::params;
+use crate::store::StoreError;
+use crate::store::sql::{Db, Executor, Filter, SqlValue};
+
+/// A new account row.
+pub(crate) struct NewUser<'a> {
+    pub id: UserId,
+    pub email: &'a str,
+    pub username: &'a str,
+    pub full_name: &'a str,
+    pub password_hash: &'a str,
+    pub now: Timestamp,
+}
+
+/// Maps the unique constraints of `users` to the refusals they mean.
+pub(crate) fn duplicate_error(err: StoreError) -> Error {
+    if err.is_unique_on("email_normalized") {
+        Error::DuplicateEmail
+    } else if err.is_unique_on("username_normalized") {
+        Error::DuplicateUsername
+    } else {
+        err.into()
+    }
+}
+
+pub(crate) async fn insert(ex: &mut dyn Executor, user: NewUser<'_>) -> Result<()> {
+    ex.run_execute(
+        "INSERT INTO users (id, email, email_normalized, username, username_normalized, full_name,
+                            password_hash, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'unverified', $8, $8)",
+        params![
+            user.id,
+            user.email.trim(),
+            super::rules::normalize_email(user.email),
+            user.username,
+            super::rules::normalize_username(user.username),
+            user.full_name.trim(),
+            user.password_hash,
+            user.now
+        ],
+    )
+    .await
+    .map_err(duplicate_error)?;
+    Ok(())
+}
+
+pub(crate) async fn by_id(ex: &mut dyn Executor, id: UserId) -> Result<Option<User>> {
+    let rows = ex
+        .run_query(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
+            params![id],
+        )
+        .await?;
+    rows.first()
+        .map(User::from_row)
+        .transpose()
+        .map_err(Into::into)
+}
+
+/// The user whose email or username is `login` (either, case-insensitively), with the password
+/// hash.
+pub(crate) async fn for_login(db: &Db, login: &str) -> Result<Option<(User, String)>> {
+    let login = login.trim().to_lowercase();
+    let row = db
+        .query_opt(
+            &format!(
+                "SELECT {USER_COLUMNS}, password_hash FROM users
+                 WHERE email_normalized = $1 OR username_normalized = $1"
+            ),
+            params![login],
+        )
+        .await?;
+    match row {
+        Some(row) => Ok(Some((User::from_row(&row)?, row.get("password_hash")?))),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn email_taken(db: &Db, email: &str) -> Result<bool> {
+    Ok(db
+        .query_opt(
+            "SELECT id FROM users WHERE email_normalized = $1",
+            params![super::rules::normalize_email(email)],
+        )
+        .await?
+        .is_some())
+}
+
+pub(crate) async fn username_taken(db: &Db, username: &str) -> Result<bool> {
+    Ok(db
+        .query_opt(
+            "SELECT id FROM users WHERE username_normalized = $1",
+            params![super::rules::normalize_username(username)],
+        )
+        .await?
+        .is_some())
+}
+
+pub(crate) async fn set_password(
+    ex: &mut dyn Executor,
+    id: UserId,
+    hash: &str,
+    now: Timestamp,
+) -> Result<()> {
+    ex.run_execute(
+        "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1",
+        params![id, hash, now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves a user from one of `from` to a new state with `assignments` (SQL `SET` items whose
+/// parameters start at `$2`), atomically: of two racing changes exactly one applies. Refuses with
+/// NotFound or Conflict (naming the current state) when the user is not in one of `from`.
+pub(crate) async fn transition(
+    ex: &mut dyn Executor,
+    id: UserId,
+    from: &[UserStatus],
+    assignments: &str,
+    mut values: Vec<SqlValue>,
+) -> Result<User> {
+    let allowed = from
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut params = params![id];
+    params.append(&mut values);
+    let rows = ex
+        .run_query(
+            &format!(
+                "UPDATE users SET {assignments} WHERE id = $1 AND status IN ({allowed})
+                 RETURNING {USER_COLUMNS}"
+            ),
+            params,
+        )
+        .await
+        .map_err(duplicate_error)?;
+    if let Some(row) = rows.first() {
+        return Ok(User::from_row(row)?);
+    }
+    match by_id(ex, id).await? {
+        None => Err(Error::NotFound("user")),
+        Some(user) => Err(Error::Conflict(format!("the user is {}", user.status))),
+    }
+}
+
+/// Filters of the user list.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub status: Option<UserStatus>,
+    /// Matched against name, email and username, case-insensitively.
+    pub search: Option<String>,
+}
+
+/// `%text%` for LIKE, with the wildcard characters of `text` escaped.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub(crate) async fn list(
+    db: &Db,
+    query: &UserQuery,
+    page: PageRequest,
+    oldest_first: bool,
+) -> Result<Page<User>> {
+    let page = page.validated()?;
+    let mut filter = Filter::new();
+    filter.add_opt("status = ?", query.status.map(|s| s.as_str()));
+    if let Some(search) = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let pattern = like_pattern(search);
+        filter.add(
+            "(lower(full_name) LIKE ? ESCAPE '\\' OR email_normalized LIKE ? ESCAPE '\\' \
+             OR username_normalized LIKE ? ESCAPE '\\')",
+            vec![
+                pattern.clone().into(),
+                pattern.clone().into(),
+                pattern.into(),
+            ],
+        );
+    }
+    let total: i64 = db
+        .query_one(
+            &format!("SELECT COUNT(*) AS n FROM users{}", filter.where_sql()),
+            filter.params(),
+        )
+        .await?
+        .get("n")?;
+    let order = if oldest_first { "ASC" } else { "DESC" };
+    let n = filter.next_placeholder();
+    let mut params = filter.params();
+    params.extend(params![page.limit(), page.offset()]);
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users{} ORDER BY created_at {order}, id {order}
+                 LIMIT ${n} OFFSET ${}",
+                filter.where_sql(),
+                n + 1
+            ),
+            params,
+        )
+        .await?;
+    let users = rows
+        .iter()
+        .map(User::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::new(users, page, total))
+}

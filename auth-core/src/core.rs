@@ -1,0 +1,196 @@
+//! [`AuthCore`]: the whole auth system as one value. It opens the stores, keys and mailer from a
+//! [`Config`], runs the background work, and hands out the domains: [`AuthCore::accounts`],
+//! [`AuthCore::admins`], [`AuthCore::credentials`], [`AuthCore::sessions`].
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use serde_json::Value;
+
+use crate::accounts::Accounts;
+use crate::admins::Admins;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::credentials::password::{PasswordHasher, PasswordPolicy};
+use crate::credentials::{Credentials, KeyRing, Lockout, MasterKey, TokenSigner};
+use crate::error::{Error, Result};
+use crate::mail::Mailer;
+use crate::sessions::Sessions;
+use crate::store::{Health, Stores};
+
+/// Channel on which key rotations are announced.
+const KEY_ROTATIONS: &str = "keys:rotated";
+
+/// The auth system; cheap to clone.
+#[derive(Clone)]
+pub struct AuthCore {
+    inner: Arc<CoreInner>,
+}
+
+impl std::fmt::Debug for AuthCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthCore").finish_non_exhaustive()
+    }
+}
+
+/// What the domains share.
+pub(crate) struct CoreInner {
+    pub config: Config,
+    pub clock: SharedClock,
+    pub stores: Stores,
+    pub hasher: PasswordHasher,
+    pub policy: PasswordPolicy,
+    pub lockout: Lockout,
+    pub tokens: TokenSigner,
+    pub sessions: Sessions,
+    pub mailer: Mailer,
+}
+
+impl AuthCore {
+    /// Opens the configured stores (applying migrations) and everything on top of them.
+    pub async fn open(config: Config, clock: SharedClock) -> Result<AuthCore> {
+        let stores = Stores::open(&config).await?;
+        Self::with_stores(config, clock, stores).await
+    }
+
+    /// Builds the system on stores already open and migrated.
+    pub async fn with_stores(
+        config: Config,
+        clock: SharedClock,
+        stores: Stores,
+    ) -> Result<AuthCore> {
+        let passwords = config.passwords.clone();
+        let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(&passwords))
+            .await
+            .map_err(Error::internal)??;
+        let master = MasterKey::load_or_create(&config)?;
+        let keys = KeyRing::open(
+            stores.db.clone(),
+            master,
+            clock.clone(),
+            longest_token_life(&config),
+        )
+        .await?;
+        let tokens = TokenSigner::new(
+            keys,
+            clock.clone(),
+            config.tokens.issuer.clone(),
+            config.tokens.leeway_secs,
+        );
+        let mailer =
+            Mailer::new(&config, stores.db.clone(), clock.clone()).map_err(Error::internal)?;
+        let inner = CoreInner {
+            policy: PasswordPolicy::new(&config.passwords),
+            lockout: Lockout::new(&config.lockout),
+            sessions: Sessions::new(stores.ephemeral.clone(), clock.clone()),
+            hasher,
+            tokens,
+            mailer,
+            stores,
+            clock,
+            config,
+        };
+        Ok(AuthCore {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Starts the background work on the current runtime: mail delivery, event publishing (with
+    /// Redis), and a periodic reload of the signing keys (rotations by other processes).
+    pub fn spawn_background(&self) {
+        tokio::spawn(self.inner.mailer.clone().deliver_forever());
+        if let Some(redis) = self.inner.stores.redis() {
+            tokio::spawn(crate::events::publish_forever(
+                self.inner.stores.db.clone(),
+                redis.clone(),
+                self.inner.clock.clone(),
+            ));
+        }
+        let keys = self.inner.tokens.keys().clone();
+        let ephemeral = self.inner.stores.ephemeral.clone();
+        tokio::spawn(async move {
+            // Reload when another process announces a rotation, and every 30 s regardless (the
+            // announcement does not cross processes in the embedded mode).
+            let mut rotations = ephemeral.subscribe(KEY_ROTATIONS).await.ok();
+            loop {
+                let announced = async {
+                    match rotations.as_mut() {
+                        Some(receiver) => {
+                            let _ = receiver.recv().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    () = announced => {}
+                    () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                }
+                if let Err(err) = keys.reload().await {
+                    tracing::warn!(%err, "could not reload the signing keys");
+                }
+            }
+        });
+    }
+
+    /// Tells every gateway sharing this Redis to reload the signing keys now.
+    pub async fn announce_key_rotation(&self) -> Result<()> {
+        self.inner
+            .stores
+            .ephemeral
+            .publish(KEY_ROTATIONS, b"rotated".to_vec())
+            .await?;
+        Ok(())
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    pub fn stores(&self) -> &Stores {
+        &self.inner.stores
+    }
+
+    pub async fn health(&self) -> Health {
+        self.inner.stores.health().await
+    }
+
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts::new(&self.inner)
+    }
+
+    pub fn admins(&self) -> Admins<'_> {
+        Admins::new(&self.inner)
+    }
+
+    pub fn credentials(&self) -> Credentials<'_> {
+        Credentials::new(&self.inner)
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.inner.sessions
+    }
+
+    pub fn tokens(&self) -> &TokenSigner {
+        &self.inner.tokens
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.inner.mailer
+    }
+
+    /// The public signing keys, as `/.well-known/jwks.json` serves them.
+    pub fn jwks(&self) -> Value {
+        self.inner.tokens.keys().jwks(self.inner.clock.now())
+    }
+}
+
+/// How long a token can live at most: a retired signing key verifies for this long.
+fn longest_token_life(config: &Config) -> SignedDuration {
+    let t = &config.tokens;
+    let longest = t.access_ttl_secs.max(t.admin_ttl_secs);
+    SignedDuration::from_secs(i64::try_from(longest + t.leeway_secs).unwrap_or(i64::MAX))
+}

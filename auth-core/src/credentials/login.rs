@@ -1,0 +1,399 @@
+//! Password login (users and admins), logout, and token validation.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::lockout::{ADMIN_PASSWORDS, USER_PASSWORDS};
+use super::password::{PasswordPolicy, Verified};
+use super::{ADMIN_AUDIENCE, Credentials, Principal, TokenKind, TokenSpec, refresh};
+use crate::accounts::{User, UserStatus, store as users};
+use crate::admins::{self, Role};
+use crate::audit::{AuditEntry, Outcome};
+use crate::context::{Actor, RequestContext};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::ids::{AdminId, SessionId, UserId};
+use crate::login_history::LoginAttempt;
+use crate::params;
+use crate::secret::Secret;
+use crate::sessions::{LoginMethod, NewSession, Subject};
+
+/// A password login: `login` is the email address or the username.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: Secret,
+}
+
+/// What a successful login or refresh returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub user_id: UserId,
+}
+
+/// An admin's login.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminLogin {
+    pub username: String,
+    pub password: Secret,
+}
+
+/// What an admin login returns.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdminToken {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub admin_id: AdminId,
+    pub role: Role,
+}
+
+/// The answer of `validate-token`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenValidity {
+    pub is_valid: bool,
+    pub user_id: Option<UserId>,
+    pub email: Option<String>,
+    pub expires_at: Option<Timestamp>,
+    /// Why not, when it is not valid (a stable code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+fn secs(value: u64) -> SignedDuration {
+    SignedDuration::from_secs(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+impl Credentials<'_> {
+    /// Logs a user in with a password. Unknown accounts cost the same as wrong passwords; the
+    /// account's state (unverified, pending, …) is revealed only to someone who knows the password.
+    pub async fn login(
+        &self,
+        request: LoginRequest,
+        context: &RequestContext,
+    ) -> Result<LoginTokens> {
+        let core = self.core;
+        if request.password.expose().chars().count() > core.config.passwords.max_length {
+            return Err(Error::InvalidCredentials);
+        }
+        let password = PasswordPolicy::normalize(request.password.expose());
+        let db = &core.stores.db;
+        let found = users::for_login(db, &request.login)
+            .await?
+            .filter(|(user, _)| user.status != UserStatus::Deleted);
+        let Some((user, hash)) = found else {
+            core.hasher.verify(&password, None).await?;
+            self.history(None, Some("INVALID_CREDENTIALS"), context)
+                .await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let id = user.id.to_string();
+        let attempt = match core
+            .lockout
+            .admit(db, USER_PASSWORDS, &id, core.clock.now())
+            .await
+        {
+            Ok(attempt) => attempt,
+            Err(err) => {
+                self.history(Some(user.id), Some("ACCOUNT_LOCKED"), context)
+                    .await?;
+                return Err(err);
+            }
+        };
+        match core.hasher.verify(&password, Some(&hash)).await? {
+            Verified::No => {
+                let now = core.clock.now();
+                if let Some(until) = core
+                    .lockout
+                    .failed(db, USER_PASSWORDS, &id, attempt, now)
+                    .await?
+                {
+                    AuditEntry::new(Actor::Anonymous, "user.locked")
+                        .target("user", user.id)
+                        .from_client(context)
+                        .detail("locked_until", until.to_string())
+                        .write(&mut db.clone(), now)
+                        .await?;
+                }
+                self.history(Some(user.id), Some("INVALID_CREDENTIALS"), context)
+                    .await?;
+                Err(Error::InvalidCredentials)
+            }
+            Verified::Yes { rehash } => {
+                core.lockout
+                    .succeeded(db, USER_PASSWORDS, &id, attempt)
+                    .await?;
+                if let Some(new_hash) = rehash {
+                    db.execute(
+                        "UPDATE users SET password_hash = $2 WHERE id = $1",
+                        params![user.id, new_hash],
+                    )
+                    .await?;
+                }
+                if let Some(refusal) = user.status.login_refusal() {
+                    self.history(Some(user.id), Some(refusal.code().as_str()), context)
+                        .await?;
+                    return Err(refusal);
+                }
+                self.start_password_session(&user, context).await
+            }
+        }
+    }
+
+    async fn history(
+        &self,
+        user: Option<UserId>,
+        failure: Option<&str>,
+        context: &RequestContext,
+    ) -> Result<()> {
+        LoginAttempt {
+            user_id: user,
+            service: None,
+            method: LoginMethod::Password,
+            failure,
+            context,
+        }
+        .record(&mut self.core.stores.db.clone(), self.core.clock.now())
+        .await?;
+        Ok(())
+    }
+
+    async fn start_password_session(
+        &self,
+        user: &User,
+        context: &RequestContext,
+    ) -> Result<LoginTokens> {
+        let core = self.core;
+        let now = core.clock.now();
+        let session_id = SessionId::new();
+        let refresh_expires = now + secs(core.config.tokens.refresh_ttl_secs);
+        let mut tx = core.stores.db.begin().await?;
+        let refresh_token = refresh::start_family(
+            &mut tx,
+            session_id,
+            Subject::User(user.id),
+            refresh_expires,
+            now,
+        )
+        .await?;
+        LoginAttempt {
+            user_id: Some(user.id),
+            service: None,
+            method: LoginMethod::Password,
+            failure: None,
+            context,
+        }
+        .record(&mut tx, now)
+        .await?;
+        Event::about_user(
+            "user.logged_in",
+            user.id,
+            json!({ "user_id": user.id, "method": "password", "service": null }),
+        )
+        .enqueue(&mut tx, now)
+        .await?;
+        tx.commit().await?;
+        core.sessions
+            .start(NewSession {
+                id: session_id,
+                subject: Subject::User(user.id),
+                audience: &core.config.tokens.api_audience,
+                method: LoginMethod::Password,
+                expires_at: refresh_expires,
+                context,
+            })
+            .await?;
+        self.tokens_for(user, session_id, refresh_token)
+    }
+
+    /// A new access token for `user` in session `session_id`, paired with `refresh_token`.
+    pub(super) fn tokens_for(
+        &self,
+        user: &User,
+        session_id: SessionId,
+        refresh_token: Secret,
+    ) -> Result<LoginTokens> {
+        let ttl = self.core.config.tokens.access_ttl_secs;
+        let (access_token, _) = self.core.tokens.issue(
+            TokenKind::Access,
+            &user.id.to_string(),
+            &self.core.config.tokens.api_audience,
+            secs(ttl),
+            TokenSpec {
+                sid: Some(session_id.to_string()),
+                role: Some("user".into()),
+                username: Some(user.username.clone()),
+                email: Some(user.email.clone()),
+                name: Some(user.full_name.clone()),
+            },
+        )?;
+        Ok(LoginTokens {
+            access_token,
+            refresh_token: refresh_token.expose().to_string(),
+            token_type: "bearer".into(),
+            expires_in: ttl,
+            user_id: user.id,
+        })
+    }
+
+    /// Logs an admin in; the token carries the role.
+    pub async fn admin_login(
+        &self,
+        request: AdminLogin,
+        context: &RequestContext,
+    ) -> Result<AdminToken> {
+        let core = self.core;
+        let password = PasswordPolicy::normalize(request.password.expose());
+        let db = &core.stores.db;
+        let Some((admin, hash)) = admins::for_login(db, &request.username).await? else {
+            core.hasher.verify(&password, None).await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let id = admin.id.to_string();
+        let attempt = core
+            .lockout
+            .admit(db, ADMIN_PASSWORDS, &id, core.clock.now())
+            .await?;
+        let now = core.clock.now();
+        if let Verified::No = core.hasher.verify(&password, Some(&hash)).await? {
+            let locked = core
+                .lockout
+                .failed(db, ADMIN_PASSWORDS, &id, attempt, now)
+                .await?;
+            AuditEntry::new(
+                Actor::Anonymous,
+                if locked.is_some() {
+                    "admin.locked"
+                } else {
+                    "admin.login"
+                },
+            )
+            .target("admin", admin.id)
+            .from_client(context)
+            .outcome(Outcome::Failure)
+            .write(&mut db.clone(), now)
+            .await?;
+            return Err(Error::InvalidCredentials);
+        }
+        core.lockout
+            .succeeded(db, ADMIN_PASSWORDS, &id, attempt)
+            .await?;
+        if admin.disabled {
+            return Err(Error::Forbidden("the admin account is disabled".into()));
+        }
+        let ttl = core.config.tokens.admin_ttl_secs;
+        let session = core
+            .sessions
+            .start(NewSession {
+                id: SessionId::new(),
+                subject: Subject::Admin(admin.id),
+                audience: ADMIN_AUDIENCE,
+                method: LoginMethod::Password,
+                expires_at: now + secs(ttl),
+                context,
+            })
+            .await?;
+        let (access_token, _) = core.tokens.issue(
+            TokenKind::Admin,
+            &id,
+            ADMIN_AUDIENCE,
+            secs(ttl),
+            TokenSpec {
+                sid: Some(session.id.to_string()),
+                role: Some(admin.role.as_str().into()),
+                username: Some(admin.username.clone()),
+                email: Some(admin.email.clone()),
+                name: None,
+            },
+        )?;
+        AuditEntry::new(Actor::Admin(admin.id), "admin.login")
+            .target("admin", admin.id)
+            .from_client(context)
+            .write(&mut db.clone(), now)
+            .await?;
+        Ok(AdminToken {
+            access_token,
+            token_type: "bearer".into(),
+            expires_in: ttl,
+            admin_id: admin.id,
+            role: admin.role,
+        })
+    }
+
+    /// Ends the caller's session and its refresh-token family.
+    pub async fn logout(&self, principal: &Principal, context: &RequestContext) -> Result<()> {
+        let Some(session) = principal.session() else {
+            return Err(Error::invalid(
+                "authorization",
+                "a personal access token has no session; revoke the token instead",
+            ));
+        };
+        let now = self.core.clock.now();
+        self.core
+            .stores
+            .db
+            .execute(
+                "UPDATE refresh_families SET revoked_at = $2, revoked_reason = 'logout'
+                 WHERE id = $1 AND revoked_at IS NULL",
+                params![session, now],
+            )
+            .await?;
+        self.core.sessions.revoke(&session).await?;
+        AuditEntry::new(principal.actor(), "session.logout")
+            .target("session", session)
+            .from_client(context)
+            .write(&mut self.core.stores.db.clone(), now)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `token` is a good user credential now, and whose.
+    pub async fn validate_token(
+        &self,
+        token: &str,
+        context: &RequestContext,
+    ) -> Result<TokenValidity> {
+        match self.authenticate(token, context).await {
+            Ok(Principal::User { user, session, .. }) => {
+                let expires_at = match session {
+                    Some(_) => self
+                        .core
+                        .tokens
+                        .verify_signed(token, None)
+                        .await
+                        .ok()
+                        .map(|c| c.expires_at()),
+                    None => None,
+                };
+                Ok(TokenValidity {
+                    is_valid: true,
+                    user_id: Some(user.id),
+                    email: Some(user.email.clone()),
+                    expires_at,
+                    reason: None,
+                })
+            }
+            Ok(Principal::Admin { .. }) => Ok(invalid("INVALID_TOKEN")),
+            Err(Error::Unavailable(what)) => Err(Error::Unavailable(what)),
+            Err(Error::Internal(cause)) => Err(Error::Internal(cause)),
+            Err(err) => Ok(invalid(err.code().as_str())),
+        }
+    }
+}
+
+fn invalid(reason: &'static str) -> TokenValidity {
+    TokenValidity {
+        is_valid: false,
+        user_id: None,
+        email: None,
+        expires_at: None,
+        reason: Some(reason),
+    }
+}

@@ -1,0 +1,132 @@
+//! Password reset by a single-use emailed token. Asking always looks the same, whether or not the
+//! account exists; using the token sets the new password and signs the person out everywhere.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+
+use super::{Credentials, USER_PASSWORDS};
+use crate::accounts::email_tokens::{self, Purpose};
+use crate::accounts::{UserStatus, rules, store as users};
+use crate::audit::AuditEntry;
+use crate::context::{Actor, RequestContext};
+use crate::error::{Error, Result};
+use crate::ids::UserId;
+use crate::mail::messages;
+use crate::params;
+use crate::secret::hash_token;
+use crate::sessions::Subject;
+
+/// Reset requests per address and hour beyond which further ones are silently dropped.
+const REQUESTS_PER_HOUR: i64 = 5;
+
+impl Credentials<'_> {
+    /// Mails a reset link if `email` names an account that can log in. The caller answers the same
+    /// (202) in every case, so nobody learns which addresses have accounts.
+    pub async fn forgot_password(&self, email: &str, context: &RequestContext) -> Result<()> {
+        let core = self.core;
+        let normalized = rules::normalize_email(email);
+        let requests = core
+            .stores
+            .ephemeral
+            .increment(
+                &format!("reset-request:{normalized}"),
+                Duration::from_secs(3600),
+            )
+            .await?;
+        if requests > REQUESTS_PER_HOUR {
+            return Ok(());
+        }
+        let Some((user, _)) = users::for_login(&core.stores.db, &normalized).await? else {
+            return Ok(());
+        };
+        if rules::normalize_email(&user.email) != normalized
+            || matches!(user.status, UserStatus::Deleted | UserStatus::Rejected)
+        {
+            return Ok(());
+        }
+        let now = core.clock.now();
+        let ttl = core.config.tokens.password_reset_ttl_secs;
+        let mut tx = core.stores.db.begin().await?;
+        let token = email_tokens::issue(
+            &mut tx,
+            user.id,
+            Purpose::PasswordReset,
+            SignedDuration::from_secs(ttl as i64),
+            now,
+        )
+        .await?;
+        messages::password_reset(
+            &user.email,
+            &user.full_name,
+            &core.config.gateway.public_url,
+            token.expose(),
+            ttl / 60,
+        )
+        .enqueue(&mut tx, now)
+        .await?;
+        AuditEntry::new(Actor::Anonymous, "password.reset_requested")
+            .target("user", user.id)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        core.mailer.wake();
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token, ends every session and refresh family of the
+    /// account, clears any lock, and tells the person by mail.
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: &str,
+        context: &RequestContext,
+    ) -> Result<()> {
+        let core = self.core;
+        // Find whose token it is first, so a weak password is refused without spending the token.
+        let owner: Option<UserId> = core
+            .stores
+            .db
+            .query_opt(
+                "SELECT user_id FROM email_tokens WHERE token_hash = $1 AND purpose = 'password_reset'",
+                params![hash_token(token.trim())],
+            )
+            .await?
+            .map(|row| row.get("user_id"))
+            .transpose()?;
+        let Some(owner) = owner else {
+            return Err(Error::InvalidToken);
+        };
+        let user = users::by_id(&mut core.stores.db.clone(), owner)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        let password =
+            core.policy
+                .check("new_password", new_password, &[&user.email, &user.username])?;
+        let hash = core.hasher.hash(&password).await?;
+
+        let now = core.clock.now();
+        let mut tx = core.stores.db.begin().await?;
+        let redeemed = email_tokens::redeem(&mut tx, token, Purpose::PasswordReset, now).await?;
+        if redeemed != owner {
+            return Err(Error::InvalidToken);
+        }
+        users::set_password(&mut tx, owner, &hash, now).await?;
+        AuditEntry::new(Actor::User(owner), "password.reset")
+            .target("user", owner)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        messages::password_changed(&user.email, &user.full_name)
+            .enqueue(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        core.mailer.wake();
+        core.lockout
+            .clear(&core.stores.db, USER_PASSWORDS, &owner.to_string())
+            .await?;
+        super::sign_out_everywhere(core, Subject::User(owner), "password reset").await?;
+        Ok(())
+    }
+}

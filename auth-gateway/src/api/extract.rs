@@ -1,0 +1,212 @@
+//! Extractors that turn a request into what handlers need, refusing bad input with the envelope:
+//! a JSON body (422 naming the field, 400 for malformed JSON), query strings and path ids, the
+//! client, and the caller's credentials (401 without, 403 with the wrong kind).
+
+use auth_core::admins::Role;
+use auth_core::credentials::Principal;
+use auth_core::ids::AdminId;
+use auth_core::{Error, RequestContext};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use super::cookies;
+use super::envelope::ApiError;
+use crate::edge::dispatch::ClientInfo;
+use crate::state::AppState;
+
+/// A JSON body, deserialised strictly.
+pub struct JsonBody<T>(pub T);
+
+fn field_of(message: &str, path: &str) -> String {
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.split_once(marker).map(|(_, r)| r)
+            && let Some((name, _)) = rest.split_once('`')
+        {
+            return name.to_string();
+        }
+    }
+    if path.is_empty() || path == "." {
+        "body".to_string()
+    } else {
+        path.to_string()
+    }
+}
+
+/// Deserialises `value` into `T`, naming the field at fault.
+pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let field = field_of(&message, &path);
+        let message = message
+            .split(" at line")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        Error::invalid(field, message)
+    })
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(Error::BadRequest(
+                "the body must be JSON (Content-Type: application/json)".into(),
+            )
+            .into());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| Error::BadRequest("the body could not be read".into()))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|err| Error::BadRequest(format!("the body is not valid JSON: {err}")))?;
+        Ok(JsonBody(from_json_value(value)?))
+    }
+}
+
+/// A JSON body that may be left out entirely (then `T::default()`).
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let empty = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.trim() == "0")
+            && !request.headers().contains_key(header::TRANSFER_ENCODING);
+        if empty {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        let JsonBody(value) = JsonBody::from_request(request, state).await?;
+        Ok(OptionalJsonBody(value))
+    }
+}
+
+/// Query-string parameters, deserialised strictly.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(QueryParams)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let message = err.into_inner().to_string();
+                ApiError(Error::invalid(field_of(&message, &path), message))
+            })
+    }
+}
+
+/// Parses the path parameter of a route with one parameter (an id).
+pub struct PathId<T>(pub T);
+
+impl<S: Send + Sync, T: std::str::FromStr> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| Error::invalid("id", "missing id in the path"))?;
+        raw.parse()
+            .map(PathId)
+            .map_err(|_| ApiError(Error::invalid("id", format!("`{raw}` is not a valid id"))))
+    }
+}
+
+/// The client as auth-core records it.
+pub struct Client(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<ClientInfo>().cloned();
+        Ok(Client(RequestContext {
+            client_ip: info.as_ref().and_then(|i| i.ip),
+            user_agent: info.and_then(|i| i.user_agent),
+        }))
+    }
+}
+
+/// The bearer credential of a request: `Authorization: Bearer …`, else the access cookie.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_string());
+    }
+    cookies::read(headers, cookies::ACCESS)
+}
+
+/// A caller whose credential checked out.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or(Error::Unauthenticated)?;
+        let Client(context) = Client::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|e| match e {});
+        let principal = state
+            .core
+            .credentials()
+            .authenticate(&token, &context)
+            .await?;
+        Ok(Caller(principal))
+    }
+}
+
+/// An admin of any role (read-only routes).
+pub struct AdminReader(pub AdminId, pub Role);
+
+impl FromRequestParts<AppState> for AdminReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        let (id, role) = principal.require_admin(false)?;
+        Ok(AdminReader(id, role))
+    }
+}
+
+/// An admin allowed to change things (role `admin`).
+pub struct AdminWriter(pub AdminId);
+
+impl FromRequestParts<AppState> for AdminWriter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        let (id, _) = principal.require_admin(true)?;
+        Ok(AdminWriter(id))
+    }
+}

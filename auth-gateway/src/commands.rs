@@ -1,0 +1,95 @@
+//! One-off commands run from the command line against the configured stores.
+
+use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use auth_core::admins::NewAdmin;
+use auth_core::secret::Secret;
+use auth_core::{Actor, AuthCore, Config, Error, RequestContext, SystemClock};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("start a runtime")
+}
+
+fn read_password() -> anyhow::Result<Secret> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Password again: ")?;
+        if first != second {
+            bail!("the passwords do not match");
+        }
+        return Ok(Secret::new(first));
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(Secret::new(line.trim_end_matches(['\r', '\n']).to_string()))
+}
+
+fn explain(err: Error) -> anyhow::Error {
+    match err {
+        Error::Validation(fields) => anyhow::anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{}: {}", other.code(), other.public_message()),
+    }
+}
+
+/// `auth-gateway create-admin`.
+pub fn create_admin(
+    config: Config,
+    username: String,
+    email: String,
+    role: &str,
+) -> anyhow::Result<()> {
+    let role = role.parse().map_err(explain)?;
+    let password = read_password()?;
+    runtime()?.block_on(async {
+        let core = AuthCore::open(config, Arc::new(SystemClock))
+            .await
+            .map_err(explain)?;
+        let admin = core
+            .admins()
+            .create(
+                NewAdmin {
+                    username,
+                    email,
+                    password,
+                    role,
+                },
+                Actor::System,
+                &RequestContext::default(),
+            )
+            .await
+            .map_err(explain)?;
+        println!(
+            "created {} {} ({}); log in with POST /api/admin/login",
+            admin.role.as_str(),
+            admin.username,
+            admin.id
+        );
+        Ok(())
+    })
+}
+
+/// `auth-gateway keys rotate`.
+pub fn rotate_keys(config: Config) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let core = AuthCore::open(config, Arc::new(SystemClock))
+            .await
+            .map_err(explain)?;
+        let kid = core.tokens().keys().rotate().await.map_err(explain)?;
+        core.announce_key_rotation().await.map_err(explain)?;
+        println!("new signing key {kid}; the previous key verifies until its tokens expire");
+        Ok(())
+    })
+}
