@@ -3,7 +3,7 @@
 # already present is left alone. Usage: install-prerequisites.sh [build|test]
 #   build: cmake (pingora's compression library is built with it)
 #   test:  build + redis-server, the PostgreSQL server, and the Python packages the tests use
-#          (aiosmtpd is the SMTP server mail tests deliver to)
+#          (aiosmtpd, the SMTP server mail tests deliver to; PyJWT, which checks our tokens)
 set -euo pipefail
 
 what="${1:-test}"
@@ -40,8 +40,9 @@ fi
 
 if [ "$what" = "test" ]; then
     python="${PYTHON:-python3}"
-    if ! "$python" -c "import aiosmtpd" >/dev/null 2>&1; then
-        echo "installing with pip: aiosmtpd"
-        "$python" -m pip install --quiet --disable-pip-version-check aiosmtpd
+    # aiosmtpd: the SMTP server mail tests deliver to; PyJWT: the independent verifier of our tokens.
+    if ! "$python" -c "import aiosmtpd, jwt, cryptography" >/dev/null 2>&1; then
+        echo "installing with pip: aiosmtpd pyjwt cryptography"
+        "$python" -m pip install --quiet --disable-pip-version-check aiosmtpd "pyjwt[crypto]"
     fi
 fi

@@ -88,7 +88,12 @@ impl KeyRing {
             clock,
             retire_for,
             set: Arc::new(RwLock::new(Arc::new(set))),
-            last_reload: Arc::new(std::sync::Mutex::new(Instant::now())),
+            // The first unknown kid may reload at once.
+            last_reload: Arc::new(std::sync::Mutex::new(
+                Instant::now()
+                    .checked_sub(RELOAD_AT_MOST_EVERY)
+                    .unwrap_or_else(Instant::now),
+            )),
         })
     }
 

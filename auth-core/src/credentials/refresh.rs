@@ -132,7 +132,7 @@ impl Credentials<'_> {
             )
             .await?
             .get("spent_at")?;
-        if spent_at.is_some_and(|at| now.duration_since(at) <= grace)
+        if spent_at.is_some_and(|at| now.duration_since(at) < grace)
             && let Some(pair) = self.wait_for_twin(refresh_token, &hash).await?
         {
             return Ok(pair);

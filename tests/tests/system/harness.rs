@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use auth_test_support::{EchoService, GatewayProcess, Postgres, Redis};
+use auth_test_support::{EchoService, GatewayProcess, Postgres, Redis, Smtp};
 use serde_json::Value;
 
 /// Where the gateway under test keeps its state.
@@ -59,6 +59,16 @@ impl System {
         Self::start_with(storage, "", &[])
     }
 
+    /// Starts with mail going to the shared SMTP server, plus `extra_toml`.
+    pub fn start_with_mail(storage: Storage<'_>, extra_toml: &str) -> System {
+        let smtp = Smtp::shared();
+        let mail = format!(
+            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n{extra_toml}",
+            smtp.port()
+        );
+        Self::start_with(storage, &mail, &[])
+    }
+
     /// Starts with `extra_toml` appended to the generated config and `env` set.
     pub fn start_with(storage: Storage<'_>, extra_toml: &str, env: &[(&str, &str)]) -> System {
         let service_b = EchoService::start("service-b");
@@ -92,6 +102,39 @@ impl System {
 
     pub fn url(&self, path: &str) -> String {
         self.gateway.url(path)
+    }
+
+    /// Sends `method` to a gateway path with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.client().request(method, self.url(path));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        json(request.send().await.expect("request")).await
+    }
+
+    pub async fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, bearer, Some(body))
+            .await
+    }
+
+    pub async fn get_as(&self, path: &str, bearer: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, Some(bearer), None)
+            .await
+    }
+
+    /// The config file the gateway runs with, for the command line.
+    pub fn config_path(&self) -> String {
+        self.gateway.dir.join("gateway.toml").display().to_string()
     }
 
     /// GETs a gateway path; status and JSON body.

@@ -1,5 +1,8 @@
 //! Whole-system tests: real gateway processes in front of the real example services, on the
 //! embedded store or on PostgreSQL and Redis started by the harness.
 
+mod accounts;
+mod credentials;
+mod flows;
 mod foundation;
 mod harness;

@@ -1,0 +1,6 @@
+//! The domains of auth-core driven directly, with the manual clock, on the embedded store and on
+//! PostgreSQL + Redis.
+
+mod expiry;
+mod harness;
+mod tokens;

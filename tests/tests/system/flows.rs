@@ -1,0 +1,131 @@
+//! The steps many tests share: making admins, taking a person from registration to an active
+//! account, logging in. Mail is read from the real SMTP server.
+
+use std::time::Duration;
+
+use auth_test_support::{Smtp, run_gateway_command, unique_name};
+use serde_json::{Value, json};
+
+use crate::harness::System;
+
+pub const PASSWORD: &str = "violet harbor tumbles";
+const ADMIN_PASSWORD: &str = "quiet meadow lantern 42";
+pub const MAIL_WAIT: Duration = Duration::from_secs(10);
+
+/// Someone with an account.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub user_id: String,
+    pub email: String,
+    pub username: String,
+}
+
+/// A fresh username and email no other test uses.
+pub fn new_person_names() -> (String, String) {
+    let username = unique_name("u").replace('_', "-");
+    let email = format!("{username}@example.com");
+    (username, email)
+}
+
+/// Creates an admin with the command line; returns a logged-in admin token.
+pub async fn admin_token(system: &System, role: &str) -> (String, String) {
+    let username = unique_name("admin").replace('_', "-");
+    let email = format!("{username}@example.com");
+    let config = system.config_path();
+    let (code, output) = run_gateway_command(
+        &[
+            "--config",
+            &config,
+            "create-admin",
+            "--username",
+            &username,
+            "--email",
+            &email,
+            "--role",
+            role,
+        ],
+        &[],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "create-admin failed: {output}");
+    let (status, body) = system
+        .post(
+            "/api/admin/login",
+            None,
+            json!({ "username": username, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        body["data"]["access_token"].as_str().unwrap().to_string(),
+        email,
+    )
+}
+
+pub fn registration(username: &str, email: &str) -> Value {
+    json!({
+        "email": email,
+        "username": username,
+        "full_name": "Test Person",
+        "password": PASSWORD,
+        "password_confirmation": PASSWORD,
+    })
+}
+
+/// The token of the newest mail to `email` whose subject contains `subject`.
+pub fn mailed_token(email: &str, subject: &str) -> String {
+    let mail = Smtp::shared().wait_for(email, subject, MAIL_WAIT);
+    let link = mail.link_containing("token=").expect("a link with a token");
+    link.split("token=").nth(1).unwrap().to_string()
+}
+
+/// Registers and verifies; the account is then pending.
+pub async fn pending_person(system: &System) -> Person {
+    let (username, email) = new_person_names();
+    let (status, body) = system
+        .post("/api/register", None, registration(&username, &email))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let token = mailed_token(&email, "Verify your email");
+    let (status, body) = system
+        .post("/api/auth/verify-email", None, json!({ "token": token }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    Person {
+        user_id: body["data"]["user_id"].as_str().unwrap().to_string(),
+        email,
+        username,
+    }
+}
+
+/// A person whose account an admin approved.
+pub async fn active_person(system: &System, admin: &str) -> Person {
+    let person = pending_person(system).await;
+    let (status, body) = system
+        .post(
+            &format!("/api/admin/approve/{}", person.user_id),
+            Some(admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    person
+}
+
+/// Logs in with a password; status and body.
+pub async fn login(system: &System, login: &str, password: &str) -> (u16, Value) {
+    system
+        .post(
+            "/api/auth/login",
+            None,
+            json!({ "login": login, "password": password }),
+        )
+        .await
+}
+
+/// Logs in and returns the data of the answer.
+pub async fn tokens(system: &System, person: &Person) -> Value {
+    let (status, body) = login(system, &person.username, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"].clone()
+}
