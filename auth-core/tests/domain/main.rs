@@ -3,4 +3,5 @@
 
 mod expiry;
 mod harness;
+mod passwords;
 mod tokens;
