@@ -14,7 +14,11 @@ use crate::config::Config;
 use crate::credentials::password::{PasswordHasher, PasswordPolicy};
 use crate::credentials::{Credentials, KeyRing, Lockout, MasterKey, TokenSigner};
 use crate::error::{Error, Result};
+use crate::login_history::LoginHistory;
 use crate::mail::Mailer;
+use crate::qr_login::QrLogin;
+use crate::schedule::{Schedule, ScheduleStore};
+use crate::services::Services;
 use crate::sessions::Sessions;
 use crate::store::{Health, Stores};
 
@@ -44,6 +48,9 @@ pub(crate) struct CoreInner {
     pub tokens: TokenSigner,
     pub sessions: Sessions,
     pub mailer: Mailer,
+    pub schedule: ScheduleStore,
+    /// Keys the stored hashes of PINs, so a dump of the store cannot be brute-forced offline.
+    pub pin_key: [u8; 32],
 }
 
 impl AuthCore {
@@ -64,6 +71,10 @@ impl AuthCore {
             .await
             .map_err(Error::internal)??;
         let master = MasterKey::load_or_create(&config)?;
+        let pin_key = master.derive(b"qr-pin");
+        let default_schedule = Schedule::from_config(&config.schedule)
+            .map_err(|(key, message)| Error::internal(format!("schedule.{key}: {message}")))?;
+        let schedule = ScheduleStore::open(stores.db.clone(), default_schedule).await?;
         let keys = KeyRing::open(
             stores.db.clone(),
             master,
@@ -86,13 +97,20 @@ impl AuthCore {
             hasher,
             tokens,
             mailer,
+            schedule,
+            pin_key,
             stores,
             clock,
             config,
         };
-        Ok(AuthCore {
+        let core = AuthCore {
             inner: Arc::new(inner),
-        })
+        };
+        let seeded = core.services().seed(&core.inner.config.services).await?;
+        if seeded > 0 {
+            tracing::info!(seeded, "created services from the configuration");
+        }
+        Ok(core)
     }
 
     /// Starts the background work on the current runtime: mail delivery, event publishing (with
@@ -106,6 +124,7 @@ impl AuthCore {
                 self.inner.clock.clone(),
             ));
         }
+        self.spawn_schedule_reload();
         let keys = self.inner.tokens.keys().clone();
         let ephemeral = self.inner.stores.ephemeral.clone();
         tokio::spawn(async move {
@@ -127,6 +146,34 @@ impl AuthCore {
                 }
                 if let Err(err) = keys.reload().await {
                     tracing::warn!(%err, "could not reload the signing keys");
+                }
+            }
+        });
+    }
+
+    fn spawn_schedule_reload(&self) {
+        let schedule = self.inner.schedule.clone();
+        let ephemeral = self.inner.stores.ephemeral.clone();
+        tokio::spawn(async move {
+            let mut changes = ephemeral
+                .subscribe(crate::schedule::SCHEDULE_CHANGES)
+                .await
+                .ok();
+            loop {
+                let announced = async {
+                    match changes.as_mut() {
+                        Some(receiver) => {
+                            let _ = receiver.recv().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    () = announced => {}
+                    () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                }
+                if let Err(err) = schedule.reload().await {
+                    tracing::warn!(%err, "could not reload the schedule");
                 }
             }
         });
@@ -170,6 +217,23 @@ impl AuthCore {
         Credentials::new(&self.inner)
     }
 
+    pub fn services(&self) -> Services<'_> {
+        Services::new(&self.inner)
+    }
+
+    pub fn qr_login(&self) -> QrLogin<'_> {
+        QrLogin::new(&self.inner)
+    }
+
+    pub fn login_history(&self) -> LoginHistory<'_> {
+        LoginHistory::new(&self.inner)
+    }
+
+    /// The operating schedule in force.
+    pub fn schedule(&self) -> &ScheduleStore {
+        &self.inner.schedule
+    }
+
     pub fn sessions(&self) -> &Sessions {
         &self.inner.sessions
     }
@@ -191,6 +255,9 @@ impl AuthCore {
 /// How long a token can live at most: a retired signing key verifies for this long.
 fn longest_token_life(config: &Config) -> SignedDuration {
     let t = &config.tokens;
-    let longest = t.access_ttl_secs.max(t.admin_ttl_secs);
+    let longest = t
+        .access_ttl_secs
+        .max(t.admin_ttl_secs)
+        .max(config.sessions.service_ttl_secs);
     SignedDuration::from_secs(i64::try_from(longest + t.leeway_secs).unwrap_or(i64::MAX))
 }

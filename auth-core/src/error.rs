@@ -58,6 +58,22 @@ pub enum Error {
     Forbidden(String),
     #[error("the account is locked")]
     AccountLocked { until: Timestamp },
+    #[error("no such QR code")]
+    QrNotFound,
+    #[error("the QR code has expired")]
+    QrExpired,
+    #[error("the QR code was already scanned")]
+    QrAlreadyScanned,
+    #[error("the QR code has not been scanned yet")]
+    QrNotScanned,
+    #[error("the QR code was already used")]
+    QrAlreadyUsed,
+    #[error("too many wrong PINs: this QR code is dead, start again")]
+    QrLocked,
+    #[error("the PIN is wrong")]
+    PinInvalid { attempts_left: u32 },
+    #[error("the PIN has expired")]
+    PinExpired,
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
     #[error("the system is closed")]
@@ -106,6 +122,14 @@ impl Error {
             Error::Unauthenticated => ErrorCode::Unauthenticated,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::AccountLocked { .. } => ErrorCode::AccountLocked,
+            Error::QrNotFound => ErrorCode::QrNotFound,
+            Error::QrExpired => ErrorCode::QrExpired,
+            Error::QrAlreadyScanned => ErrorCode::QrAlreadyScanned,
+            Error::QrNotScanned => ErrorCode::QrNotScanned,
+            Error::QrAlreadyUsed => ErrorCode::QrAlreadyUsed,
+            Error::QrLocked => ErrorCode::QrLocked,
+            Error::PinInvalid { .. } => ErrorCode::PinInvalid,
+            Error::PinExpired => ErrorCode::PinExpired,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::SystemClosed { .. } => ErrorCode::SystemClosed,
             Error::Unavailable(_) => ErrorCode::ServiceUnavailable,
@@ -121,6 +145,7 @@ impl Error {
         match self {
             Error::Validation(fields) => Some(json!({ "fields": fields })),
             Error::AccountLocked { until } => Some(json!({ "locked_until": until.to_string() })),
+            Error::PinInvalid { attempts_left } => Some(json!({ "attempts_left": attempts_left })),
             Error::RateLimited { retry_after_secs } => {
                 Some(json!({ "retry_after_secs": retry_after_secs }))
             }
@@ -182,6 +207,14 @@ pub enum ErrorCode {
     Unauthenticated,
     Forbidden,
     AccountLocked,
+    QrNotFound,
+    QrExpired,
+    QrAlreadyScanned,
+    QrNotScanned,
+    QrAlreadyUsed,
+    QrLocked,
+    PinInvalid,
+    PinExpired,
     RateLimited,
     SystemClosed,
     ServiceUnavailable,
@@ -210,6 +243,14 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
+            ErrorCode::QrNotFound => "QR_NOT_FOUND",
+            ErrorCode::QrExpired => "QR_EXPIRED",
+            ErrorCode::QrAlreadyScanned => "QR_ALREADY_SCANNED",
+            ErrorCode::QrNotScanned => "QR_NOT_SCANNED",
+            ErrorCode::QrAlreadyUsed => "QR_ALREADY_USED",
+            ErrorCode::QrLocked => "QR_LOCKED",
+            ErrorCode::PinInvalid => "PIN_INVALID",
+            ErrorCode::PinExpired => "PIN_EXPIRED",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::SystemClosed => "SYSTEM_CLOSED",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
@@ -235,7 +276,11 @@ impl ErrorCode {
             | ErrorCode::AccountPending
             | ErrorCode::AccountRejected
             | ErrorCode::AccountBlocked => 403,
-            ErrorCode::AccountLocked => 423,
+            ErrorCode::AccountLocked | ErrorCode::QrLocked => 423,
+            ErrorCode::QrNotFound => 404,
+            ErrorCode::QrExpired | ErrorCode::PinExpired => 410,
+            ErrorCode::QrAlreadyScanned | ErrorCode::QrNotScanned | ErrorCode::QrAlreadyUsed => 409,
+            ErrorCode::PinInvalid => 401,
             ErrorCode::RateLimited => 429,
             ErrorCode::SystemClosed | ErrorCode::ServiceUnavailable => 503,
             ErrorCode::BadRequest => 400,

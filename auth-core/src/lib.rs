@@ -18,6 +18,8 @@ pub mod ids;
 pub mod login_history;
 pub mod mail;
 pub mod page;
+pub mod qr_login;
+pub mod schedule;
 pub mod secret;
 pub mod services;
 pub mod sessions;

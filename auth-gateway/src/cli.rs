@@ -35,10 +35,24 @@ pub enum Command {
         #[arg(long, default_value = "admin")]
         role: String,
     },
+    /// Manage the services behind the gateway.
+    Services {
+        #[command(subcommand)]
+        action: ServicesAction,
+    },
     /// Manage the token signing keys.
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServicesAction {
+    /// Make a new API key for a service and print it (once); the old key stops working.
+    RotateKey {
+        /// The service's slug, e.g. service-b.
+        slug: String,
     },
 }
 
@@ -69,6 +83,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Keys {
             action: KeysAction::Rotate,
         } => crate::commands::rotate_keys(config),
+        Command::Services {
+            action: ServicesAction::RotateKey { slug },
+        } => crate::commands::rotate_service_key(config, &slug),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

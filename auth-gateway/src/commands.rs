@@ -93,3 +93,23 @@ pub fn rotate_keys(config: Config) -> anyhow::Result<()> {
         Ok(())
     })
 }
+
+/// `auth-gateway services rotate-key SLUG`.
+pub fn rotate_service_key(config: Config, slug: &str) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let core = AuthCore::open(config, Arc::new(SystemClock))
+            .await
+            .map_err(explain)?;
+        let rotated = core
+            .services()
+            .rotate_key(Actor::System, slug, &RequestContext::default())
+            .await
+            .map_err(explain)?;
+        println!("{}", rotated.api_key);
+        eprintln!(
+            "new API key of {} (shown once; the previous key no longer works)",
+            rotated.service.name
+        );
+        Ok(())
+    })
+}

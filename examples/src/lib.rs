@@ -2,6 +2,8 @@
 //! request with JSON saying what reached it (path, query, identity headers), so one can see what the
 //! gateway forwards.
 
+pub mod qr_image;
+
 use std::net::SocketAddr;
 
 use axum::Json;

@@ -23,6 +23,9 @@ pub struct Config {
     pub keys: KeysConfig,
     pub mail: MailConfig,
     pub accounts: AccountsConfig,
+    pub sessions: SessionsConfig,
+    pub qr: QrConfig,
+    pub schedule: ScheduleConfig,
     /// Present when short-lived state should live in Redis.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
@@ -143,6 +146,33 @@ pub struct MailConfig {
 #[serde(deny_unknown_fields)]
 pub struct AccountsConfig {
     pub verification_resends_per_hour: u32,
+}
+
+/// Sessions at services.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    pub service_ttl_secs: u64,
+}
+
+/// The QR + PIN login.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QrConfig {
+    pub challenge_ttl_secs: u64,
+    pub pin_ttl_secs: u64,
+    pub max_pin_attempts: u32,
+}
+
+/// The default operating hours.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub timezone: String,
+    pub days: Vec<String>,
+    pub open: String,
+    pub close: String,
+    pub warning_minutes: u32,
 }
 
 /// A service to create on first start.

@@ -127,6 +127,16 @@ impl Config {
             ));
         }
         at_least("tokens.pat_max_ttl_days", t.pat_max_ttl_days, 1)?;
+        at_least(
+            "sessions.service_ttl_secs",
+            self.sessions.service_ttl_secs,
+            60,
+        )?;
+        at_least("qr.challenge_ttl_secs", self.qr.challenge_ttl_secs, 10)?;
+        at_least("qr.pin_ttl_secs", self.qr.pin_ttl_secs, 10)?;
+        at_least("qr.max_pin_attempts", self.qr.max_pin_attempts, 1)?;
+        crate::schedule::Schedule::from_config(&self.schedule)
+            .map_err(|(key, message)| ConfigError::new(format!("schedule.{key}"), message))?;
 
         if let Some(key) = &self.keys.master_key {
             crate::credentials::MasterKey::from_base64(key)

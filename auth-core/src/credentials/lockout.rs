@@ -25,6 +25,13 @@ pub const USER_PASSWORDS: Counter = Counter {
     until_column: "locked_until",
 };
 
+/// Wrong PINs of users, across QR challenges.
+pub const USER_PINS: Counter = Counter {
+    table: "users",
+    count_column: "failed_pins",
+    until_column: "pins_locked_until",
+};
+
 /// Wrong passwords of admins.
 pub const ADMIN_PASSWORDS: Counter = Counter {
     table: "admins",

@@ -64,6 +64,15 @@ impl MasterKey {
         Ok(key)
     }
 
+    /// A key for one purpose (`label`), derived so that the master key itself is used only here.
+    pub fn derive(&self, label: &[u8]) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("any key length works for HMAC");
+        mac.update(label);
+        mac.finalize().into_bytes().into()
+    }
+
     /// Encrypts `plaintext`, bound to `context` (which must be given again to open it).
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Error> {
         seal_with(&self.0, context, plaintext)

@@ -25,7 +25,7 @@ use crate::sessions::Subject;
 
 pub use jwt::{Claims, TokenKind, TokenSigner, TokenSpec};
 pub use keys::KeyRing;
-pub use lockout::{Lockout, USER_PASSWORDS};
+pub use lockout::{Lockout, USER_PASSWORDS, USER_PINS};
 pub use login::{AdminLogin, AdminToken, LoginRequest, LoginTokens, TokenValidity};
 pub use master_key::{MASTER_KEY_FILE, MasterKey};
 pub use pat::{NewPersonalAccessToken, PAT_PREFIX, PersonalAccessToken};
@@ -226,4 +226,53 @@ pub(crate) async fn sign_out_everywhere(
         )
         .await?;
     Ok(core.sessions.revoke_all(&subject).await?.len())
+}
+
+impl Credentials<'_> {
+    /// Ends one session (an admin's decision) and, for a password session, its refresh family.
+    pub async fn revoke_session(
+        &self,
+        admin: AdminId,
+        id: SessionId,
+        context: &RequestContext,
+    ) -> Result<()> {
+        let now = self.core.clock.now();
+        let Some(session) = self.core.sessions.revoke(&id).await? else {
+            return Err(Error::NotFound("session"));
+        };
+        self.core
+            .stores
+            .db
+            .execute(
+                "UPDATE refresh_families SET revoked_at = $2, revoked_reason = 'revoked by an admin'
+                 WHERE id = $1 AND revoked_at IS NULL",
+                params![id, now],
+            )
+            .await?;
+        AuditEntry::new(Actor::Admin(admin), "session.revoked")
+            .target(session.subject.kind(), session.subject.id_string())
+            .from_client(context)
+            .detail("session", id.to_string())
+            .write(&mut self.core.stores.db.clone(), now)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user (an admin's decision); returns how many were live.
+    pub async fn revoke_all_sessions(
+        &self,
+        admin: AdminId,
+        user: UserId,
+        context: &RequestContext,
+    ) -> Result<usize> {
+        let ended =
+            sign_out_everywhere(self.core, Subject::User(user), "revoked by an admin").await?;
+        AuditEntry::new(Actor::Admin(admin), "session.revoked_all")
+            .target("user", user)
+            .from_client(context)
+            .detail("sessions", ended)
+            .write(&mut self.core.stores.db.clone(), self.core.clock.now())
+            .await?;
+        Ok(ended)
+    }
 }

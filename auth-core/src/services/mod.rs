@@ -1,98 +1,398 @@
 //! Services placed behind the gateway: their names, how they are reached (hosts and path prefix),
-//! and where their upstreams are.
+//! where their upstreams are, and the API key each uses to call the auth API. Keys are shown once
+//! and stored as hashes.
 
-/// A slug names a service in URLs and tokens: lowercase letters, digits and dashes, 1 to 63 long.
-pub fn validate_slug(slug: &str) -> Result<(), String> {
-    let ok = !slug.is_empty()
-        && slug.len() <= 63
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{slug}` must be 1-63 lowercase letters, digits or inner dashes"
-        ))
+mod rules;
+
+use std::net::SocketAddr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditEntry;
+use crate::config::ServiceSeed;
+use crate::context::{Actor, RequestContext};
+use crate::core::CoreInner;
+use crate::error::{Error, FieldError, Result};
+use crate::ids::ServiceId;
+use crate::params;
+use crate::secret::{constant_time_eq, hash_token, random_token};
+use crate::store::StoreError;
+use crate::store::sql::Row;
+
+pub use rules::{validate_host, validate_path_prefix, validate_slug};
+
+/// Every service API key starts with this.
+pub const API_KEY_PREFIX: &str = "svc_";
+
+/// Channel on which changes to services are announced, so gateways rebuild their routes.
+pub const SERVICE_CHANGES: &str = "services:changed";
+
+/// A registered service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    pub id: ServiceId,
+    pub slug: String,
+    pub name: String,
+    pub hosts: Vec<String>,
+    pub path_prefix: Option<String>,
+    pub upstreams: Vec<String>,
+    pub enabled: bool,
+    /// The first characters of the current API key; None until a key is made.
+    pub api_key_prefix: Option<String>,
+    pub key_rotated_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+const SERVICE_COLUMNS: &str = "id, slug, name, hosts, path_prefix, upstreams, enabled, api_key_prefix, \
+     key_rotated_at, created_at, updated_at";
+
+impl Service {
+    fn from_row(row: &Row) -> Result<Service, StoreError> {
+        let list = |column: &str| -> Result<Vec<String>, StoreError> {
+            serde_json::from_str(&row.get::<String>(column)?)
+                .map_err(|_| StoreError::Malformed(format!("services.{column}")))
+        };
+        Ok(Service {
+            id: row.get("id")?,
+            slug: row.get("slug")?,
+            name: row.get("name")?,
+            hosts: list("hosts")?,
+            path_prefix: row.get("path_prefix")?,
+            upstreams: list("upstreams")?,
+            enabled: row.get("enabled")?,
+            api_key_prefix: row.get("api_key_prefix")?,
+            key_rotated_at: row.get("key_rotated_at")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+        })
     }
 }
 
-/// A host is a DNS name (no port, no scheme), matched case-insensitively.
-pub fn validate_host(host: &str) -> Result<(), String> {
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{host}` is not a host name (no scheme, no port)"))
-    }
+/// What an admin gives to register a service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewService {
+    pub name: String,
+    pub slug: String,
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    pub upstreams: Vec<String>,
 }
 
-/// A path prefix starts with `/`, has no trailing `/`, and only plain segments.
-pub fn validate_path_prefix(prefix: &str) -> Result<(), String> {
-    let segments_ok = prefix.len() > 1
-        && prefix.starts_with('/')
-        && prefix[1..].split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
-        });
-    if segments_ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{prefix}` must look like /name or /name/sub, without a trailing slash"
-        ))
-    }
+/// A service with its API key, which is shown this once.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceWithKey {
+    #[serde(flatten)]
+    pub service: Service,
+    pub api_key: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs() {
-        assert!(validate_slug("service-b").is_ok());
-        for bad in ["", "Service", "a_b", "-a", "a-", "a b", &"x".repeat(64)] {
-            assert!(validate_slug(bad).is_err(), "{bad}");
+fn check(new: &NewService) -> Result<()> {
+    let mut problems = Vec::new();
+    if new.name.trim().is_empty() || new.name.chars().count() > 100 {
+        problems.push(FieldError::new("name", "must be 1 to 100 characters"));
+    }
+    if let Err(e) = validate_slug(&new.slug) {
+        problems.push(FieldError::new("slug", e));
+    }
+    for (i, host) in new.hosts.iter().enumerate() {
+        if let Err(e) = validate_host(host) {
+            problems.push(FieldError::new(format!("hosts[{i}]"), e));
         }
     }
-
-    #[test]
-    fn hosts() {
-        assert!(validate_host("service-b.localhost").is_ok());
-        for bad in ["", "http://x", "x:80", "a..b", "a/b"] {
-            assert!(validate_host(bad).is_err(), "{bad}");
+    if let Some(Err(e)) = new.path_prefix.as_deref().map(validate_path_prefix) {
+        problems.push(FieldError::new("path_prefix", e));
+    }
+    if new.hosts.is_empty() && new.path_prefix.is_none() {
+        problems.push(FieldError::new(
+            "hosts",
+            "give at least one host or a path_prefix",
+        ));
+    }
+    if new.upstreams.is_empty() {
+        problems.push(FieldError::new("upstreams", "give at least one ip:port"));
+    }
+    for (i, upstream) in new.upstreams.iter().enumerate() {
+        if upstream.parse::<SocketAddr>().is_err() {
+            problems.push(FieldError::new(
+                format!("upstreams[{i}]"),
+                "must be ip:port",
+            ));
         }
     }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Validation(problems))
+    }
+}
 
-    #[test]
-    fn path_prefixes() {
-        assert!(validate_path_prefix("/service-b").is_ok());
-        assert!(validate_path_prefix("/a/b").is_ok());
-        for bad in [
-            "",
-            "/",
-            "service-b",
-            "/a/",
-            "/a//b",
-            "/../x",
-            "/a/./b",
-            "/a%2f",
-        ] {
-            assert!(validate_path_prefix(bad).is_err(), "{bad}");
+/// The services domain.
+pub struct Services<'a> {
+    core: &'a CoreInner,
+}
+
+impl<'a> Services<'a> {
+    pub(crate) fn new(core: &'a CoreInner) -> Self {
+        Self { core }
+    }
+
+    /// Every service, by slug.
+    pub async fn list(&self) -> Result<Vec<Service>> {
+        let rows = self
+            .core
+            .stores
+            .db
+            .query(
+                &format!("SELECT {SERVICE_COLUMNS} FROM services ORDER BY slug"),
+                params![],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(Service::from_row)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub async fn get(&self, slug: &str) -> Result<Service> {
+        let row = self
+            .core
+            .stores
+            .db
+            .query_opt(
+                &format!("SELECT {SERVICE_COLUMNS} FROM services WHERE slug = $1"),
+                params![slug],
+            )
+            .await?
+            .ok_or(Error::NotFound("service"))?;
+        Ok(Service::from_row(&row)?)
+    }
+
+    /// Registers a service and makes its API key.
+    pub async fn register(
+        &self,
+        admin: Actor,
+        new: NewService,
+        context: &RequestContext,
+    ) -> Result<ServiceWithKey> {
+        check(&new)?;
+        let existing = self.list().await?;
+        if existing.iter().any(|s| s.slug == new.slug) {
+            return Err(Error::Conflict(format!("the slug `{}` is taken", new.slug)));
+        }
+        for host in &new.hosts {
+            if let Some(owner) = existing
+                .iter()
+                .find(|s| s.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+            {
+                return Err(Error::Conflict(format!(
+                    "the host `{host}` belongs to {}",
+                    owner.slug
+                )));
+            }
+        }
+        if let Some(prefix) = &new.path_prefix
+            && let Some(owner) = existing
+                .iter()
+                .find(|s| s.path_prefix.as_ref() == Some(prefix))
+        {
+            return Err(Error::Conflict(format!(
+                "the path prefix `{prefix}` belongs to {}",
+                owner.slug
+            )));
+        }
+        self.insert(admin, &new, true, context).await?;
+        self.announce().await;
+        self.rotate_key(admin, &new.slug, context).await
+    }
+
+    async fn insert(
+        &self,
+        actor: Actor,
+        new: &NewService,
+        enabled: bool,
+        context: &RequestContext,
+    ) -> Result<()> {
+        let now = self.core.clock.now();
+        let hosts: Vec<String> = new.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        let id = ServiceId::new();
+        let mut tx = self.core.stores.db.begin().await?;
+        tx.execute(
+            "INSERT INTO services (id, slug, name, hosts, path_prefix, upstreams, enabled, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            params![
+                id,
+                new.slug.clone(),
+                new.name.trim(),
+                serde_json::to_string(&hosts).map_err(Error::internal)?,
+                new.path_prefix.clone(),
+                serde_json::to_string(&new.upstreams).map_err(Error::internal)?,
+                enabled,
+                now
+            ],
+        )
+        .await
+        .map_err(|err| match err {
+            StoreError::Unique(_) => Error::Conflict("the slug or path prefix is taken".into()),
+            other => other.into(),
+        })?;
+        AuditEntry::new(actor, "service.registered")
+            .target("service", &new.slug)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates the services of the configuration that the store does not have yet (first start).
+    /// They get no API key; an admin makes one with [`Services::rotate_key`].
+    pub async fn seed(&self, seeds: &[ServiceSeed]) -> Result<usize> {
+        let existing = self.list().await?;
+        let mut created = 0;
+        for seed in seeds
+            .iter()
+            .filter(|seed| !existing.iter().any(|s| s.slug == seed.slug))
+        {
+            let new = NewService {
+                name: seed.name.clone(),
+                slug: seed.slug.clone(),
+                hosts: seed.hosts.clone(),
+                path_prefix: seed.path_prefix.clone(),
+                upstreams: seed.upstreams.clone(),
+            };
+            match self
+                .insert(Actor::System, &new, true, &RequestContext::default())
+                .await
+            {
+                Ok(()) => created += 1,
+                // Another gateway seeded it at the same moment.
+                Err(Error::Conflict(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(created)
+    }
+
+    /// Makes a new API key for the service; the old one stops working at once.
+    pub async fn rotate_key(
+        &self,
+        actor: Actor,
+        slug: &str,
+        context: &RequestContext,
+    ) -> Result<ServiceWithKey> {
+        let key = random_token(API_KEY_PREFIX);
+        let prefix: String = key
+            .expose()
+            .chars()
+            .take(API_KEY_PREFIX.len() + 6)
+            .collect();
+        let now = self.core.clock.now();
+        let mut tx = self.core.stores.db.begin().await?;
+        let changed = tx
+            .execute(
+                "UPDATE services SET api_key_hash = $2, api_key_prefix = $3, key_rotated_at = $4, updated_at = $4
+                 WHERE slug = $1",
+                params![slug, hash_token(key.expose()), prefix, now],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(Error::NotFound("service"));
+        }
+        AuditEntry::new(actor, "service.key_rotated")
+            .target("service", slug)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        Ok(ServiceWithKey {
+            service: self.get(slug).await?,
+            api_key: key.expose().to_string(),
+        })
+    }
+
+    /// Turns a service on or off; a disabled service's traffic and key are refused.
+    pub async fn set_enabled(
+        &self,
+        actor: Actor,
+        slug: &str,
+        enabled: bool,
+        context: &RequestContext,
+    ) -> Result<Service> {
+        let now = self.core.clock.now();
+        let mut tx = self.core.stores.db.begin().await?;
+        let changed = tx
+            .execute(
+                "UPDATE services SET enabled = $2, updated_at = $3 WHERE slug = $1",
+                params![slug, enabled, now],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(Error::NotFound("service"));
+        }
+        AuditEntry::new(
+            actor,
+            if enabled {
+                "service.enabled"
+            } else {
+                "service.disabled"
+            },
+        )
+        .target("service", slug)
+        .from_client(context)
+        .write(&mut tx, now)
+        .await?;
+        tx.commit().await?;
+        self.announce().await;
+        self.get(slug).await
+    }
+
+    /// The enabled service whose API key this is.
+    pub async fn authenticate(&self, api_key: &str) -> Result<Service> {
+        if !api_key.starts_with(API_KEY_PREFIX) {
+            return Err(Error::Unauthenticated);
+        }
+        let hash = hash_token(api_key.trim());
+        let row = self
+            .core
+            .stores
+            .db
+            .query_opt(
+                &format!(
+                    "SELECT {SERVICE_COLUMNS}, api_key_hash FROM services WHERE api_key_hash = $1"
+                ),
+                params![hash.clone()],
+            )
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let stored: String = row.get("api_key_hash")?;
+        // The index found it; compare once more in constant time before trusting the match.
+        if !constant_time_eq(stored.as_bytes(), hash.as_bytes()) {
+            return Err(Error::Unauthenticated);
+        }
+        let service = Service::from_row(&row)?;
+        if !service.enabled {
+            return Err(Error::Forbidden(format!(
+                "the service {} is disabled",
+                service.slug
+            )));
+        }
+        Ok(service)
+    }
+
+    async fn announce(&self) {
+        if let Err(err) = self
+            .core
+            .stores
+            .ephemeral
+            .publish(SERVICE_CHANGES, b"changed".to_vec())
+            .await
+        {
+            tracing::warn!(%err, "could not announce a service change");
         }
     }
 }

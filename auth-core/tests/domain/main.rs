@@ -4,4 +4,5 @@
 mod expiry;
 mod harness;
 mod passwords;
+mod qr;
 mod tokens;

@@ -3,8 +3,10 @@
 
 use auth_core::accounts::{User, UserQuery, UserStatus};
 use auth_core::audit::{AuditQuery, AuditRecord};
-use auth_core::ids::UserId;
+use auth_core::ids::{SessionId, UserId};
+use auth_core::login_history::{GroupBy, HistoryQuery, HistoryRecord, SummaryRow};
 use auth_core::page::{Page, PageRequest};
+use auth_core::sessions::{Session, Subject};
 use axum::extract::State;
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -208,5 +210,109 @@ pub async fn audit(
             page_of(params.page, params.per_page),
         )
         .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionParams {
+    user_id: UserId,
+}
+
+pub async fn sessions(
+    State(state): State<AppState>,
+    _: AdminReader,
+    QueryParams(params): QueryParams<SessionParams>,
+) -> ApiResult<Data<Vec<Session>>> {
+    Ok(Data(
+        state
+            .core
+            .sessions()
+            .list(&Subject::User(params.user_id))
+            .await?,
+    ))
+}
+
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    AdminWriter(admin): AdminWriter,
+    Client(client): Client,
+    PathId(id): PathId<SessionId>,
+) -> ApiResult<Data<serde_json::Value>> {
+    state
+        .core
+        .credentials()
+        .revoke_session(admin, id, &client)
+        .await?;
+    Ok(Data(json!({ "session_id": id, "revoked": true })))
+}
+
+pub async fn revoke_sessions(
+    State(state): State<AppState>,
+    AdminWriter(admin): AdminWriter,
+    Client(client): Client,
+    QueryParams(params): QueryParams<SessionParams>,
+) -> ApiResult<Data<serde_json::Value>> {
+    let ended = state
+        .core
+        .credentials()
+        .revoke_all_sessions(admin, params.user_id, &client)
+        .await?;
+    Ok(Data(json!({ "user_id": params.user_id, "revoked": ended })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryParams {
+    user_id: Option<UserId>,
+    username: Option<String>,
+    service: Option<String>,
+    success: Option<bool>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    group_by: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+impl HistoryParams {
+    fn query(&self) -> HistoryQuery {
+        HistoryQuery {
+            user_id: self.user_id,
+            username: self.username.clone(),
+            service: self.service.clone(),
+            success: self.success,
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+pub async fn login_history(
+    State(state): State<AppState>,
+    _: AdminReader,
+    QueryParams(params): QueryParams<HistoryParams>,
+) -> ApiResult<Data<Page<HistoryRecord>>> {
+    Ok(Data(
+        state
+            .core
+            .login_history()
+            .list(&params.query(), page_of(params.page, params.per_page))
+            .await?,
+    ))
+}
+
+pub async fn login_summary(
+    State(state): State<AppState>,
+    _: AdminReader,
+    QueryParams(params): QueryParams<HistoryParams>,
+) -> ApiResult<Data<Vec<SummaryRow>>> {
+    let group = GroupBy::parse(params.group_by.as_deref().unwrap_or("user,service"))?;
+    Ok(Data(
+        state
+            .core
+            .login_history()
+            .summary(&params.query(), group)
+            .await?,
     ))
 }

@@ -185,6 +185,24 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A service, by its `X-API-Key`.
+pub struct ServiceCaller(pub auth_core::services::Service);
+
+impl FromRequestParts<AppState> for ServiceCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = parts
+            .headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Error::Unauthenticated)?;
+        Ok(ServiceCaller(
+            state.core.services().authenticate(key).await?,
+        ))
+    }
+}
+
 /// An admin of any role (read-only routes).
 pub struct AdminReader(pub AdminId, pub Role);
 

@@ -6,6 +6,8 @@ mod cookies;
 pub mod envelope;
 pub mod extract;
 mod health;
+mod qr;
+mod services;
 mod users;
 
 use auth_core::Error;
@@ -62,6 +64,29 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/users/{id}/restore", post(admin::restore))
         .route("/api/admin/users/{id}/unlock", post(admin::unlock))
         .route("/api/admin/audit", get(admin::audit))
+        .route(
+            "/api/admin/sessions",
+            get(admin::sessions).delete(admin::revoke_sessions),
+        )
+        .route("/api/admin/sessions/{id}", delete(admin::revoke_session))
+        .route("/api/admin/login-history", get(admin::login_history))
+        .route(
+            "/api/admin/login-history/summary",
+            get(admin::login_summary),
+        )
+        .route("/api/services/register", post(services::register))
+        .route("/api/services/list", get(services::list))
+        .route("/api/services/{slug}/enable", post(services::enable))
+        .route("/api/services/{slug}/disable", post(services::disable))
+        .route(
+            "/api/services/{slug}/rotate-key",
+            post(services::rotate_key),
+        )
+        .route("/api/auth/qr/generate", post(qr::generate))
+        .route("/api/auth/qr/{token}/status", get(qr::status))
+        .route("/api/auth/qr/scan", post(qr::scan))
+        .route("/api/auth/pin/verify", post(qr::verify_pin))
+        .route("/api/auth/session", get(qr::session))
         .fallback(|| async { ApiError(Error::NotFound("route")) })
         .method_not_allowed_fallback(|| async { ApiError(Error::MethodNotAllowed) })
         .with_state(state)

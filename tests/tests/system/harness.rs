@@ -73,8 +73,11 @@ impl System {
     pub fn start_with(storage: Storage<'_>, extra_toml: &str, env: &[(&str, &str)]) -> System {
         let service_b = EchoService::start("service-b");
         let app_c = EchoService::start("app-c");
+        // Always open, so tests pass whenever they run; hours are tested through the schedule API.
         let toml = format!(
             "[gateway]\nlisten = \"127.0.0.1:{{port}}\"\npublic_url = \"http://127.0.0.1:{{port}}\"\n\
+             [schedule]\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n\
+             open = \"00:00\"\nclose = \"24:00\"\n\
              {storage}\n{services}\n{extra_toml}",
             storage = storage.toml(),
             services = services_toml(&service_b, &app_c),

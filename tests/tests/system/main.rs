@@ -6,3 +6,4 @@ mod credentials;
 mod flows;
 mod foundation;
 mod harness;
+mod qr;

@@ -1,0 +1,100 @@
+//! Opening hours of one day: wall-clock times written "HH:MM", with "24:00" for midnight at the end.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Minutes since midnight, 0 to 1440.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClockTime(u16);
+
+impl ClockTime {
+    pub const MIDNIGHT_END: ClockTime = ClockTime(1440);
+
+    pub fn minutes(self) -> u16 {
+        self.0
+    }
+
+    pub fn parse(text: &str) -> Result<ClockTime, String> {
+        let (h, m) = text
+            .split_once(':')
+            .ok_or_else(|| format!("`{text}` is not a time like 09:30"))?;
+        let (h, m): (u16, u16) = match (h.parse(), m.parse()) {
+            (Ok(h), Ok(m)) if h <= 24 && m < 60 && (h < 24 || m == 0) && m_len_ok(text) => (h, m),
+            _ => {
+                return Err(format!(
+                    "`{text}` is not a time like 09:30 (00:00 to 24:00)"
+                ));
+            }
+        };
+        Ok(ClockTime(h * 60 + m))
+    }
+}
+
+fn m_len_ok(text: &str) -> bool {
+    text.len() == 5
+}
+
+impl fmt::Display for ClockTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+impl Serialize for ClockTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for ClockTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ClockTime::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// When a day opens and closes; open before close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hours {
+    pub open: ClockTime,
+    pub close: ClockTime,
+}
+
+impl Hours {
+    pub fn check(&self) -> Result<(), String> {
+        if self.open >= self.close {
+            return Err(format!(
+                "opens at {} but closes at {}: close must come after open",
+                self.open, self.close
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_wall_clock_times() {
+        assert_eq!(ClockTime::parse("09:30").unwrap().minutes(), 570);
+        assert_eq!(ClockTime::parse("24:00").unwrap(), ClockTime::MIDNIGHT_END);
+        for bad in [
+            "9:30", "24:01", "25:00", "09:60", "0930", "aa:bb", "09:30:00",
+        ] {
+            assert!(ClockTime::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn close_must_follow_open() {
+        let hours = Hours {
+            open: ClockTime::parse("17:00").unwrap(),
+            close: ClockTime::parse("09:00").unwrap(),
+        };
+        assert!(hours.check().is_err());
+    }
+}
