@@ -89,6 +89,12 @@ pub enum Error {
     MethodNotAllowed,
     #[error("{0}")]
     Upstream(String),
+    #[error("the service {0} is disabled")]
+    ServiceDisabled(String),
+    #[error("no upstream of the service {0} is healthy")]
+    NoHealthyUpstream(String),
+    #[error("this gateway does not serve the host {0}")]
+    UnknownHost(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -136,6 +142,9 @@ impl Error {
             Error::BadRequest(_) => ErrorCode::BadRequest,
             Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Error::Upstream(_) => ErrorCode::UpstreamError,
+            Error::ServiceDisabled(_) => ErrorCode::ServiceDisabled,
+            Error::NoHealthyUpstream(_) => ErrorCode::NoHealthyUpstream,
+            Error::UnknownHost(_) => ErrorCode::UnknownHost,
             Error::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -221,6 +230,9 @@ pub enum ErrorCode {
     BadRequest,
     MethodNotAllowed,
     UpstreamError,
+    ServiceDisabled,
+    NoHealthyUpstream,
+    UnknownHost,
     InternalError,
 }
 
@@ -257,6 +269,9 @@ impl ErrorCode {
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ErrorCode::UpstreamError => "UPSTREAM_ERROR",
+            ErrorCode::ServiceDisabled => "SERVICE_DISABLED",
+            ErrorCode::NoHealthyUpstream => "NO_HEALTHY_UPSTREAM",
+            ErrorCode::UnknownHost => "UNKNOWN_HOST",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }
@@ -286,6 +301,8 @@ impl ErrorCode {
             ErrorCode::BadRequest => 400,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::UpstreamError => 502,
+            ErrorCode::ServiceDisabled | ErrorCode::NoHealthyUpstream => 503,
+            ErrorCode::UnknownHost => 421,
             ErrorCode::InternalError => 500,
         }
     }

@@ -8,5 +8,6 @@ pub mod api;
 pub mod cli;
 mod commands;
 pub mod edge;
+pub mod pages;
 pub mod server;
 pub mod state;

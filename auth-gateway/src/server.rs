@@ -10,7 +10,10 @@ use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
 
 use crate::edge::Gateway;
-use crate::edge::routing::RouteTable;
+use crate::edge::client_ip::TrustedProxies;
+use crate::edge::limits::Limits;
+use crate::edge::metrics::Metrics;
+use crate::edge::routing::Routes;
 use crate::state::AppState;
 
 /// A runtime for the stores' own tasks (connection drivers, sweepers, background jobs). Pingora
@@ -41,15 +44,43 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
     })
 }
 
+/// The host names of the gateway's own API and pages: configured ones and the public URL's.
+fn gateway_hosts(config: &Config) -> Vec<String> {
+    let mut hosts = config.gateway.hosts.clone();
+    if let Some(host) = url::Url::parse(&config.gateway.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    {
+        hosts.push(host);
+    }
+    if let Some((ip, _)) = config.gateway.listen.rsplit_once(':') {
+        hosts.push(ip.trim_matches(['[', ']']).to_string());
+    }
+    hosts
+}
+
 /// Runs the gateway until it is told to stop.
 pub fn serve(config: Config) -> anyhow::Result<()> {
     let runtime = core_runtime()?;
     let core = runtime
         .block_on(AuthCore::open(config.clone(), Arc::new(SystemClock)))
         .context("start the auth core")?;
-    runtime.block_on(async { core.spawn_background() });
-    let state = AppState { core };
-    let routes = RouteTable::from_seeds(&config.services).context("build the route table")?;
+    let services = runtime
+        .block_on(core.services().list())
+        .context("read the services")?;
+    let routes =
+        Arc::new(Routes::new(&services, gateway_hosts(&config)).context("build the route table")?);
+    let limits = Arc::new(Limits::new(
+        &config.rate_limits,
+        core.stores().redis().cloned(),
+    ));
+    let metrics = Arc::new(Metrics::new());
+    runtime.block_on(async {
+        core.spawn_background();
+        tokio::spawn(routes.clone().follow_changes(core.clone()));
+        tokio::spawn(routes.clone().check_health_forever());
+        tokio::spawn(limits.clone().sweep_forever());
+    });
 
     let data_dir = config.storage.data_dir.display().to_string();
     let server_conf = ServerConf {
@@ -63,13 +94,31 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let mut server = Server::new_with_opt_and_conf(None, server_conf);
     server.bootstrap();
 
+    let state = AppState {
+        core: core.clone(),
+        metrics: metrics.clone(),
+    };
     let gateway = Gateway {
-        routes: Arc::new(routes),
         api: crate::api::router(state),
+        core,
+        routes,
+        limits,
+        trusted: TrustedProxies::new(&config.rate_limits.trusted_proxies),
+        metrics,
         max_body_bytes: config.gateway.max_body_bytes,
+        public_url: url::Url::parse(&config.gateway.public_url).context("gateway.public_url")?,
     };
     let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, gateway);
     proxy.add_tcp(&config.gateway.listen);
+    if let Some(tls) = &config.gateway.tls {
+        proxy
+            .add_tls(
+                &tls.listen,
+                &tls.cert.display().to_string(),
+                &tls.key.display().to_string(),
+            )
+            .context("start the TLS listener")?;
+    }
     server.add_service(proxy);
 
     announce(&config);

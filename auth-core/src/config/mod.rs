@@ -26,6 +26,8 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub qr: QrConfig,
     pub schedule: ScheduleConfig,
+    pub rate_limits: RateLimitConfig,
+    pub cors: CorsConfig,
     /// Present when short-lived state should live in Redis.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
@@ -44,6 +46,39 @@ pub struct GatewayConfig {
     pub public_url: String,
     pub threads: usize,
     pub max_body_bytes: usize,
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// An HTTPS listener.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub listen: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Request rates allowed per route class.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub login_per_minute: u32,
+    pub register_per_minute: u32,
+    pub pin_per_minute: u32,
+    pub scan_per_minute: u32,
+    pub service_per_minute_per_session: u32,
+    pub service_per_minute_per_ip: u32,
+    pub shared: bool,
+    pub trusted_proxies: Vec<String>,
+}
+
+/// Cross-origin access to the API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    pub allowed_origins: Vec<String>,
 }
 
 /// Where durable data lives.

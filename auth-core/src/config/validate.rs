@@ -15,6 +15,75 @@ impl Config {
         http_url("gateway.public_url", &self.gateway.public_url)?;
         at_least("gateway.threads", self.gateway.threads, 1)?;
         at_least("gateway.max_body_bytes", self.gateway.max_body_bytes, 1024)?;
+        for (i, host) in self.gateway.hosts.iter().enumerate() {
+            crate::services::validate_host(host)
+                .map_err(|message| ConfigError::new(format!("gateway.hosts[{i}]"), message))?;
+        }
+        if let Some(tls) = &self.gateway.tls {
+            socket_addr("gateway.tls.listen", &tls.listen)?;
+            for (key, path) in [
+                ("gateway.tls.cert", &tls.cert),
+                ("gateway.tls.key", &tls.key),
+            ] {
+                if !path.is_file() {
+                    return Err(ConfigError::new(
+                        key,
+                        format!("{} is not a readable file", path.display()),
+                    ));
+                }
+            }
+        }
+        let r = &self.rate_limits;
+        for (key, value) in [
+            ("rate_limits.login_per_minute", r.login_per_minute),
+            ("rate_limits.register_per_minute", r.register_per_minute),
+            ("rate_limits.pin_per_minute", r.pin_per_minute),
+            ("rate_limits.scan_per_minute", r.scan_per_minute),
+            (
+                "rate_limits.service_per_minute_per_session",
+                r.service_per_minute_per_session,
+            ),
+            (
+                "rate_limits.service_per_minute_per_ip",
+                r.service_per_minute_per_ip,
+            ),
+        ] {
+            at_least(key, value, 1)?;
+        }
+        for (i, cidr) in r.trusted_proxies.iter().enumerate() {
+            cidr.parse::<ipnet::IpNet>()
+                .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::new(
+                        format!("rate_limits.trusted_proxies[{i}]"),
+                        format!("`{cidr}` is not an address or CIDR"),
+                    )
+                })?;
+        }
+        if r.shared && self.redis.is_none() {
+            return Err(ConfigError::new(
+                "rate_limits.shared",
+                "needs [redis] to share limits between gateways",
+            ));
+        }
+        for (i, origin) in self.cors.allowed_origins.iter().enumerate() {
+            let key = format!("cors.allowed_origins[{i}]");
+            if origin.contains('*') {
+                return Err(ConfigError::new(
+                    key,
+                    "wildcards are not allowed (credentials are)",
+                ));
+            }
+            let url = url::Url::parse(origin).map_err(|_| {
+                ConfigError::new(key.clone(), format!("`{origin}` is not an origin"))
+            })?;
+            if url.path() != "/" || url.query().is_some() || origin.ends_with('/') {
+                return Err(ConfigError::new(
+                    key,
+                    format!("`{origin}` must be scheme://host[:port] only"),
+                ));
+            }
+        }
 
         if self.storage.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("storage.data_dir", "must not be empty"));
@@ -280,6 +349,30 @@ mod tests {
         let toml = "[[services]]\nslug = \"a\"\nname = \"A\"\nhosts = [\"same.localhost\"]\nupstreams = [\"127.0.0.1:1\"]\n\
                     [[services]]\nslug = \"b\"\nname = \"B\"\nhosts = [\"SAME.localhost\"]\nupstreams = [\"127.0.0.1:2\"]";
         assert_eq!(refused_key(toml), "services[1].hosts");
+    }
+
+    #[test]
+    fn wildcard_cors_origin_is_refused() {
+        assert_eq!(
+            refused_key("[cors]\nallowed_origins = [\"*\"]"),
+            "cors.allowed_origins[0]"
+        );
+    }
+
+    #[test]
+    fn bad_trusted_proxy_is_refused() {
+        assert_eq!(
+            refused_key("[rate_limits]\ntrusted_proxies = [\"10.0.0.0/33\"]"),
+            "rate_limits.trusted_proxies[0]"
+        );
+    }
+
+    #[test]
+    fn shared_limits_need_redis() {
+        assert_eq!(
+            refused_key("[rate_limits]\nshared = true"),
+            "rate_limits.shared"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Credentials: passwords, lockout, signing keys and tokens, refresh-token families, password
 //! reset and personal access tokens, and turning a bearer credential into a [`Principal`].
 
+mod edge;
 mod jwt;
 mod keys;
 mod lockout;
@@ -23,6 +24,7 @@ use crate::ids::{AdminId, SessionId, UserId};
 use crate::params;
 use crate::sessions::Subject;
 
+pub use edge::{ASSERTION_TTL, EdgeIdentity};
 pub use jwt::{Claims, TokenKind, TokenSigner, TokenSpec};
 pub use keys::KeyRing;
 pub use lockout::{Lockout, USER_PASSWORDS, USER_PINS};

@@ -2,6 +2,7 @@
 //! where their upstreams are, and the API key each uses to call the auth API. Keys are shown once
 //! and stored as hashes.
 
+mod return_to;
 mod rules;
 
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use crate::secret::{constant_time_eq, hash_token, random_token};
 use crate::store::StoreError;
 use crate::store::sql::Row;
 
+pub use return_to::{safe_return_url, service_base};
 pub use rules::{validate_host, validate_path_prefix, validate_slug};
 
 /// Every service API key starts with this.

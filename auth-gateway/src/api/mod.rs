@@ -8,6 +8,7 @@ pub mod extract;
 mod health;
 mod qr;
 mod services;
+mod system;
 mod users;
 
 use auth_core::Error;
@@ -16,6 +17,28 @@ use axum::routing::{delete, get, post};
 
 use crate::state::AppState;
 use envelope::ApiError;
+
+/// Cross-origin access for the configured origins only, with credentials; never a wildcard.
+fn cors(state: &AppState) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, HeaderValue, Method};
+    let origins: Vec<HeaderValue> = state
+        .core
+        .config()
+        .cors
+        .allowed_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            HeaderName::from_static("x-api-key"),
+        ])
+}
 
 /// Every route the gateway answers itself.
 pub fn router(state: AppState) -> Router {
@@ -87,7 +110,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/qr/scan", post(qr::scan))
         .route("/api/auth/pin/verify", post(qr::verify_pin))
         .route("/api/auth/session", get(qr::session))
+        .route("/api/auth/sessions/{id}", get(qr::session_live))
+        .route("/api/system/status", get(system::status))
+        .route("/api/system/operating-hours", get(system::operating_hours))
+        .route(
+            "/api/admin/schedule",
+            get(system::schedule).put(system::replace_schedule),
+        )
+        .route("/metrics", get(system::metrics))
         .fallback(|| async { ApiError(Error::NotFound("route")) })
         .method_not_allowed_fallback(|| async { ApiError(Error::MethodNotAllowed) })
+        .layer(cors(&state))
         .with_state(state)
 }

@@ -124,3 +124,17 @@ pub async fn session(
         },
     })))
 }
+
+/// For services that check revocation at once (the SDK's liveness option): is session `id` live?
+pub async fn session_live(
+    State(state): State<AppState>,
+    ServiceCaller(service): ServiceCaller,
+    PathId(id): PathId<auth_core::ids::SessionId>,
+) -> ApiResult<Data<serde_json::Value>> {
+    let live = state
+        .core
+        .credentials()
+        .session_is_live(id, &service.slug)
+        .await?;
+    Ok(Data(json!({ "live": live })))
+}

@@ -2,8 +2,6 @@
 //! becomes an `http::Request`, the router's answer is written back on the same connection. No
 //! second hop, no second listener.
 
-use std::net::SocketAddr;
-
 use auth_core::Error;
 use axum::Router;
 use axum::body::Body;
@@ -17,16 +15,22 @@ use super::respond;
 /// Who sent the request, as handlers see it.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
+    /// The client (the socket peer, or behind trusted proxies the address they name).
     pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<String>,
+    /// Whether the connection is HTTPS (cookies are then Secure).
+    pub tls: bool,
 }
 
-/// Reads the request, runs it through `router`, writes the answer.
+/// Reads the request, runs it through `router` with `path_and_query` (the canonical form), and
+/// writes the answer, with the closing warning when it applies.
 pub async fn serve(
     session: &mut Session,
     router: &Router,
     max_body_bytes: usize,
-    peer: Option<SocketAddr>,
+    client: ClientInfo,
+    path_and_query: &str,
+    closing_in: Option<i64>,
 ) -> pingora::Result<()> {
     let body = match read_body(session, max_body_bytes).await? {
         Some(body) => body,
@@ -36,32 +40,25 @@ pub async fn serve(
                 format!("the request body is larger than {max_body_bytes} bytes"),
             );
             session.set_keepalive(None);
-            return respond::error(session, &err, 413).await;
+            return respond::error(session, &err, 413, closing_in).await;
         }
     };
     let head = session.req_header();
     let mut request = http::Request::builder()
         .method(head.method.clone())
-        .uri(head.uri.clone())
+        .uri(path_and_query)
         .version(head.version);
     if let Some(headers) = request.headers_mut() {
         for (name, value) in head.headers.iter() {
             headers.append(name.clone(), value.clone());
         }
     }
-    let client = ClientInfo {
-        ip: peer.map(|p| p.ip()),
-        user_agent: head
-            .headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    };
     let Ok(mut request) = request.body(Body::from(body)) else {
         return respond::error(
             session,
             &Error::invalid("request", "malformed request"),
             400,
+            closing_in,
         )
         .await;
     };
@@ -80,6 +77,9 @@ pub async fn serve(
         header.append_header(name.clone(), value.clone())?;
     }
     header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
+    if let Some(seconds) = closing_in {
+        header.insert_header(respond::CLOSING_IN, seconds.to_string())?;
+    }
     let has_body = !body.is_empty() && session.req_header().method != http::Method::HEAD;
     session
         .write_response_header(Box::new(header), !has_body)

@@ -1,40 +1,312 @@
-//! The gateway's request path, wired into Pingora's phases. Each step is its own module; this file
-//! only orders them.
+//! The gateway's request path, wired into Pingora's phases. For each request, in order:
+//! hygiene (framing, canonical path) → route by host and path → operating hours → rate limits →
+//! authenticate → identity headers → proxy. Each step is its own module; this file only orders
+//! them and carries what one phase learns to the next.
 
+pub mod authn;
+pub mod client_ip;
 pub mod dispatch;
+pub mod hygiene;
+pub mod identity;
+pub mod limits;
+pub mod metrics;
 pub mod respond;
 pub mod routing;
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
+use auth_core::credentials::EdgeIdentity;
+use auth_core::schedule::ScheduleStatus;
+use auth_core::{AuthCore, Error};
 use axum::Router;
-use pingora::http::RequestHeader;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::lb::Backend;
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
+use url::Url;
 
-use routing::{Route, RouteTable, host_without_port};
+use client_ip::TrustedProxies;
+use limits::{Limits, RouteClass};
+use metrics::Metrics;
+use routing::{Route, Routes, host_without_port};
 
-/// The proxy: routes, then either answers from the in-process API or forwards to a service.
+/// The proxy and everything its phases consult.
 pub struct Gateway {
-    pub routes: Arc<RouteTable>,
+    pub core: AuthCore,
+    pub routes: Arc<Routes>,
     pub api: Router,
+    pub limits: Arc<Limits>,
+    pub trusted: TrustedProxies,
+    pub metrics: Arc<Metrics>,
     pub max_body_bytes: usize,
+    pub public_url: Url,
 }
 
-/// Per-request state carried between phases.
-#[derive(Debug, Default)]
+/// What one phase learns for the next.
+#[derive(Default)]
 pub struct RequestCtx {
+    started: Option<Instant>,
+    client_ip: Option<IpAddr>,
+    tls: bool,
+    host: String,
+    /// Seconds to closing, inside the warning window.
+    closing_in: Option<i64>,
+    /// The service slug, or "gateway", for metrics.
+    label: &'static str,
+    service: Option<String>,
     route: Option<Route>,
+    upstream: Option<Backend>,
+    identity: Option<EdgeIdentity>,
+    refusal: Option<&'static str>,
 }
 
-/// Headers only the gateway may set: a client's copies never reach a service.
-fn is_reserved_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with("x-auth-")
-        || name.starts_with("x-forwarded-")
-        || name == "forwarded"
-        || name == "x-real-ip"
+/// Gateway paths that stay up while closed, so admins can change the schedule and monitors see.
+fn open_while_closed(path: &str) -> bool {
+    path == "/health"
+        || path == "/metrics"
+        || path.starts_with("/.well-known/")
+        || path.starts_with("/api/admin/")
+        || path.starts_with("/api/system/")
+        || path.starts_with("/assets/")
+}
+
+/// Gateway paths that log people in: closed outside operating hours.
+fn logs_in(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/auth/login"
+            | "/api/auth/refresh"
+            | "/api/auth/pin/verify"
+            | "/login"
+            | "/login/verify"
+    ) || path.starts_with("/api/auth/qr/")
+        || path.starts_with("/m/")
+}
+
+impl Gateway {
+    /// Refuses the request: JSON for API clients, a page for browsers when there is one.
+    async fn refuse(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        err: Error,
+        reason: &'static str,
+    ) -> pingora::Result<bool> {
+        ctx.refusal = Some(reason);
+        self.metrics.refusal(reason);
+        if let Error::SystemClosed {
+            opens_at,
+            retry_after_secs,
+        } = &err
+            && authn::wants_html(&session.req_header().headers)
+        {
+            let page = crate::pages::closed(*opens_at, &self.core.schedule().current().timezone);
+            respond::html(session, 503, page, Some(*retry_after_secs), ctx.closing_in).await?;
+            return Ok(true);
+        }
+        if matches!(err, Error::BadRequest(_)) {
+            // Whatever framing confused us must not leave a second request on the connection.
+            session.set_keepalive(None);
+        }
+        respond::refusal(session, &err, ctx.closing_in).await?;
+        Ok(true)
+    }
+
+    async fn serve_gateway(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        path: &str,
+        hours: &ScheduleStatus,
+    ) -> pingora::Result<bool> {
+        ctx.label = "gateway";
+        if !hours.open && logs_in(path) && !open_while_closed(path) {
+            let err = self
+                .core
+                .schedule()
+                .current()
+                .require_open(self.core.clock().now())
+                .err();
+            return self
+                .refuse(
+                    session,
+                    ctx,
+                    err.unwrap_or(Error::Unavailable("logins")),
+                    "closed",
+                )
+                .await;
+        }
+        if let Some(ip) = ctx.client_ip
+            && let Err(err) = self.limits.check_route(RouteClass::of(path), ip).await
+        {
+            return self.refuse(session, ctx, err, "rate_limited").await;
+        }
+        let query = session
+            .req_header()
+            .uri
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        let client = dispatch::ClientInfo {
+            ip: ctx.client_ip,
+            user_agent: session
+                .req_header()
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            tls: ctx.tls,
+        };
+        dispatch::serve(
+            session,
+            &self.api,
+            self.max_body_bytes,
+            client,
+            &format!("{path}{query}"),
+            ctx.closing_in,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    async fn serve_service(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        route: Route,
+        hours: &ScheduleStatus,
+    ) -> pingora::Result<bool> {
+        let Route::Service {
+            route: service_route,
+            forwarded_path,
+            base,
+        } = &route
+        else {
+            return Ok(false);
+        };
+        let service = &service_route.service;
+        ctx.label = "service";
+        ctx.service = Some(service.slug.clone());
+        if !service.enabled {
+            return self
+                .refuse(
+                    session,
+                    ctx,
+                    Error::ServiceDisabled(service.slug.clone()),
+                    "service_disabled",
+                )
+                .await;
+        }
+        if !hours.open {
+            let err = self
+                .core
+                .schedule()
+                .current()
+                .require_open(self.core.clock().now())
+                .err();
+            return self
+                .refuse(
+                    session,
+                    ctx,
+                    err.unwrap_or(Error::Unavailable("the service")),
+                    "closed",
+                )
+                .await;
+        }
+        if let Some(ip) = ctx.client_ip
+            && let Err(err) = self.limits.check_service(ip, None).await
+        {
+            return self.refuse(session, ctx, err, "rate_limited").await;
+        }
+        let headers = &session.req_header().headers;
+        let identity = match authn::credential(headers) {
+            Some(token) => {
+                self.core
+                    .credentials()
+                    .authenticate_at_service(&token, &service.slug)
+                    .await
+            }
+            None => Err(Error::Unauthenticated),
+        };
+        let identity = match identity {
+            Ok(identity) => identity,
+            Err(err @ (Error::Unavailable(_) | Error::Internal(_))) => {
+                return self.refuse(session, ctx, err, "unavailable").await;
+            }
+            Err(err)
+                if authn::wants_html(headers)
+                    && session.req_header().method == http::Method::GET =>
+            {
+                ctx.refusal = Some("unauthenticated");
+                self.metrics.refusal("unauthenticated");
+                let scheme = if ctx.tls { "https" } else { "http" };
+                let query = session
+                    .req_header()
+                    .uri
+                    .query()
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default();
+                let here = format!(
+                    "{scheme}://{}{base}{forwarded_path}{query}",
+                    header_host(session.req_header())
+                );
+                let _ = err;
+                respond::redirect(
+                    session,
+                    &authn::login_url(&self.public_url, &service.slug, &here),
+                    ctx.closing_in,
+                )
+                .await?;
+                return Ok(true);
+            }
+            Err(err) => {
+                let err = if matches!(
+                    err,
+                    Error::ExpiredToken | Error::InvalidToken | Error::Unauthenticated
+                ) {
+                    err
+                } else {
+                    Error::InvalidToken
+                };
+                return self.refuse(session, ctx, err, "unauthenticated").await;
+            }
+        };
+        let budget = identity
+            .session_id
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| format!("user:{}", identity.user_id));
+        if let Some(ip) = ctx.client_ip
+            && let Err(err) = self.limits.check_service(ip, Some(&budget)).await
+        {
+            return self.refuse(session, ctx, err, "rate_limited").await;
+        }
+        let Some(upstream) = service_route.pick_upstream() else {
+            return self
+                .refuse(
+                    session,
+                    ctx,
+                    Error::NoHealthyUpstream(service.slug.clone()),
+                    "no_upstream",
+                )
+                .await;
+        };
+        ctx.identity = Some(identity);
+        ctx.upstream = Some(upstream);
+        ctx.route = Some(route);
+        Ok(false)
+    }
+}
+
+fn header_host(head: &RequestHeader) -> String {
+    head.headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| head.uri.authority().map(|a| a.as_str()))
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[async_trait]
@@ -42,7 +314,10 @@ impl ProxyHttp for Gateway {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::default()
+        RequestCtx {
+            label: "gateway",
+            ..RequestCtx::default()
+        }
     }
 
     async fn request_filter(
@@ -50,24 +325,54 @@ impl ProxyHttp for Gateway {
         session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<bool> {
+        ctx.started = Some(Instant::now());
+        ctx.tls = session.digest().is_some_and(|d| d.ssl_digest.is_some());
         let head = session.req_header();
-        let host = head
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| head.uri.host())
-            .map(host_without_port);
-        let route = self.routes.resolve(host, head.uri.path());
-        match route {
-            Route::Gateway => {
-                let peer = session.client_addr().and_then(|a| a.as_inet()).copied();
-                dispatch::serve(session, &self.api, self.max_body_bytes, peer).await?;
-                Ok(true)
+        if let Some(peer) = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip())
+        {
+            let forwarded = head
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok());
+            ctx.client_ip = Some(self.trusted.client_ip(peer, forwarded));
+        }
+        if let Err(why) = hygiene::check_framing(&head.headers) {
+            return self
+                .refuse(session, ctx, Error::BadRequest(why.into()), "bad_request")
+                .await;
+        }
+        let path = match hygiene::canonical_path(head.uri.path()) {
+            Ok(path) => path,
+            Err(why) => {
+                return self
+                    .refuse(session, ctx, Error::BadRequest(why.into()), "bad_request")
+                    .await;
             }
-            service => {
-                ctx.route = Some(service);
-                Ok(false)
+        };
+        ctx.host = header_host(head);
+        let host = host_without_port(&ctx.host).to_string();
+        let hours = self
+            .core
+            .schedule()
+            .current()
+            .status_at(self.core.clock().now());
+        ctx.closing_in = if hours.warning {
+            hours.seconds_until_close
+        } else {
+            None
+        };
+
+        match self.routes.current().resolve(&host, &path) {
+            Route::UnknownHost(host) => {
+                self.refuse(session, ctx, Error::UnknownHost(host), "unknown_host")
+                    .await
             }
+            Route::Gateway => self.serve_gateway(session, ctx, &path, &hours).await,
+            route => self.serve_service(session, ctx, route, &hours).await,
         }
     }
 
@@ -76,52 +381,66 @@ impl ProxyHttp for Gateway {
         _session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<Box<HttpPeer>> {
-        let Some(Route::Service { service, .. }) = &ctx.route else {
-            return Err(pingora::Error::new_str("no service route"));
-        };
-        let backend = service
-            .upstreams
-            .select(service.slug.as_bytes(), 256)
-            .ok_or_else(|| pingora::Error::new_str("no upstream available"))?;
-        Ok(Box::new(HttpPeer::new(backend.addr, false, String::new())))
+        let backend = ctx
+            .upstream
+            .as_ref()
+            .ok_or_else(|| pingora::Error::new_str("no upstream chosen"))?;
+        Ok(Box::new(HttpPeer::new(
+            backend.addr.clone(),
+            false,
+            String::new(),
+        )))
     }
 
     async fn upstream_request_filter(
         &self,
-        session: &mut Session,
+        _session: &mut Session,
         upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
-        let reserved: Vec<_> = upstream
-            .headers
-            .keys()
-            .filter(|name| is_reserved_header(name.as_str()))
-            .cloned()
-            .collect();
-        for name in reserved {
-            upstream.remove_header(&name);
-        }
-        if let Some(peer) = session.client_addr().and_then(|a| a.as_inet()) {
-            upstream.insert_header("x-forwarded-for", peer.ip().to_string())?;
-        }
-        if let Some(Route::Service {
-            service,
+        let Some(Route::Service {
+            route,
             forwarded_path,
-            via_prefix,
+            base,
         }) = &ctx.route
-            && *via_prefix
-        {
-            let target = match upstream.uri.query() {
-                Some(query) => format!("{forwarded_path}?{query}"),
-                None => forwarded_path.clone(),
-            };
-            let uri = target
-                .parse::<http::Uri>()
-                .map_err(|_| pingora::Error::new_str("bad forwarded path"))?;
-            upstream.set_uri(uri);
-            if let Some(prefix) = &service.path_prefix {
-                upstream.insert_header("x-forwarded-prefix", prefix.as_str())?;
-            }
+        else {
+            return Err(pingora::Error::new_str("no service route"));
+        };
+        let target = match upstream.uri.query() {
+            Some(query) => format!("{forwarded_path}?{query}"),
+            None => forwarded_path.clone(),
+        };
+        let uri = target
+            .parse::<http::Uri>()
+            .map_err(|_| pingora::Error::new_str("bad forwarded path"))?;
+        upstream.set_uri(uri);
+        let assertion = match &ctx.identity {
+            Some(identity) => Some(
+                self.core
+                    .credentials()
+                    .assertion(identity, &route.service.slug)
+                    .map_err(|_| pingora::Error::new_str("cannot sign the assertion"))?,
+            ),
+            None => None,
+        };
+        let forwarding = identity::Forwarding {
+            client_ip: ctx.client_ip,
+            host: &ctx.host,
+            tls: ctx.tls,
+            prefix: base,
+        };
+        let identity = ctx.identity.as_ref().zip(assertion.as_deref());
+        identity::decorate(upstream, &forwarding, identity)
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<()> {
+        if let Some(seconds) = ctx.closing_in {
+            response.insert_header(respond::CLOSING_IN, seconds.to_string())?;
         }
         Ok(())
     }
@@ -130,12 +449,12 @@ impl ProxyHttp for Gateway {
         &self,
         session: &mut Session,
         e: &pingora::Error,
-        _ctx: &mut RequestCtx,
+        ctx: &mut RequestCtx,
     ) -> pingora::proxy::FailToProxy {
         let (status, err) = respond::proxy_failure(e);
         if let Some(err) = err
             && session.response_written().is_none()
-            && let Err(write_err) = respond::error(session, &err, status).await
+            && let Err(write_err) = respond::error(session, &err, status, ctx.closing_in).await
         {
             tracing::debug!(%write_err, "could not send the error response");
         }
@@ -143,5 +462,30 @@ impl ProxyHttp for Gateway {
             error_code: status,
             can_reuse_downstream: false,
         }
+    }
+
+    async fn logging(
+        &self,
+        session: &mut Session,
+        _e: Option<&pingora::Error>,
+        ctx: &mut RequestCtx,
+    ) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let elapsed = ctx.started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+        let service = ctx.service.as_deref().unwrap_or(ctx.label);
+        self.metrics.request(service, status, elapsed);
+        let head = session.req_header();
+        tracing::info!(
+            target: "access",
+            method = %head.method,
+            path = %head.uri.path(),
+            host = %ctx.host,
+            service,
+            status,
+            client_ip = ?ctx.client_ip,
+            user_id = ?ctx.identity.as_ref().map(|i| i.user_id),
+            refusal = ctx.refusal.unwrap_or(""),
+            duration_ms = (elapsed * 1000.0).round() as u64,
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Answers written by the edge itself, in the API's JSON envelope.
+//! Answers the edge writes itself: JSON refusals in the API's envelope, redirects, and plain pages
+//! for browsers. Each carries the closing warning when it applies.
 
 use auth_core::Error;
 use bytes::Bytes;
@@ -7,25 +8,86 @@ use pingora::proxy::Session;
 
 use crate::api::envelope::error_json;
 
-/// Writes `err` as a JSON envelope with `status`.
-pub async fn error(session: &mut Session, err: &Error, status: u16) -> pingora::Result<()> {
-    let body = Bytes::from(serde_json::to_vec(&error_json(err)).unwrap_or_default());
-    let mut header = ResponseHeader::build(status, Some(4))?;
-    header.insert_header(http::header::CONTENT_TYPE, "application/json")?;
+/// Header every response carries in the warning window before closing: seconds left.
+pub const CLOSING_IN: &str = "x-system-closing-in";
+
+async fn send(
+    session: &mut Session,
+    mut header: ResponseHeader,
+    body: Bytes,
+    closing_in: Option<i64>,
+) -> pingora::Result<()> {
     header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
     header.insert_header(http::header::CACHE_CONTROL, "no-store")?;
+    if let Some(seconds) = closing_in {
+        header.insert_header(CLOSING_IN, seconds.to_string())?;
+    }
+    let empty = body.is_empty() || session.req_header().method == http::Method::HEAD;
+    session
+        .write_response_header(Box::new(header), empty)
+        .await?;
+    if !empty {
+        session.write_response_body(Some(body), true).await?;
+    }
+    Ok(())
+}
+
+/// `err` as a JSON envelope with `status` (and `Retry-After` when it is temporary).
+pub async fn error(
+    session: &mut Session,
+    err: &Error,
+    status: u16,
+    closing_in: Option<i64>,
+) -> pingora::Result<()> {
+    let body = Bytes::from(serde_json::to_vec(&error_json(err)).unwrap_or_default());
+    let mut header = ResponseHeader::build(status, Some(6))?;
+    header.insert_header(http::header::CONTENT_TYPE, "application/json")?;
     if let Some(secs) = err.retry_after_secs() {
         header.insert_header(http::header::RETRY_AFTER, secs.to_string())?;
     }
-    session
-        .write_response_header(Box::new(header), false)
-        .await?;
-    session.write_response_body(Some(body), true).await
+    if status == 401 {
+        header.insert_header(http::header::WWW_AUTHENTICATE, "Bearer")?;
+    }
+    send(session, header, body, closing_in).await
 }
 
-/// Writes `err` with the status its code maps to.
-pub async fn refusal(session: &mut Session, err: &Error) -> pingora::Result<()> {
-    error(session, err, err.code().http_status()).await
+/// `err` with the status its code maps to.
+pub async fn refusal(
+    session: &mut Session,
+    err: &Error,
+    closing_in: Option<i64>,
+) -> pingora::Result<()> {
+    error(session, err, err.code().http_status(), closing_in).await
+}
+
+/// A 302 to `location`.
+pub async fn redirect(
+    session: &mut Session,
+    location: &str,
+    closing_in: Option<i64>,
+) -> pingora::Result<()> {
+    let mut header = ResponseHeader::build(302, Some(4))?;
+    header.insert_header(http::header::LOCATION, location)?;
+    send(session, header, Bytes::new(), closing_in).await
+}
+
+/// An HTML page with the security headers every page of the gateway carries.
+pub async fn html(
+    session: &mut Session,
+    status: u16,
+    page: String,
+    retry_after: Option<u64>,
+    closing_in: Option<i64>,
+) -> pingora::Result<()> {
+    let mut header = ResponseHeader::build(status, Some(8))?;
+    header.insert_header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")?;
+    for (name, value) in crate::pages::SECURITY_HEADERS {
+        header.insert_header(*name, *value)?;
+    }
+    if let Some(secs) = retry_after {
+        header.insert_header(http::header::RETRY_AFTER, secs.to_string())?;
+    }
+    send(session, header, Bytes::from(page), closing_in).await
 }
 
 /// The status and refusal for a request that failed while being proxied; None when the client

@@ -1,27 +1,54 @@
-//! Which way a request goes: to the gateway's own API and pages, or to a service behind it (by host,
-//! or by path prefix on the gateway's host), or nowhere.
+//! Which way a request goes: to a service by its host, or by its path prefix on the gateway's own
+//! hosts; otherwise to the gateway's API and pages. Hosts that are neither are refused. The table
+//! is built from the services in the store and rebuilt when an admin changes them, without a
+//! restart; each service's upstreams are balanced round-robin and health-checked.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use auth_core::config::ServiceSeed;
-use pingora::lb::LoadBalancer;
+use auth_core::AuthCore;
+use auth_core::services::{SERVICE_CHANGES, Service};
+use pingora::lb::health_check::TcpHealthCheck;
 use pingora::lb::selection::RoundRobin;
+use pingora::lb::{Backend, LoadBalancer};
+
+const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(2);
+const RELOAD_EVERY: Duration = Duration::from_secs(15);
 
 /// A service the gateway forwards to.
 pub struct ServiceRoute {
-    pub slug: String,
-    pub name: String,
-    pub path_prefix: Option<String>,
+    pub service: Service,
     pub upstreams: LoadBalancer<RoundRobin>,
 }
 
 impl std::fmt::Debug for ServiceRoute {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceRoute")
-            .field("slug", &self.slug)
+            .field("slug", &self.service.slug)
             .finish()
+    }
+}
+
+impl ServiceRoute {
+    fn new(service: Service) -> std::io::Result<ServiceRoute> {
+        let addrs: Vec<SocketAddr> = service
+            .upstreams
+            .iter()
+            .filter_map(|u| u.parse().ok())
+            .collect();
+        let mut upstreams = LoadBalancer::try_from_iter(addrs)?;
+        let mut check = TcpHealthCheck::new();
+        check.consecutive_failure = 1;
+        check.consecutive_success = 1;
+        upstreams.set_health_check(check);
+        Ok(ServiceRoute { service, upstreams })
+    }
+
+    /// A healthy upstream, taking turns.
+    pub fn pick_upstream(&self) -> Option<Backend> {
+        self.upstreams.select(self.service.slug.as_bytes(), 256)
     }
 }
 
@@ -30,12 +57,15 @@ impl std::fmt::Debug for ServiceRoute {
 pub enum Route {
     /// The gateway's own API and pages.
     Gateway,
-    /// A service, and the path to forward (prefix removed when routed by prefix).
+    /// A service; `forwarded_path` is what the upstream sees (prefix removed when routed by
+    /// prefix), `base` is where the service's paths start on this host ("" or the prefix).
     Service {
-        service: Arc<ServiceRoute>,
+        route: Arc<ServiceRoute>,
         forwarded_path: String,
-        via_prefix: bool,
+        base: String,
     },
+    /// A host this gateway does not serve.
+    UnknownHost(String),
 }
 
 /// Hosts and path prefixes to services.
@@ -44,30 +74,26 @@ pub struct RouteTable {
     by_host: HashMap<String, Arc<ServiceRoute>>,
     /// Longest prefix first, so `/a/b` wins over `/a`.
     by_prefix: Vec<(String, Arc<ServiceRoute>)>,
+    gateway_hosts: HashSet<String>,
 }
 
 impl RouteTable {
-    /// Builds the table from service definitions whose addresses were validated with the config.
-    pub fn from_seeds(seeds: &[ServiceSeed]) -> std::io::Result<RouteTable> {
-        let mut table = RouteTable::default();
-        for seed in seeds {
-            let addrs: Vec<SocketAddr> = seed
-                .upstreams
+    pub fn build(services: &[Service], gateway_hosts: &[String]) -> std::io::Result<RouteTable> {
+        let mut table = RouteTable {
+            gateway_hosts: gateway_hosts
                 .iter()
-                .filter_map(|u| u.parse().ok())
-                .collect();
-            let route = Arc::new(ServiceRoute {
-                slug: seed.slug.clone(),
-                name: seed.name.clone(),
-                path_prefix: seed.path_prefix.clone(),
-                upstreams: LoadBalancer::try_from_iter(addrs)?,
-            });
-            for host in &seed.hosts {
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            ..RouteTable::default()
+        };
+        for service in services {
+            let route = Arc::new(ServiceRoute::new(service.clone())?);
+            for host in &service.hosts {
                 table
                     .by_host
                     .insert(host.to_ascii_lowercase(), route.clone());
             }
-            if let Some(prefix) = &seed.path_prefix {
+            if let Some(prefix) = &service.path_prefix {
                 table.by_prefix.push((prefix.clone(), route.clone()));
             }
         }
@@ -77,32 +103,123 @@ impl RouteTable {
         Ok(table)
     }
 
-    /// Routes a request by its host (without port) and path.
-    pub fn resolve(&self, host: Option<&str>, path: &str) -> Route {
-        if let Some(service) = host.and_then(|h| self.by_host.get(&h.to_ascii_lowercase())) {
+    /// Routes a request by its host (without port) and canonical path.
+    pub fn resolve(&self, host: &str, path: &str) -> Route {
+        let host = host.to_ascii_lowercase();
+        if let Some(route) = self.by_host.get(&host) {
             return Route::Service {
-                service: service.clone(),
+                route: route.clone(),
                 forwarded_path: path.to_string(),
-                via_prefix: false,
+                base: String::new(),
             };
         }
-        for (prefix, service) in &self.by_prefix {
+        if !self.gateway_hosts.contains(&host) {
+            return Route::UnknownHost(host);
+        }
+        for (prefix, route) in &self.by_prefix {
             if let Some(rest) = path.strip_prefix(prefix.as_str())
                 && (rest.is_empty() || rest.starts_with('/'))
             {
-                let forwarded_path = if rest.is_empty() { "/" } else { rest };
                 return Route::Service {
-                    service: service.clone(),
-                    forwarded_path: forwarded_path.to_string(),
-                    via_prefix: true,
+                    route: route.clone(),
+                    forwarded_path: if rest.is_empty() {
+                        "/".into()
+                    } else {
+                        rest.to_string()
+                    },
+                    base: prefix.clone(),
                 };
             }
         }
         Route::Gateway
     }
+
+    fn routes(&self) -> impl Iterator<Item = &Arc<ServiceRoute>> {
+        self.by_host
+            .values()
+            .chain(self.by_prefix.iter().map(|(_, r)| r))
+    }
 }
 
-/// The host of a `Host` header value, without port, lowercased.
+/// The table in force, swapped whole when services change.
+pub struct Routes {
+    table: RwLock<Arc<RouteTable>>,
+    gateway_hosts: Vec<String>,
+}
+
+impl Routes {
+    pub fn new(services: &[Service], gateway_hosts: Vec<String>) -> std::io::Result<Routes> {
+        Ok(Routes {
+            table: RwLock::new(Arc::new(RouteTable::build(services, &gateway_hosts)?)),
+            gateway_hosts,
+        })
+    }
+
+    pub fn current(&self) -> Arc<RouteTable> {
+        self.table
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn replace(&self, services: &[Service]) {
+        match RouteTable::build(services, &self.gateway_hosts) {
+            Ok(table) => {
+                if let Ok(mut current) = self.table.write() {
+                    *current = Arc::new(table);
+                }
+            }
+            Err(err) => tracing::warn!(%err, "could not rebuild the route table"),
+        }
+    }
+
+    /// Rebuilds the table when a service changes (announced by any gateway) and every few seconds.
+    pub async fn follow_changes(self: Arc<Self>, core: AuthCore) {
+        let mut changes = core
+            .stores()
+            .ephemeral
+            .subscribe(SERVICE_CHANGES)
+            .await
+            .ok();
+        loop {
+            let announced = async {
+                match changes.as_mut() {
+                    Some(receiver) => {
+                        let _ = receiver.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = announced => {}
+                () = tokio::time::sleep(RELOAD_EVERY) => {}
+            }
+            match core.services().list().await {
+                Ok(services) => self.replace(&services),
+                Err(err) => tracing::warn!(%err, "could not read the services"),
+            }
+        }
+    }
+
+    /// Checks every upstream of every service, forever.
+    pub async fn check_health_forever(self: Arc<Self>) {
+        loop {
+            let table = self.current();
+            let mut seen = HashSet::new();
+            let distinct: Vec<Arc<ServiceRoute>> = table
+                .routes()
+                .filter(|route| seen.insert(route.service.slug.clone()))
+                .cloned()
+                .collect();
+            for route in distinct {
+                route.upstreams.backends().run_health_check(true).await;
+            }
+            tokio::time::sleep(HEALTH_CHECK_EVERY).await;
+        }
+    }
+}
+
+/// The host of a `Host` header value, without port.
 pub fn host_without_port(host: &str) -> &str {
     if host.starts_with('[') {
         // IPv6 literal: keep the brackets, drop the port.
@@ -116,53 +233,84 @@ pub fn host_without_port(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use auth_core::ids::ServiceId;
 
-    fn table() -> RouteTable {
-        RouteTable::from_seeds(&auth_core::Config::defaults().services).unwrap()
+    fn service(slug: &str, host: &str, prefix: &str) -> Service {
+        Service {
+            id: ServiceId::new(),
+            slug: slug.into(),
+            name: slug.into(),
+            hosts: vec![host.into()],
+            path_prefix: Some(prefix.into()),
+            upstreams: vec!["127.0.0.1:9".into()],
+            enabled: true,
+            api_key_prefix: None,
+            key_rotated_at: None,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+        }
     }
 
-    fn slug(route: &Route) -> Option<(&str, &str)> {
+    fn table() -> RouteTable {
+        RouteTable::build(
+            &[
+                service("service-b", "service-b.localhost", "/service-b"),
+                service("app-c", "app-c.localhost", "/app-c"),
+            ],
+            &["127.0.0.1".into()],
+        )
+        .unwrap()
+    }
+
+    fn slug(route: &Route) -> Option<(String, String)> {
         match route {
             Route::Service {
-                service,
+                route,
                 forwarded_path,
                 ..
-            } => Some((service.slug.as_str(), forwarded_path.as_str())),
-            Route::Gateway => None,
+            } => Some((route.service.slug.clone(), forwarded_path.clone())),
+            _ => None,
         }
     }
 
     #[test]
     fn routes_by_host_keeping_the_path() {
-        let table = table();
-        let route = table.resolve(Some("Service-B.localhost"), "/orders/1");
-        assert_eq!(slug(&route), Some(("service-b", "/orders/1")));
+        let route = table().resolve("Service-B.localhost", "/orders/1");
+        assert_eq!(slug(&route), Some(("service-b".into(), "/orders/1".into())));
     }
 
     #[test]
-    fn routes_by_prefix_removing_it() {
+    fn routes_by_prefix_on_the_gateway_host_removing_it() {
         let table = table();
         assert_eq!(
-            slug(&table.resolve(Some("127.0.0.1"), "/app-c/x/y")),
-            Some(("app-c", "/x/y"))
+            slug(&table.resolve("127.0.0.1", "/app-c/x/y")),
+            Some(("app-c".into(), "/x/y".into()))
         );
         assert_eq!(
-            slug(&table.resolve(Some("127.0.0.1"), "/app-c")),
-            Some(("app-c", "/"))
+            slug(&table.resolve("127.0.0.1", "/app-c")),
+            Some(("app-c".into(), "/".into()))
         );
+        assert!(slug(&table.resolve("127.0.0.1", "/app-cx/y")).is_none());
     }
 
     #[test]
-    fn a_prefix_matches_whole_segments_only() {
+    fn the_rest_of_the_gateway_host_is_the_gateway_and_other_hosts_are_refused() {
         let table = table();
-        assert!(slug(&table.resolve(Some("127.0.0.1"), "/app-cx/y")).is_none());
-    }
-
-    #[test]
-    fn everything_else_is_the_gateway() {
-        let table = table();
-        assert!(slug(&table.resolve(Some("127.0.0.1"), "/health")).is_none());
-        assert!(slug(&table.resolve(None, "/api/register")).is_none());
+        assert!(matches!(
+            table.resolve("127.0.0.1", "/health"),
+            Route::Gateway
+        ));
+        assert!(matches!(
+            table.resolve("evil.example", "/service-b/x"),
+            Route::UnknownHost(_)
+        ));
+        // A service host never serves the gateway's API: that path goes to the service.
+        assert_eq!(
+            slug(&table.resolve("service-b.localhost", "/api/admin/users"))
+                .unwrap()
+                .1,
+            "/api/admin/users"
+        );
     }
 
     #[test]

@@ -129,3 +129,61 @@ pub async fn tokens(system: &System, person: &Person) -> Value {
     assert_eq!(status, 200, "{body}");
     body["data"].clone()
 }
+
+/// A new API key for service `slug`.
+pub async fn service_key(system: &System, admin: &str, slug: &str) -> String {
+    let (status, body) = system
+        .post(
+            &format!("/api/services/{slug}/rotate-key"),
+            Some(admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["api_key"].as_str().unwrap().to_string()
+}
+
+/// Logs `person` into service `slug` the QR way, through the API; returns the session token.
+pub async fn qr_session(system: &System, admin: &str, person: &Person, slug: &str) -> String {
+    let key = service_key(system, admin, slug).await;
+    let client = system.client();
+    let challenge: Value = client
+        .post(system.url("/api/auth/qr/generate"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = challenge["data"]["qr_token"]
+        .as_str()
+        .expect("a challenge")
+        .to_string();
+    let phone = tokens(system, person).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, scan) = system
+        .post(
+            "/api/auth/qr/scan",
+            Some(&phone),
+            json!({ "qr_token": token }),
+        )
+        .await;
+    assert_eq!(status, 200, "{scan}");
+    let verified: Value = client
+        .post(system.url("/api/auth/pin/verify"))
+        .header("x-api-key", &key)
+        .json(&json!({ "qr_token": token, "pin": scan["data"]["pin"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    verified["data"]["session_token"]
+        .as_str()
+        .expect("a session")
+        .to_string()
+}

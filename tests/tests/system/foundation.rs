@@ -5,22 +5,35 @@ use std::time::{Duration, Instant};
 
 use auth_test_support::{Postgres, Redis, run_gateway_command};
 
+use crate::flows::{active_person, admin_token, qr_session};
 use crate::harness::{Storage, System, json};
+
+/// A system with a person logged into ServiceB and AppC; their session tokens.
+async fn logged_in(system: &System) -> (String, String) {
+    let (admin, _) = admin_token(system, "admin").await;
+    let person = active_person(system, &admin).await;
+    (
+        qr_session(system, &admin, &person, "service-b").await,
+        qr_session(system, &admin, &person, "app-c").await,
+    )
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn proxies_to_services_by_host_and_by_prefix() {
-    let system = System::start(Storage::Embedded);
+    let system = System::start_with_mail(Storage::Embedded, "");
+    let (service_b, app_c) = logged_in(&system).await;
     let client = system.client();
 
     let (status, body) = json(
         client
             .get(system.host_url("service-b.localhost", "/orders/7?x=1"))
+            .bearer_auth(&service_b)
             .send()
             .await
             .unwrap(),
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["service"], "ServiceB");
     assert_eq!(body["path"], "/orders/7");
     assert_eq!(body["query"], "x=1");
@@ -28,12 +41,13 @@ async fn proxies_to_services_by_host_and_by_prefix() {
     let (status, body) = json(
         client
             .get(system.url("/service-b/orders/7"))
+            .header("cookie", format!("auth_session={service_b}"))
             .send()
             .await
             .unwrap(),
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["service"], "ServiceB");
     assert_eq!(body["path"], "/orders/7");
     assert_eq!(
@@ -44,36 +58,56 @@ async fn proxies_to_services_by_host_and_by_prefix() {
     let (_, body) = json(
         client
             .get(system.host_url("app-c.localhost", "/"))
+            .bearer_auth(&app_c)
             .send()
             .await
             .unwrap(),
     )
     .await;
     assert_eq!(body["service"], "AppC");
-    let (_, body) = json(client.get(system.url("/app-c/")).send().await.unwrap()).await;
+    let (_, body) = json(
+        client
+            .get(system.url("/app-c/"))
+            .bearer_auth(&app_c)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(body["service"], "AppC");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn client_sent_identity_and_forwarding_headers_never_reach_a_service() {
-    let system = System::start(Storage::Embedded);
+    let system = System::start_with_mail(Storage::Embedded, "");
+    let (service_b, _) = logged_in(&system).await;
     let response = system
         .client()
         .get(system.host_url("service-b.localhost", "/"))
+        .bearer_auth(&service_b)
         .header("X-Auth-User-Id", "admin")
         .header("x-auth-assertion", "forged")
         .header("X-Forwarded-For", "6.6.6.6")
         .header("Forwarded", "for=6.6.6.6")
         .header("X-Real-IP", "6.6.6.6")
+        .header("Connection", "x-auth-user-id, x-auth-assertion")
         .send()
         .await
         .unwrap();
     let (status, body) = json(response).await;
-    assert_eq!(status, 200);
-    assert_eq!(body["identity_headers"], serde_json::json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(body["identity_headers"]["x-auth-user-id"], "admin");
+    assert!(
+        body["identity_headers"]["x-auth-user-id"]
+            .as_str()
+            .unwrap()
+            .len()
+            == 36
+    );
+    assert_ne!(body["identity_headers"]["x-auth-assertion"], "forged");
     assert_eq!(body["forwarded_headers"]["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(body["forwarded_headers"]["x-real-ip"], "127.0.0.1");
     assert!(body["forwarded_headers"].get("forwarded").is_none());
-    assert!(body["forwarded_headers"].get("x-real-ip").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]

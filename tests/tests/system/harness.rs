@@ -73,12 +73,25 @@ impl System {
     pub fn start_with(storage: Storage<'_>, extra_toml: &str, env: &[(&str, &str)]) -> System {
         let service_b = EchoService::start("service-b");
         let app_c = EchoService::start("app-c");
-        // Always open, so tests pass whenever they run; hours are tested through the schedule API.
+        // Always open, so tests pass whenever they run (hours are tested through the schedule API),
+        // and generous limits, unless the test sets its own.
+        let mut defaults = String::new();
+        if !extra_toml.contains("[schedule]") {
+            defaults.push_str(
+                "[schedule]\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n\
+                 open = \"00:00\"\nclose = \"24:00\"\n",
+            );
+        }
+        if !extra_toml.contains("[rate_limits]") {
+            defaults.push_str(
+                "[rate_limits]\nlogin_per_minute = 100000\nregister_per_minute = 100000\n\
+                 pin_per_minute = 100000\nscan_per_minute = 100000\n\
+                 service_per_minute_per_session = 100000\nservice_per_minute_per_ip = 100000\n",
+            );
+        }
         let toml = format!(
             "[gateway]\nlisten = \"127.0.0.1:{{port}}\"\npublic_url = \"http://127.0.0.1:{{port}}\"\n\
-             [schedule]\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n\
-             open = \"00:00\"\nclose = \"24:00\"\n\
-             {storage}\n{services}\n{extra_toml}",
+             {defaults}{storage}\n{services}\n{extra_toml}",
             storage = storage.toml(),
             services = services_toml(&service_b, &app_c),
         );

@@ -5,20 +5,8 @@ use auth_test_support::binary;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::flows::{PASSWORD, active_person, admin_token, tokens};
+use crate::flows::{PASSWORD, active_person, admin_token, service_key, tokens};
 use crate::harness::{Storage, System};
-
-async fn service_key(system: &System, admin: &str, slug: &str) -> String {
-    let (status, body) = system
-        .post(
-            &format!("/api/services/{slug}/rotate-key"),
-            Some(admin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["api_key"].as_str().unwrap().to_string()
-}
 
 async fn as_service(
     system: &System,

@@ -1,0 +1,164 @@
+//! The headers a service receives: forwarding headers set from what the gateway saw, and the
+//! verified identity, including `X-Auth-Assertion`, a short-lived token signed by the gateway for
+//! that service alone. Every copy a client sent of these headers is removed first, along with
+//! hop-by-hop headers and the credentials the gateway consumed.
+
+use std::net::IpAddr;
+
+use auth_core::credentials::EdgeIdentity;
+use http::header::{AUTHORIZATION, COOKIE, HeaderName, HeaderValue};
+use pingora::http::RequestHeader;
+
+use super::authn;
+use super::hygiene;
+
+/// Headers only the gateway may set.
+pub fn is_reserved(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("x-auth-")
+        || name.starts_with("x-forwarded-")
+        || name == "forwarded"
+        || name == "x-real-ip"
+}
+
+/// What the gateway knows about the request being forwarded.
+pub struct Forwarding<'a> {
+    pub client_ip: Option<IpAddr>,
+    pub host: &'a str,
+    pub tls: bool,
+    /// The path prefix the service was reached under, if any.
+    pub prefix: &'a str,
+}
+
+/// Cleans the client's headers and adds the gateway's.
+pub fn decorate(
+    upstream: &mut RequestHeader,
+    forwarding: &Forwarding<'_>,
+    identity: Option<(&EdgeIdentity, &str)>,
+) -> pingora::Result<()> {
+    let mut remove: Vec<HeaderName> = hygiene::hop_by_hop_names(&upstream.headers);
+    remove.extend(
+        upstream
+            .headers
+            .keys()
+            .filter(|n| is_reserved(n.as_str()))
+            .cloned(),
+    );
+    // The credential was for the gateway; the service gets the assertion instead.
+    remove.push(AUTHORIZATION);
+    let cookies = authn::cookies_without_session(&upstream.headers);
+    remove.push(COOKIE);
+    for name in remove {
+        upstream.remove_header(&name);
+    }
+    if let Some(cookies) = cookies {
+        upstream.insert_header(COOKIE, cookies)?;
+    }
+
+    if let Some(ip) = forwarding.client_ip {
+        upstream.insert_header("x-forwarded-for", ip.to_string())?;
+        upstream.insert_header("x-real-ip", ip.to_string())?;
+    }
+    upstream.insert_header(
+        "x-forwarded-proto",
+        if forwarding.tls { "https" } else { "http" },
+    )?;
+    upstream.insert_header("x-forwarded-host", forwarding.host)?;
+    if !forwarding.prefix.is_empty() {
+        upstream.insert_header("x-forwarded-prefix", forwarding.prefix)?;
+    }
+    if let Some((identity, assertion)) = identity {
+        upstream.insert_header("x-auth-user-id", identity.user_id.to_string())?;
+        upstream.insert_header("x-auth-username", header_value(&identity.username))?;
+        upstream.insert_header("x-auth-email", header_value(&identity.email))?;
+        if let Some(session) = identity.session_id {
+            upstream.insert_header("x-auth-session-id", session.to_string())?;
+        }
+        upstream.insert_header("x-auth-assertion", assertion)?;
+    }
+    Ok(())
+}
+
+/// A header value from text that may hold non-ASCII (sent as UTF-8 bytes, which HTTP allows).
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_bytes(text.as_bytes()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::credentials::CredentialKind;
+
+    fn request(pairs: &[(&str, &str)]) -> RequestHeader {
+        let mut req = RequestHeader::build("GET", b"/x", None).unwrap();
+        for (k, v) in pairs {
+            req.append_header(k.to_string(), *v).unwrap();
+        }
+        req
+    }
+
+    fn identity() -> EdgeIdentity {
+        EdgeIdentity {
+            user_id: "01a2085c-66d6-76c6-88ec-658a8d402841".parse().unwrap(),
+            username: "ann".into(),
+            email: "ann@example.com".into(),
+            name: Some("Ann".into()),
+            session_id: Some("01a2085c-0000-7000-8000-000000000001".parse().unwrap()),
+            credential: CredentialKind::SessionToken,
+        }
+    }
+
+    #[test]
+    fn forged_identity_and_forwarding_headers_are_replaced() {
+        let mut req = request(&[
+            ("x-auth-user-id", "admin"),
+            ("X-Auth-Role", "admin"),
+            ("x-forwarded-for", "6.6.6.6"),
+            ("forwarded", "for=6.6.6.6"),
+            ("x-real-ip", "6.6.6.6"),
+            ("authorization", "Bearer secret"),
+            ("cookie", "auth_session=secret; theme=dark"),
+        ]);
+        let forwarding = Forwarding {
+            client_ip: Some("198.51.100.7".parse().unwrap()),
+            host: "service-b.localhost",
+            tls: false,
+            prefix: "",
+        };
+        decorate(&mut req, &forwarding, Some((&identity(), "assertion-jwt"))).unwrap();
+        let get = |n: &str| req.headers.get(n).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(
+            get("x-auth-user-id").as_deref(),
+            Some("01a2085c-66d6-76c6-88ec-658a8d402841")
+        );
+        assert_eq!(get("x-auth-role"), None);
+        assert_eq!(get("x-forwarded-for").as_deref(), Some("198.51.100.7"));
+        assert_eq!(get("forwarded"), None);
+        assert_eq!(get("authorization"), None);
+        assert_eq!(get("cookie").as_deref(), Some("theme=dark"));
+        assert_eq!(get("x-auth-assertion").as_deref(), Some("assertion-jwt"));
+    }
+
+    #[test]
+    fn connection_cannot_strip_the_gateways_headers() {
+        let mut req = request(&[
+            (
+                "connection",
+                "x-auth-user-id, x-auth-assertion, x-forwarded-for",
+            ),
+            ("keep-alive", "5"),
+        ]);
+        let forwarding = Forwarding {
+            client_ip: Some("198.51.100.7".parse().unwrap()),
+            host: "h",
+            tls: false,
+            prefix: "",
+        };
+        decorate(&mut req, &forwarding, Some((&identity(), "assertion-jwt"))).unwrap();
+        assert!(req.headers.get("x-auth-user-id").is_some());
+        assert!(req.headers.get("x-auth-assertion").is_some());
+        assert!(req.headers.get("x-forwarded-for").is_some());
+        assert!(req.headers.get("connection").is_none());
+        assert!(req.headers.get("keep-alive").is_none());
+    }
+}
