@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::cookies;
 use super::envelope::{ApiResult, Created, Data};
-use super::extract::{Caller, Client, JsonBody, OptionalJsonBody};
+use super::extract::{Caller, Client, JsonBody, OptionalJsonBody, Secure};
 use crate::state::AppState;
 
 pub async fn register(
@@ -88,6 +88,7 @@ pub struct LoginBody {
 pub async fn login(
     State(state): State<AppState>,
     Client(client): Client,
+    Secure(secure): Secure,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Response> {
     let tokens = state
@@ -116,7 +117,7 @@ pub async fn login(
         config.access_ttl_secs,
         &tokens.refresh_token,
         config.refresh_ttl_secs,
-        false,
+        secure,
     ) {
         append_cookie(response.headers_mut(), cookie);
     }
@@ -138,6 +139,7 @@ pub struct RefreshBody {
 pub async fn refresh(
     State(state): State<AppState>,
     Client(client): Client,
+    Secure(secure): Secure,
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody<RefreshBody>,
 ) -> ApiResult<Response> {
@@ -163,7 +165,7 @@ pub async fn refresh(
         config.access_ttl_secs,
         &tokens.refresh_token,
         config.refresh_ttl_secs,
-        false,
+        secure,
     ) {
         append_cookie(response.headers_mut(), cookie);
     }
@@ -173,11 +175,12 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<AppState>,
     Client(client): Client,
+    Secure(secure): Secure,
     Caller(caller): Caller,
 ) -> ApiResult<Response> {
     state.core.credentials().logout(&caller, &client).await?;
     let mut response = Data(json!({ "logged_out": true })).into_response();
-    for cookie in cookies::clear_tokens(false) {
+    for cookie in cookies::clear_tokens(secure) {
         append_cookie(response.headers_mut(), cookie);
     }
     Ok(response)

@@ -151,6 +151,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
+/// Whether the request came over TLS (cookies are then Secure).
+pub struct Secure(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for Secure {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Secure(
+            parts.extensions.get::<ClientInfo>().is_some_and(|i| i.tls),
+        ))
+    }
+}
+
 /// The bearer credential of a request: `Authorization: Bearer …`, else the access cookie.
 pub fn bearer(headers: &HeaderMap) -> Option<String> {
     if let Some(value) = headers

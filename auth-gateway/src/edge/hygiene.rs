@@ -36,6 +36,21 @@ pub fn check_framing(headers: &HeaderMap) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Whether the raw request head names both Content-Length and Transfer-Encoding. Pingora drops
+/// Content-Length in that case before filters run (and closes the connection after), so the
+/// parsed headers no longer show the conflict; the raw bytes still do.
+pub fn raw_head_has_both_lengths(raw: &[u8]) -> bool {
+    let mut length = false;
+    let mut encoding = false;
+    for line in raw.split(|b| *b == b'\n').skip(1) {
+        let name = line.split(|b| *b == b':').next().unwrap_or_default();
+        let name = name.trim_ascii();
+        length |= name.eq_ignore_ascii_case(b"content-length");
+        encoding |= name.eq_ignore_ascii_case(b"transfer-encoding");
+    }
+    length && encoding
+}
+
 fn hex_value(byte: u8) -> Option<u8> {
     (byte as char).to_digit(16).map(|d| d as u8)
 }
@@ -173,6 +188,19 @@ mod tests {
         assert!(check_framing(&headers(&[("upgrade", "websocket")])).is_err());
         assert!(check_framing(&headers(&[("content-length", "5")])).is_ok());
         assert!(check_framing(&headers(&[("transfer-encoding", "Chunked")])).is_ok());
+    }
+
+    #[test]
+    fn the_raw_head_shows_what_parsing_hid() {
+        let raw = b"POST / HTTP/1.1\r\nHost: x\r\ncontent-LENGTH: 5\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(raw_head_has_both_lengths(raw));
+        assert!(!raw_head_has_both_lengths(
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"
+        ));
+        // A header value that merely mentions the name does not count.
+        assert!(!raw_head_has_both_lengths(
+            b"GET / HTTP/1.1\r\nX-Note: content-length\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ));
     }
 
     #[test]

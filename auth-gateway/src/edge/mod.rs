@@ -340,11 +340,23 @@ impl ProxyHttp for Gateway {
                 .filter_map(|v| v.to_str().ok());
             ctx.client_ip = Some(self.trusted.client_ip(peer, forwarded));
         }
-        if let Err(why) = hygiene::check_framing(&head.headers) {
+        let raw_conflict = match session.as_downstream() {
+            pingora::protocols::http::ServerSession::H1(h1) => {
+                hygiene::raw_head_has_both_lengths(&h1.get_headers_raw_bytes())
+            }
+            _ => false,
+        };
+        let framing = if raw_conflict {
+            Err("Content-Length and Transfer-Encoding together")
+        } else {
+            hygiene::check_framing(&session.req_header().headers)
+        };
+        if let Err(why) = framing {
             return self
                 .refuse(session, ctx, Error::BadRequest(why.into()), "bad_request")
                 .await;
         }
+        let head = session.req_header();
         let path = match hygiene::canonical_path(head.uri.path()) {
             Ok(path) => path,
             Err(why) => {

@@ -3,7 +3,9 @@
 
 mod accounts;
 mod credentials;
+mod edge;
 mod flows;
 mod foundation;
 mod harness;
+mod hygiene;
 mod qr;

@@ -1,0 +1,584 @@
+//! The gateway at the edge, end to end: what browsers, API clients and services see.
+
+use std::time::{Duration, Instant};
+
+use auth_test_support::{EchoService, free_port};
+use jiff::{Timestamp, ToSpan};
+use serde_json::{Value, json};
+
+use crate::flows::{active_person, admin_token, login, qr_session};
+use crate::harness::{Storage, System, json as read};
+
+async fn get(
+    system: &System,
+    url: &str,
+    bearer: Option<&str>,
+    accept_html: bool,
+) -> reqwest::Response {
+    let mut request = system.client().get(url);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    if accept_html {
+        request = request.header("accept", "text/html,application/xhtml+xml");
+    }
+    request.send().await.unwrap()
+}
+
+fn pyjwt_accepts(jwks_url: &str, token: &str, audience: &str) -> (bool, String) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/verify_with_pyjwt.py");
+    let output =
+        std::process::Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+            .args([script, jwks_url, token, audience, "auth-gateway"])
+            .output()
+            .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+            + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_logs_in_and_serviceb_sees_who_it_is() {
+    let system = System::start_with_mail(Storage::shared_servers(), "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let page = system.host_url("service-b.localhost", "/reports?month=3");
+
+    // Without a session a browser is sent to the login page for ServiceB, an API client gets 401.
+    let response = get(&system, &page, None, true).await;
+    assert_eq!(response.status().as_u16(), 302);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let login_page = reqwest::Url::parse(&location).unwrap();
+    assert_eq!(login_page.path(), "/login");
+    let params: std::collections::HashMap<_, _> = login_page.query_pairs().into_owned().collect();
+    assert_eq!(params["service"], "service-b");
+    assert_eq!(params["return_to"], page);
+    let (status, body) = read(get(&system, &page, None, false).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("UNAUTHENTICATED"))
+    );
+
+    // The QR + PIN login through the API yields the session the cookie carries.
+    let session = qr_session(&system, &admin, &person, "service-b").await;
+    let response = system
+        .client()
+        .get(&page)
+        .header("cookie", format!("theme=dark; auth_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = read(response).await;
+    assert_eq!(status, 200, "{body}");
+    let identity = &body["identity_headers"];
+    assert_eq!(identity["x-auth-user-id"], person.user_id.as_str());
+    assert_eq!(identity["x-auth-username"], person.username.as_str());
+    assert_eq!(identity["x-auth-email"], person.email.as_str());
+    assert!(identity["x-auth-session-id"].is_string());
+    assert_eq!(body["path"], "/reports");
+    assert_eq!(
+        body["forwarded_headers"]["x-forwarded-host"],
+        format!("service-b.localhost:{}", system.gateway.port)
+    );
+
+    // The assertion verifies with an independent library, for ServiceB only.
+    let assertion = identity["x-auth-assertion"].as_str().unwrap().to_string();
+    let jwks = system.url("/.well-known/jwks.json");
+    let (for_b, for_c) = tokio::task::spawn_blocking(move || {
+        (
+            pyjwt_accepts(&jwks, &assertion, "service-b"),
+            pyjwt_accepts(&jwks, &assertion, "app-c"),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(for_b.0, "{}", for_b.1);
+    assert_eq!(for_b.1, person.user_id);
+    assert!(!for_c.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_for_serviceb_is_refused_at_appc_and_after_revocation() {
+    let system = System::start_with_mail(Storage::shared_servers(), "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let session = qr_session(&system, &admin, &person, "service-b").await;
+    let at_b = system.host_url("service-b.localhost", "/");
+    assert_eq!(
+        get(&system, &at_b, Some(&session), false)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let (status, body) = read(
+        get(
+            &system,
+            &system.host_url("app-c.localhost", "/"),
+            Some(&session),
+            false,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("INVALID_TOKEN"))
+    );
+    assert_eq!(
+        get(&system, &system.url("/app-c/"), Some(&session), false)
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+
+    // Access tokens and personal access tokens are the person's own, good at any service.
+    let access = crate::flows::tokens(&system, &person).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        get(
+            &system,
+            &system.host_url("app-c.localhost", "/"),
+            Some(&access),
+            false
+        )
+        .await
+        .status()
+        .as_u16(),
+        200
+    );
+
+    let (_, sessions) = system
+        .get_as(
+            &format!("/api/admin/sessions?user_id={}", person.user_id),
+            &admin,
+        )
+        .await;
+    let id = sessions["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["audience"] == "service-b")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = system
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/admin/sessions/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        get(&system, &at_b, Some(&session), false)
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+}
+
+fn weekday_name(at: Timestamp) -> &'static str {
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][at
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .weekday()
+        .to_monday_zero_offset() as usize]
+}
+
+async fn set_schedule(system: &System, admin: &str, weekly: Value) -> (u16, Value) {
+    system
+        .call(
+            reqwest::Method::PUT,
+            "/api/admin/schedule",
+            Some(admin),
+            Some(json!({ "timezone": "UTC", "weekly": weekly, "exceptions": [], "warning_minutes": 15 })),
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_hours_answer_503_but_admins_and_health_stay_up() {
+    let system = System::start_with_mail(Storage::shared_servers(), "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let session = qr_session(&system, &admin, &person, "service-b").await;
+    // Open only tomorrow.
+    let tomorrow = Timestamp::now() + 24.hours();
+    let (status, body) = set_schedule(
+        &system,
+        &admin,
+        json!({ weekday_name(tomorrow): { "open": "09:00", "close": "17:00" } }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let response = get(
+        &system,
+        &system.host_url("service-b.localhost", "/"),
+        Some(&session),
+        false,
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 503);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (_, body) = read(response).await;
+    assert_eq!(body["error"]["code"], "SYSTEM_CLOSED");
+    let opens_at: Timestamp = body["error"]["details"]["opens_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        opens_at.to_zoned(jiff::tz::TimeZone::UTC).time(),
+        jiff::civil::time(9, 0, 0, 0)
+    );
+    assert!(retry_after > 0 && retry_after <= 48 * 3600, "{retry_after}");
+
+    let page = get(
+        &system,
+        &system.host_url("service-b.localhost", "/"),
+        None,
+        true,
+    )
+    .await;
+    assert_eq!(page.status().as_u16(), 503);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("opens again"));
+
+    let (status, body) = login(&system, &person.username, crate::flows::PASSWORD).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("SYSTEM_CLOSED"))
+    );
+    for path in [
+        "/health",
+        "/.well-known/jwks.json",
+        "/api/system/status",
+        "/metrics",
+    ] {
+        assert_eq!(
+            get(&system, &system.url(path), None, false)
+                .await
+                .status()
+                .as_u16(),
+            200,
+            "{path}"
+        );
+    }
+    let (status, body) = system.get("/api/system/status").await;
+    assert_eq!(
+        (status, body["data"]["status"].as_str()),
+        (200, Some("closed"))
+    );
+    assert_eq!(system.get_as("/api/admin/users", &admin).await.0, 200);
+    let (status, _) = set_schedule(&system, &admin, json!({})).await;
+    assert_eq!(status, 200, "admins can still change the schedule");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_response_warns_in_the_last_fifteen_minutes() {
+    let system = System::start_with_mail(Storage::Embedded, "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let session = qr_session(&system, &admin, &person, "service-b").await;
+    let now = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let minutes = now.hour() as i64 * 60 + now.minute() as i64 + 11;
+    let close = if minutes >= 1440 {
+        "24:00".to_string()
+    } else {
+        format!("{:02}:{:02}", minutes / 60, minutes % 60)
+    };
+    let (status, body) = set_schedule(
+        &system,
+        &admin,
+        json!({ weekday_name(now.timestamp()): { "open": "00:00", "close": close } }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    for response in [
+        get(
+            &system,
+            &system.host_url("service-b.localhost", "/"),
+            Some(&session),
+            false,
+        )
+        .await,
+        get(&system, &system.url("/health"), None, false).await,
+        get(&system, &system.url("/nowhere"), None, false).await,
+    ] {
+        let seconds: i64 = response.headers()["x-system-closing-in"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((540..=900).contains(&seconds), "{seconds}");
+    }
+    let (_, body) = system.get("/api/system/status").await;
+    assert_eq!(body["data"]["warning"], true);
+    assert!(body["data"]["seconds_until_close"].as_i64().unwrap() <= 900);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_eleventh_login_in_a_minute_from_one_address_is_refused() {
+    let system = System::start_with(
+        Storage::Embedded,
+        "[rate_limits]\nlogin_per_minute = 10\n",
+        &[],
+    );
+    for attempt in 1..=10 {
+        let (status, _) = login(&system, "someone", "not the password").await;
+        assert_eq!(status, 401, "attempt {attempt}");
+    }
+    let response = system
+        .client()
+        .post(system.url("/api/auth/login"))
+        .json(&json!({ "login": "someone", "password": "not the password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(
+        response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    let (_, body) = read(response).await;
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    // Other routes keep their own budgets.
+    assert_eq!(system.get("/health").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn services_follow_the_admin_api_without_a_restart() {
+    let system = System::start_with_mail(Storage::shared_servers(), "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let reports = EchoService::start("app-c");
+    let dead_port = free_port();
+    for (slug, upstream) in [
+        ("reports", reports.addr()),
+        ("dead", format!("127.0.0.1:{dead_port}")),
+    ] {
+        let (status, body) = system
+            .post(
+                "/api/services/register",
+                Some(&admin),
+                json!({ "name": slug, "slug": slug, "hosts": [format!("{slug}.localhost")], "upstreams": [upstream] }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let client = |host: &str| {
+        reqwest::Client::builder()
+            .resolve(
+                host,
+                std::net::SocketAddr::from(([127, 0, 0, 1], system.gateway.port)),
+            )
+            .no_proxy()
+            .build()
+            .unwrap()
+    };
+    let session = qr_session(&system, &admin, &person, "reports").await;
+    let url = format!("http://reports.localhost:{}/", system.gateway.port);
+    let (status, body) = read(
+        client("reports.localhost")
+            .get(&url)
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["path"].as_str()), (200, Some("/")), "{body}");
+
+    // The change is announced to every gateway, which swaps its route table within moments.
+    assert_eq!(
+        system
+            .post("/api/services/reports/disable", Some(&admin), json!({}))
+            .await
+            .0,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let (status, body) = read(
+            client("reports.localhost")
+                .get(&url)
+                .bearer_auth(&session)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if status == 503 {
+            assert_eq!(body["error"]["code"], "SERVICE_DISABLED");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still routed after being disabled: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // An upstream nobody listens on is found unhealthy by the health checks.
+    let dead = qr_session(&system, &admin, &person, "dead").await;
+    let dead_url = format!("http://dead.localhost:{}/", system.gateway.port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = read(
+            client("dead.localhost")
+                .get(&dead_url)
+                .bearer_auth(&dead)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if status == 503 {
+            assert_eq!(body["error"]["code"], "NO_HEALTHY_UPSTREAM");
+            break;
+        }
+        assert_eq!(status, 502, "before the first health check: {body}");
+        assert!(
+            Instant::now() < deadline,
+            "the dead upstream was never marked unhealthy"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_hosts_are_refused_and_metrics_count_what_happened() {
+    let system = System::start(Storage::Embedded);
+    let response = reqwest::Client::new()
+        .get(system.url("/health"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = read(response).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (421, Some("UNKNOWN_HOST"))
+    );
+    get(
+        &system,
+        &system.host_url("service-b.localhost", "/"),
+        None,
+        false,
+    )
+    .await;
+    let metrics = get(&system, &system.url("/metrics"), None, false)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("gateway_refusals_total{reason=\"unknown_host\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("gateway_refusals_total{reason=\"unauthenticated\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("gateway_requests_total{service=\"service-b\",status=\"401\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("gateway_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_the_forwarded_client_counts() {
+    let system = System::start_with(
+        Storage::Embedded,
+        "[rate_limits]\ntrusted_proxies = [\"127.0.0.1\"]\nlogin_per_minute = 2\n",
+        &[],
+    );
+    let attempt = |client_ip: &'static str| {
+        let system = &system;
+        async move {
+            system
+                .client()
+                .post(system.url("/api/auth/login"))
+                .header("x-forwarded-for", format!("6.6.6.6, {client_ip}"))
+                .json(&json!({ "login": "x", "password": "y" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(attempt("198.51.100.1").await, 401);
+    assert_eq!(attempt("198.51.100.1").await, 401);
+    assert_eq!(attempt("198.51.100.1").await, 429);
+    // A different client behind the same proxy has its own budget.
+    assert_eq!(attempt("198.51.100.2").await, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tls_listener_serves_and_marks_cookies_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let tls_port = free_port();
+    let system = System::start_with_mail(
+        Storage::Embedded,
+        &format!(
+            "[gateway.tls]\nlisten = \"127.0.0.1:{tls_port}\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let https = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap(),
+        )
+        .no_proxy()
+        .build()
+        .unwrap();
+    let base = format!("https://localhost:{tls_port}");
+    let health = https.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let response = https
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "login": person.username, "password": crate::flows::PASSWORD, "use_cookies": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    for cookie in response.headers().get_all("set-cookie") {
+        assert!(cookie.to_str().unwrap().contains("Secure"), "{cookie:?}");
+    }
+}
