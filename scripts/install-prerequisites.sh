@@ -2,7 +2,8 @@
 # Installs what building and testing need and a fresh Debian machine lacks. Idempotent: anything
 # already present is left alone. Usage: install-prerequisites.sh [build|test]
 #   build: cmake (pingora's compression library is built with it)
-#   test:  build + redis-server, the PostgreSQL server, and the Python packages the tests use
+#   test:  build + redis-server, the PostgreSQL server, Chromium and ChromeDriver, and the Python
+#          packages the tests use
 #          (aiosmtpd, the SMTP server mail tests deliver to; PyJWT, which checks our tokens)
 set -euo pipefail
 
@@ -33,6 +34,9 @@ command -v cmake >/dev/null 2>&1 || packages+=(cmake)
 if [ "$what" = "test" ]; then
     command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
     have_postgres_server || packages+=(postgresql)
+    # The page tests drive a real headless Chromium over WebDriver.
+    command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
     apt_install "${packages[@]}"

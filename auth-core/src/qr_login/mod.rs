@@ -9,6 +9,7 @@
 //!    The right PIN consumes the challenge once and starts a session for that service.
 
 mod challenge;
+mod handoff;
 pub mod image;
 
 use std::time::Duration;
@@ -33,6 +34,8 @@ use crate::services::Service;
 use crate::sessions::{LoginMethod, NewSession, Subject};
 
 use challenge::{Challenge, Stage, attempts_key, record_key, store_ttl};
+
+pub use handoff::Handoff;
 
 /// A new challenge, as the service receives it.
 #[derive(Debug, Clone, Serialize)]
@@ -152,11 +155,7 @@ impl<'a> QrLogin<'a> {
         if !stored {
             return Err(Error::internal("a fresh QR token collided"));
         }
-        let scan_url = format!(
-            "{}/m/scan?t={}",
-            self.core.config.gateway.public_url,
-            token.expose()
-        );
+        let scan_url = self.scan_url(token.expose());
         Ok(NewChallenge {
             qr_svg: image::svg(&scan_url)?,
             qr_png_base64: image::png_base64(&scan_url)?,

@@ -2,7 +2,7 @@
 
 mod admin;
 mod auth;
-mod cookies;
+pub(crate) mod cookies;
 pub mod envelope;
 pub mod extract;
 mod health;
@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
             get(system::schedule).put(system::replace_schedule),
         )
         .route("/metrics", get(system::metrics))
+        .merge(crate::pages::routes())
         .fallback(|| async { ApiError(Error::NotFound("route")) })
         .method_not_allowed_fallback(|| async { ApiError(Error::MethodNotAllowed) })
         .layer(cors(&state))

@@ -29,7 +29,9 @@ impl RouteClass {
     /// The class of a gateway path (already canonical).
     pub fn of(path: &str) -> RouteClass {
         match path {
-            "/api/auth/login" | "/api/admin/login" | "/api/auth/refresh" => RouteClass::Login,
+            "/api/auth/login" | "/api/admin/login" | "/api/auth/refresh" | "/m/login" => {
+                RouteClass::Login
+            }
             "/api/register"
             | "/api/auth/resend-verification"
             | "/api/auth/password/forgot"

@@ -6,6 +6,7 @@
 pub mod authn;
 pub mod client_ip;
 pub mod dispatch;
+pub mod handoff;
 pub mod hygiene;
 pub mod identity;
 pub mod limits;
@@ -215,6 +216,19 @@ impl Gateway {
                     "closed",
                 )
                 .await;
+        }
+        if forwarded_path.starts_with(handoff::RESERVED) {
+            handoff::answer(
+                &self.core,
+                session,
+                &service.slug,
+                base,
+                forwarded_path,
+                ctx.tls,
+                ctx.closing_in,
+            )
+            .await?;
+            return Ok(true);
         }
         if let Some(ip) = ctx.client_ip
             && let Err(err) = self.limits.check_service(ip, None).await

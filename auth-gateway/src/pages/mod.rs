@@ -1,21 +1,145 @@
 //! The gateway's pages for people: server-rendered from templates in `auth-gateway/templates`,
 //! small, with no external assets and no inline script, and sent with headers that keep them out
 //! of frames and limit what they may load.
+//!
+//! - [`login`]: `/login`, where a browser shows the QR code and takes the PIN;
+//! - [`phone`]: `/m/scan`, what the QR code opens on the phone;
+//! - [`mail_links`]: the pages the verification and reset mails link to;
+//! - [`assets`]: the stylesheet and the one script.
+
+mod assets;
+mod login;
+mod mail_links;
+mod phone;
 
 use askama::Template;
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use jiff::Timestamp;
+
+use crate::state::AppState;
+
+pub use login::callback_url;
+
+/// The content security policy of every page; `form-action` is completed per page.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// Headers of every page.
 pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-frame-options", "DENY"),
-    (
-        "content-security-policy",
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
+    ("content-security-policy", CSP),
     ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
+    ("referrer-policy", "same-origin"),
 ];
+
+/// The page routes, served on the gateway's own hosts.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login::page))
+        .route("/login/verify", post(login::verify))
+        .route("/login/status", get(login::status))
+        .route("/m/scan", get(phone::page).post(phone::confirm))
+        .route("/m/login", post(phone::sign_in))
+        .route(
+            "/verify-email",
+            get(mail_links::verify_page).post(mail_links::verify),
+        )
+        .route(
+            "/reset-password",
+            get(mail_links::reset_page).post(mail_links::reset),
+        )
+        .route("/assets/{file}", get(assets::serve))
+}
+
+/// A rendered page with the security headers.
+pub fn render(template: &impl Template, status: StatusCode) -> Response {
+    let body = template.render().unwrap_or_else(|err| {
+        tracing::error!(%err, "a page failed to render");
+        "<!doctype html><title>Error</title><h1>Something went wrong</h1>".into()
+    });
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct Message {
+    pub heading: String,
+    pub message: String,
+    pub is_error: bool,
+    pub link: Option<(String, String)>,
+    pub closing_in: Option<i64>,
+}
+
+/// Lets the page's forms lead (by redirect) to `origin` as well: browsers apply `form-action` to
+/// where a submitted form's redirects go, and the login page ends on the service's own host.
+pub fn allow_form_target(response: &mut Response, origin: &str) {
+    if let Ok(value) = HeaderValue::from_str(&format!("{CSP} {origin}")) {
+        response
+            .headers_mut()
+            .insert("content-security-policy", value);
+    }
+}
+
+/// A page that says one thing.
+pub fn message(
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+    link: Option<(String, String)>,
+) -> Response {
+    render(
+        &Message {
+            heading: heading.into(),
+            message: message.into(),
+            is_error: !status.is_success(),
+            link,
+            closing_in: None,
+        },
+        status,
+    )
+}
+
+/// The HTML of a page that says one thing, for answers the edge writes itself.
+pub fn message_html(heading: &str, text: &str) -> String {
+    Message {
+        heading: heading.into(),
+        message: text.into(),
+        is_error: true,
+        link: None,
+        closing_in: None,
+    }
+    .render()
+    .unwrap_or_default()
+}
+
+/// Whether a form post comes from our own pages: browsers send `Origin` with every POST, and a
+/// foreign one is refused (SameSite=Lax cookies already keep cross-site posts anonymous).
+pub fn same_origin(headers: &HeaderMap, public_url: &url::Url) -> bool {
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default();
+            origin == public_url.origin().ascii_serialization()
+                || origin.ends_with(&format!("://{host}"))
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "closed.html")]
@@ -42,4 +166,18 @@ pub fn closed(opens_at: Option<Timestamp>, timezone: &str) -> String {
     }
     .render()
     .unwrap_or_else(|_| "<!doctype html><title>Closed</title><h1>Closed</h1>".into())
+}
+
+/// The closing warning for pages rendered by handlers (the edge adds the header itself).
+pub fn closing_in(state: &AppState) -> Option<i64> {
+    let status = state
+        .core
+        .schedule()
+        .current()
+        .status_at(state.core.clock().now());
+    if status.warning {
+        status.seconds_until_close
+    } else {
+        None
+    }
 }

@@ -3,6 +3,7 @@
 //! stopped when it exits, even when it is killed; each test takes its own database or key prefix.
 
 mod apps;
+pub mod chrome;
 mod net;
 pub mod postgres;
 pub mod process;
@@ -10,6 +11,7 @@ pub mod redis;
 pub mod smtp;
 
 pub use apps::{EchoService, GatewayProcess, binary, run_gateway_command};
+pub use chrome::ChromeDriver;
 pub use net::{free_port, unique_name, wait_for_port};
 pub use postgres::Postgres;
 pub use process::ChildProcess;

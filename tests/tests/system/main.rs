@@ -8,4 +8,5 @@ mod flows;
 mod foundation;
 mod harness;
 mod hygiene;
+mod pages;
 mod qr;

@@ -1,0 +1,69 @@
+//! Carrying a new session from the login page to the service. The login page lives on the
+//! gateway's host, but the session cookie must be scoped to the service's own host; so the page
+//! sends the browser there with a one-time code, and the gateway, answering on that host, swaps the
+//! code for the cookie. Codes are single-use, live one minute, are kept only as hashes, and work
+//! only at the service they were made for.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::QrLogin;
+use crate::error::{Error, Result};
+use crate::secret::{hash_token, random_token};
+
+const HANDOFF_TTL: Duration = Duration::from_secs(60);
+
+/// What a handoff code stands for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Handoff {
+    pub service: String,
+    pub session_token: String,
+    pub expires_in: u64,
+    /// Where the browser goes afterwards (already checked to be a place of the service).
+    pub return_to: String,
+}
+
+fn key(code: &str) -> String {
+    format!("handoff:{}", hash_token(code))
+}
+
+impl QrLogin<'_> {
+    /// Makes a one-time code for `handoff`.
+    pub async fn handoff(&self, handoff: &Handoff) -> Result<String> {
+        let code = random_token("");
+        let value = serde_json::to_vec(handoff).map_err(Error::internal)?;
+        self.core
+            .stores
+            .ephemeral
+            .put(&key(code.expose()), value, HANDOFF_TTL)
+            .await?;
+        Ok(code.expose().to_string())
+    }
+
+    /// Redeems a code at `service`; works once.
+    pub async fn redeem_handoff(&self, code: &str, service: &str) -> Result<Handoff> {
+        let store = &self.core.stores.ephemeral;
+        let key = key(code);
+        let value = store.get(&key).await?.ok_or(Error::InvalidToken)?;
+        // Of two redemptions racing, only the one that removed the code goes on.
+        if !store.remove(&key).await? {
+            return Err(Error::InvalidToken);
+        }
+        let handoff: Handoff = serde_json::from_slice(&value).map_err(Error::internal)?;
+        if handoff.service != service {
+            return Err(Error::InvalidToken);
+        }
+        Ok(handoff)
+    }
+
+    /// A challenge's QR code again, for a page showing it a second time (after a wrong PIN).
+    pub fn images_of(&self, token: &str) -> Result<(String, String)> {
+        let scan_url = self.scan_url(token);
+        Ok((super::image::svg(&scan_url)?, scan_url))
+    }
+
+    pub(crate) fn scan_url(&self, token: &str) -> String {
+        format!("{}/m/scan?t={token}", self.core.config.gateway.public_url)
+    }
+}

@@ -1,0 +1,253 @@
+//! `/m/scan?t=…`: what the QR code opens on the phone. It asks the person to sign in if needed
+//! (password), shows which service asks and from where, and on confirmation shows the PIN.
+
+use askama::Template;
+use auth_core::credentials::{LoginRequest, Principal};
+use auth_core::secret::Secret;
+use auth_core::{Error, RequestContext};
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{closing_in, message, render, same_origin};
+use crate::api::cookies;
+use crate::api::extract::{Client, QueryParams, Secure};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "phone_signin.html")]
+struct SignIn {
+    qr_token: String,
+    error: Option<String>,
+    closing_in: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "phone_confirm.html")]
+struct Confirm {
+    qr_token: String,
+    username: String,
+    service_name: String,
+    requested_ip: String,
+    requested_agent: String,
+    closing_in: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "phone_pin.html")]
+struct ShowPin {
+    service_name: String,
+    pin: String,
+    pin_spoken: String,
+    minutes: u64,
+    closing_in: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct ScanQuery {
+    t: String,
+}
+
+/// The person signed in on this phone, from the access cookie.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    context: &RequestContext,
+) -> Option<Principal> {
+    let token = cookies::read(headers, cookies::ACCESS)?;
+    match state.core.credentials().authenticate(&token, context).await {
+        Ok(principal @ Principal::User { .. }) => Some(principal),
+        _ => None,
+    }
+}
+
+fn sign_in_page(
+    state: &AppState,
+    qr_token: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    render(
+        &SignIn {
+            qr_token: qr_token.into(),
+            error,
+            closing_in: closing_in(state),
+        },
+        status,
+    )
+}
+
+fn refusal_page(err: &Error) -> Response {
+    let text = match err {
+        Error::QrExpired => "This code has expired. Ask the service for a new one.",
+        Error::QrAlreadyScanned => "This code was already scanned.",
+        Error::QrNotFound => "There is no such code. Scan it again.",
+        Error::SystemClosed { .. } => "The system is closed now.",
+        Error::AccountPending
+        | Error::AccountBlocked
+        | Error::AccountRejected
+        | Error::EmailNotVerified => "Your account cannot sign in to services now.",
+        _ => "Something went wrong. Scan the code again.",
+    };
+    message(
+        StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+        "Cannot continue",
+        text,
+        None,
+    )
+}
+
+/// `GET /m/scan?t=…`
+pub async fn page(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams<ScanQuery>,
+) -> Response {
+    let Some(Principal::User { user, .. }) = signed_in(&state, &headers, &client).await else {
+        return sign_in_page(&state, &query.t, None, StatusCode::OK);
+    };
+    match state.core.qr_login().preview(&query.t).await {
+        Ok((service, from)) => render(
+            &Confirm {
+                qr_token: query.t,
+                username: user.username.clone(),
+                service_name: service.name,
+                requested_ip: from.ip.unwrap_or_else(|| "an unknown address".into()),
+                requested_agent: from
+                    .user_agent
+                    .unwrap_or_else(|| "an unknown browser".into()),
+                closing_in: closing_in(&state),
+            },
+            StatusCode::OK,
+        ),
+        Err(err) => refusal_page(&err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    t: String,
+    login: String,
+    password: Secret,
+}
+
+/// `POST /m/login`: password sign-in on the phone; sets the access and refresh cookies.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Secure(secure): Secure,
+    headers: HeaderMap,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Cannot sign in",
+            "The form was incomplete.",
+            None,
+        );
+    };
+    if !same_origin(
+        &headers,
+        &url::Url::parse(&state.core.config().gateway.public_url).expect("validated"),
+    ) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Cannot sign in",
+            "The form came from another site.",
+            None,
+        );
+    }
+    let request = LoginRequest {
+        login: form.login,
+        password: form.password,
+    };
+    match state.core.credentials().login(request, &client).await {
+        Ok(tokens) => {
+            let config = &state.core.config().tokens;
+            let mut response = Redirect::to(&format!("/m/scan?t={}", form.t)).into_response();
+            for cookie in cookies::set_tokens(
+                &tokens.access_token,
+                config.access_ttl_secs,
+                &tokens.refresh_token,
+                config.refresh_ttl_secs,
+                secure,
+            ) {
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            response
+        }
+        Err(err) => {
+            let text = match &err {
+                Error::InvalidCredentials => "That login or password is not right.".to_string(),
+                Error::AccountLocked { .. } => {
+                    "Too many wrong passwords. Wait 15 minutes, then try again.".to_string()
+                }
+                other => other.public_message(),
+            };
+            let status =
+                StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+            sign_in_page(&state, &form.t, Some(text), status)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    t: String,
+}
+
+/// `POST /m/scan`: the person confirms; the PIN is shown.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    form: Result<Form<ConfirmForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Cannot continue",
+            "The form was incomplete.",
+            None,
+        );
+    };
+    if !same_origin(
+        &headers,
+        &url::Url::parse(&state.core.config().gateway.public_url).expect("validated"),
+    ) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Cannot continue",
+            "The form came from another site.",
+            None,
+        );
+    }
+    let Some(Principal::User { user, .. }) = signed_in(&state, &headers, &client).await else {
+        return sign_in_page(&state, &form.t, None, StatusCode::UNAUTHORIZED);
+    };
+    match state.core.qr_login().scan(&user, &form.t, &client).await {
+        Ok(scan) => render(
+            &ShowPin {
+                service_name: scan.service.name,
+                pin_spoken: scan
+                    .pin
+                    .chars()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                pin: scan.pin,
+                minutes: scan.expires_in / 60,
+                closing_in: closing_in(&state),
+            },
+            StatusCode::OK,
+        ),
+        Err(err) => refusal_page(&err),
+    }
+}

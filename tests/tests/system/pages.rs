@@ -1,0 +1,341 @@
+//! The login page and the phone page in a real headless Chromium, plus their headers and the
+//! refusal of foreign `return_to` targets.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use auth_test_support::ChromeDriver;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::flows::{PASSWORD, Person, active_person, admin_token};
+use crate::harness::{Storage, System};
+
+/// A fresh browser: its own profile, so its own cookies (a second person, or a second device).
+async fn browser(width: u32, height: u32) -> Client {
+    // Several TLS providers are compiled into this test binary; the WebDriver client needs one chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let profile = tempfile::Builder::new()
+        .prefix("auth-test-chromium-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    auth_test_support::process::remove_at_exit(profile.clone());
+    let args = vec![
+        "--headless=new".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-quic".into(),
+        "--disable-dev-shm-usage".into(),
+        "--no-first-run".into(),
+        format!("--window-size={width},{height}"),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({ "args": args, "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()) }),
+    );
+    let driver = tokio::task::spawn_blocking(ChromeDriver::shared)
+        .await
+        .unwrap();
+    ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(capabilities)
+        .connect(&driver.url())
+        .await
+        .expect("a Chromium session")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/screenshots"
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(screenshots().join(name), png).unwrap();
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Opens ServiceB in `desktop`, lands on the login page; returns the QR's scan URL and token.
+async fn show_qr(system: &System, desktop: &Client) -> (String, String) {
+    desktop
+        .goto(&system.host_url("service-b.localhost", "/dashboard?tab=1"))
+        .await
+        .unwrap();
+    let qr = desktop
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("qr"))
+        .await
+        .unwrap();
+    assert_eq!(desktop.current_url().await.unwrap().path(), "/login");
+    (
+        qr.attr("data-scan-url").await.unwrap().unwrap(),
+        qr.attr("data-qr-token").await.unwrap().unwrap(),
+    )
+}
+
+/// The phone signs in, confirms, and reads the PIN.
+async fn phone_pin(
+    phone: &Client,
+    scan_url: &str,
+    person: &Person,
+    screenshots_too: bool,
+) -> String {
+    phone.goto(scan_url).await.unwrap();
+    if phone.find(Locator::Id("password")).await.is_ok() {
+        phone
+            .find(Locator::Id("login"))
+            .await
+            .unwrap()
+            .send_keys(&person.username)
+            .await
+            .unwrap();
+        phone
+            .find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        phone
+            .find(Locator::Css("form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    let confirm = match phone
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("confirm"))
+        .await
+    {
+        Ok(confirm) => confirm,
+        Err(err) => panic!(
+            "no confirmation on the phone ({err}): {}\n{}",
+            phone.current_url().await.unwrap(),
+            phone.source().await.unwrap()
+        ),
+    };
+    let page = text_of(phone, "main").await;
+    assert!(
+        page.contains("ServiceB") && page.contains("127.0.0.1"),
+        "{page}"
+    );
+    if screenshots_too {
+        screenshot(phone, "phone-page.png").await;
+    }
+    confirm.click().await.unwrap();
+    let pin = text_of(phone, "#pin").await;
+    assert_eq!(pin.len(), 6, "{pin}");
+    if screenshots_too {
+        screenshot(phone, "phone-pin.png").await;
+    }
+    pin
+}
+
+/// Waits until `client` shows `url`; says where it is instead when it does not get there.
+async fn arrive(client: &Client, url: &str) {
+    let target = reqwest::Url::parse(url).unwrap();
+    if client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&target)
+        .await
+        .is_err()
+    {
+        panic!(
+            "never reached {url}: at {}\n{}",
+            client.current_url().await.unwrap(),
+            client.source().await.unwrap()
+        );
+    }
+}
+
+async fn type_pin(desktop: &Client, pin: &str) {
+    let field = desktop.find(Locator::Id("pin")).await.unwrap();
+    field.send_keys(pin).await.unwrap();
+    desktop
+        .find(Locator::Css("form.pin-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_logs_into_serviceb_with_qr_and_pin_in_a_real_browser() {
+    let system = System::start_with_mail(Storage::shared_servers(), "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let desktop = browser(1280, 900).await;
+    let phone = browser(390, 844).await;
+
+    let (scan_url, _) = show_qr(&system, &desktop).await;
+    assert!(
+        scan_url.starts_with(&system.url("/m/scan?t=")),
+        "{scan_url}"
+    );
+    let page = text_of(&desktop, "main").await;
+    assert!(page.contains("Sign in to ServiceB"), "{page}");
+    screenshot(&desktop, "login-page.png").await;
+
+    let pin = phone_pin(&phone, &scan_url, &person, true).await;
+    type_pin(&desktop, &pin).await;
+
+    // Back on ServiceB, where the browser was going, as this person.
+    arrive(
+        &desktop,
+        &system.host_url("service-b.localhost", "/dashboard?tab=1"),
+    )
+    .await;
+    let shown = text_of(&desktop, "body").await;
+    assert!(shown.contains(&person.username), "{shown}");
+    assert!(shown.contains("\"service\":\"ServiceB\""), "{shown}");
+    let cookies = desktop.get_all_cookies().await.unwrap();
+    let session = cookies
+        .iter()
+        .find(|c| c.name() == "auth_session")
+        .expect("a session cookie");
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(
+        session.domain(),
+        Some("service-b.localhost"),
+        "scoped to ServiceB's host"
+    );
+
+    // The same cookie is nothing at AppC: the browser is sent to log in there.
+    desktop
+        .goto(&system.host_url("app-c.localhost", "/"))
+        .await
+        .unwrap();
+    desktop
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("qr"))
+        .await
+        .unwrap();
+    let url = desktop.current_url().await.unwrap();
+    assert!(url.query().unwrap().contains("service=app-c"), "{url}");
+
+    desktop.close().await.unwrap();
+    phone.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pin_typed_in_another_browser_is_refused() {
+    let system = System::start_with_mail(Storage::Embedded, "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let shown_on = browser(1280, 900).await;
+    let other = browser(1280, 900).await;
+    let phone = browser(390, 844).await;
+
+    let (scan_url, token) = show_qr(&system, &shown_on).await;
+    let pin = phone_pin(&phone, &scan_url, &person, false).await;
+
+    // Another browser, with a login page of its own, submits the first browser's code and PIN.
+    show_qr(&system, &other).await;
+    other
+        .execute(
+            "document.querySelector('input[name=qr_token]').value = arguments[0];",
+            vec![json!(token)],
+        )
+        .await
+        .unwrap();
+    type_pin(&other, &pin).await;
+    let refusal = text_of(&other, ".error").await;
+    assert!(refusal.contains("another browser"), "{refusal}");
+    assert!(other.get_named_cookie("auth_session").await.is_err());
+
+    // The browser that showed the code can still finish.
+    type_pin(&shown_on, &pin).await;
+    arrive(
+        &shown_on,
+        &system.host_url("service-b.localhost", "/dashboard?tab=1"),
+    )
+    .await;
+    for client in [shown_on, other, phone] {
+        client.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_refuse_foreign_return_targets_and_frames() {
+    let system = System::start(Storage::Embedded);
+    let client = system.client();
+    for evil in [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "http://evil.example/service-b/",
+        "javascript:alert(1)",
+    ] {
+        let response = client
+            .get(system.url("/login"))
+            .query(&[("service", "service-b"), ("return_to", evil)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{evil}");
+        assert!(
+            response.headers().get("set-cookie").is_none(),
+            "no challenge for {evil}"
+        );
+    }
+    for path in [
+        "/login?service=service-b&return_to=/x",
+        "/m/scan?t=unknown",
+        "/verify-email?token=x",
+    ] {
+        let response = client.get(system.url(path)).send().await.unwrap();
+        assert!(response.status().is_success(), "{path}");
+        let headers = response.headers();
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(
+            !html.contains("<script>") && !html.contains(" style="),
+            "{path}: inline script or style"
+        );
+        assert!(
+            !html.contains("http://") || html.contains(&system.url("")),
+            "{path}: external asset"
+        );
+    }
+    let response = client
+        .get(system.url("/login?service=nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+}
