@@ -1,0 +1,7 @@
+//! auth-sdk against a real HTTP stand-in for the gateway, with tokens signed in the test.
+
+mod keys;
+mod layer;
+mod sessions;
+mod support;
+mod verify;
