@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs the gateway on the embedded default (one SQLite file under ./data, no Redis) with ServiceB
 # and AppC behind it. Ctrl-C stops all three.
+#
+# The default schedule is open Monday to Friday, 09:00-17:00 UTC; outside those hours services and
+# logins answer "closed". ALWAYS_OPEN=1 ./scripts/demo.sh opens it around the clock for trying out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +17,11 @@ stop_all() {
     wait 2>/dev/null || true
 }
 trap stop_all EXIT INT TERM
+
+if [ "${ALWAYS_OPEN:-0}" = "1" ]; then
+    export AUTH_SCHEDULE__DAYS='["mon","tue","wed","thu","fri","sat","sun"]'
+    export AUTH_SCHEDULE__OPEN=00:00 AUTH_SCHEDULE__CLOSE=24:00
+fi
 
 PORT=8081 "$bin/service-b" & pids+=($!)
 PORT=8082 "$bin/app-c" & pids+=($!)

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    auth_examples::serve("AppC", 8082).await
+    auth_examples::echo::serve("AppC", "app-c", 8082).await
 }

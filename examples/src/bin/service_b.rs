@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    auth_examples::serve("ServiceB", 8081).await
+    auth_examples::echo::serve("ServiceB", "service-b", 8081).await
 }

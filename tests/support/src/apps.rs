@@ -40,11 +40,16 @@ impl GatewayProcess {
     /// in the text and in `env` values are replaced by a free port and a fresh folder. Waits until
     /// it listens.
     pub fn start(config_toml: &str, env: &[(&str, &str)]) -> GatewayProcess {
+        Self::start_on(free_port(), config_toml, env)
+    }
+
+    /// Like [`GatewayProcess::start`], on a port chosen beforehand (so the services behind it can
+    /// be told where the gateway is before it starts).
+    pub fn start_on(port: u16, config_toml: &str, env: &[(&str, &str)]) -> GatewayProcess {
         let dir_guard = tempfile::Builder::new()
             .prefix("auth-test-gateway-")
             .tempdir()
             .expect("temp dir for the gateway");
-        let port = free_port();
         let dir = dir_guard.path().to_path_buf();
         let data_dir = dir.join("data").display().to_string();
         let fill = |text: &str| {
@@ -128,11 +133,21 @@ pub struct EchoService {
 }
 
 impl EchoService {
-    pub fn start(binary_name: &str) -> EchoService {
+    /// Starts `binary_name` (`service-b` or `app-c`), trusting the gateway at `gateway_url`.
+    pub fn start(binary_name: &str, gateway_url: &str) -> EchoService {
+        Self::start_as(binary_name, gateway_url, None)
+    }
+
+    /// Starts `binary_name` as the service `slug` (the audience its tokens are for).
+    pub fn start_as(binary_name: &str, gateway_url: &str, slug: Option<&str>) -> EchoService {
         let port = free_port();
         let mut command = Command::new(binary(binary_name));
+        if let Some(slug) = slug {
+            command.env("SERVICE_SLUG", slug);
+        }
         command
             .env("PORT", port.to_string())
+            .env("GATEWAY_URL", gateway_url)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

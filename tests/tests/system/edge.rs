@@ -374,7 +374,7 @@ async fn services_follow_the_admin_api_without_a_restart() {
     let system = System::start_with_mail(Storage::shared_servers(), "");
     let (admin, _) = admin_token(&system, "admin").await;
     let person = active_person(&system, &admin).await;
-    let reports = EchoService::start("app-c");
+    let reports = EchoService::start_as("app-c", &system.url(""), Some("reports"));
     let dead_port = free_port();
     for (slug, upstream) in [
         ("reports", reports.addr()),

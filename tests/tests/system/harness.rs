@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use auth_test_support::{EchoService, GatewayProcess, Postgres, Redis, Smtp};
+use auth_test_support::{EchoService, GatewayProcess, Postgres, Redis, Smtp, free_port};
 use serde_json::Value;
 
 /// Where the gateway under test keeps its state.
@@ -71,8 +71,10 @@ impl System {
 
     /// Starts with `extra_toml` appended to the generated config and `env` set.
     pub fn start_with(storage: Storage<'_>, extra_toml: &str, env: &[(&str, &str)]) -> System {
-        let service_b = EchoService::start("service-b");
-        let app_c = EchoService::start("app-c");
+        let port = free_port();
+        let gateway_url = format!("http://127.0.0.1:{port}");
+        let service_b = EchoService::start("service-b", &gateway_url);
+        let app_c = EchoService::start("app-c", &gateway_url);
         // Always open, so tests pass whenever they run (hours are tested through the schedule API),
         // and generous limits, unless the test sets its own.
         let mut defaults = String::new();
@@ -95,7 +97,7 @@ impl System {
             storage = storage.toml(),
             services = services_toml(&service_b, &app_c),
         );
-        let gateway = GatewayProcess::start(&toml, env);
+        let gateway = GatewayProcess::start_on(port, &toml, env);
         System {
             gateway,
             _upstreams: [service_b, app_c],
@@ -151,6 +153,11 @@ impl System {
     /// The config file the gateway runs with, for the command line.
     pub fn config_path(&self) -> String {
         self.gateway.dir.join("gateway.toml").display().to_string()
+    }
+
+    /// ServiceB's own address, to reach it without the gateway.
+    pub fn service_b_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self._upstreams[0].addr())
     }
 
     /// GETs a gateway path; status and JSON body.

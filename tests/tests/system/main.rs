@@ -10,3 +10,4 @@ mod harness;
 mod hygiene;
 mod pages;
 mod qr;
+mod sdk;

@@ -212,9 +212,9 @@ async fn a_person_logs_into_serviceb_with_qr_and_pin_in_a_real_browser() {
         &system.host_url("service-b.localhost", "/dashboard?tab=1"),
     )
     .await;
-    let shown = text_of(&desktop, "body").await;
-    assert!(shown.contains(&person.username), "{shown}");
-    assert!(shown.contains("\"service\":\"ServiceB\""), "{shown}");
+    // ServiceB greets the person by name: it read the gateway's assertion with auth-sdk.
+    assert_eq!(text_of(&desktop, "#who").await, "Test Person");
+    assert!(text_of(&desktop, "body").await.contains(&person.username));
     let cookies = desktop.get_all_cookies().await.unwrap();
     let session = cookies
         .iter()
