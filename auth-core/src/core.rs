@@ -49,6 +49,8 @@ pub(crate) struct CoreInner {
     pub sessions: Sessions,
     pub mailer: Mailer,
     pub schedule: ScheduleStore,
+    /// What the gateway's hot path remembers between requests.
+    pub edge_cache: crate::credentials::edge_cache::EdgeCache,
     /// Keys the stored hashes of PINs, so a dump of the store cannot be brute-forced offline.
     pub pin_key: [u8; 32],
 }
@@ -99,6 +101,7 @@ impl AuthCore {
             mailer,
             schedule,
             pin_key,
+            edge_cache: Default::default(),
             stores,
             clock,
             config,

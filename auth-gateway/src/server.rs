@@ -107,6 +107,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         metrics,
         max_body_bytes: config.gateway.max_body_bytes,
         public_url: url::Url::parse(&config.gateway.public_url).context("gateway.public_url")?,
+        hours: Default::default(),
     };
     let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, gateway);
     proxy.add_tcp(&config.gateway.listen);

@@ -7,9 +7,11 @@
 //! [`Clock`](crate::Clock) with a small leeway. Each token names its kind, and one kind is never
 //! accepted where another is expected.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::{SignedDuration, Timestamp};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::KeyRing;
@@ -122,11 +124,13 @@ impl TokenSigner {
             email: spec.email,
             name: spec.name,
         };
-        let (kid, key) = self.keys.signing_key();
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(kid);
-        let token = jsonwebtoken::encode(&header, &claims, &key).map_err(Error::internal)?;
-        Ok((token, claims))
+        Ok((self.sign(&claims)?, claims))
+    }
+
+    /// The compact JWS of `claims`, signed with the current key.
+    fn sign(&self, claims: &Claims) -> Result<String> {
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(Error::internal)?);
+        Ok(self.keys.sign_compact(&payload))
     }
 
     /// Verifies `token` as a `kind` token for `audience`.

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::Signer;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jiff::{SignedDuration, Timestamp};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::{Value, json};
@@ -32,7 +33,8 @@ struct VerifyKey {
 
 struct KeySet {
     signing_kid: String,
-    signing: EncodingKey,
+    /// Parsed once: signing is on every request's path (assertions), rebuilding it is not.
+    signing: ed25519_dalek::SigningKey,
     verifying: HashMap<String, Arc<VerifyKey>>,
 }
 
@@ -116,10 +118,26 @@ impl KeyRing {
         Ok(())
     }
 
-    /// The key that signs now: its `kid` and the encoding key.
+    /// The key that signs now: its `kid` and the key in jsonwebtoken's form (for tools and tests;
+    /// the gateway signs with [`KeyRing::sign`]).
     pub fn signing_key(&self) -> (String, EncodingKey) {
         let set = self.snapshot();
-        (set.signing_kid.clone(), set.signing.clone())
+        let der = set
+            .signing
+            .to_pkcs8_der()
+            .map(|d| d.as_bytes().to_vec())
+            .unwrap_or_default();
+        (set.signing_kid.clone(), EncodingKey::from_ed_der(&der))
+    }
+
+    /// A compact JWS of `payload` (already base64url): an EdDSA header naming the current key,
+    /// signed with that same key.
+    pub fn sign_compact(&self, payload: &str) -> String {
+        let set = self.snapshot();
+        let header = serde_json::json!({ "alg": "EdDSA", "kid": set.signing_kid, "typ": "JWT" });
+        let message = format!("{}.{payload}", URL_SAFE_NO_PAD.encode(header.to_string()));
+        let signature = set.signing.sign(message.as_bytes()).to_bytes();
+        format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
     /// The key named `kid`, if it still verifies at `now`. An unknown `kid` reloads the keys first
@@ -239,7 +257,9 @@ async fn load(db: &Db, master: &MasterKey) -> Result<KeySet> {
                      the one that sealed it (keys.master_key must be shared by all gateways)",
                 )
             })?;
-            signing = Some((kid.clone(), EncodingKey::from_ed_der(&der)));
+            let key = ed25519_dalek::SigningKey::from_pkcs8_der(&der)
+                .map_err(|e| Error::internal(format!("stored signing key: {e}")))?;
+            signing = Some((kid.clone(), key));
         }
         verifying.insert(
             kid,

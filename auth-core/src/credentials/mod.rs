@@ -2,6 +2,7 @@
 //! reset and personal access tokens, and turning a bearer credential into a [`Principal`].
 
 mod edge;
+pub(crate) mod edge_cache;
 mod jwt;
 mod keys;
 mod lockout;

@@ -1,6 +1,7 @@
 //! The domains of auth-core driven directly, with the manual clock, on the embedded store and on
 //! PostgreSQL + Redis.
 
+mod edge;
 mod expiry;
 mod harness;
 mod passwords;

@@ -7,6 +7,7 @@ pub mod authn;
 pub mod client_ip;
 pub mod dispatch;
 pub mod handoff;
+pub mod hours;
 pub mod hygiene;
 pub mod identity;
 pub mod limits;
@@ -44,6 +45,7 @@ pub struct Gateway {
     pub metrics: Arc<Metrics>,
     pub max_body_bytes: usize,
     pub public_url: Url,
+    pub hours: hours::HoursCache,
 }
 
 /// What one phase learns for the next.
@@ -381,11 +383,7 @@ impl ProxyHttp for Gateway {
         };
         ctx.host = header_host(head);
         let host = host_without_port(&ctx.host).to_string();
-        let hours = self
-            .core
-            .schedule()
-            .current()
-            .status_at(self.core.clock().now());
+        let hours = self.hours.status(&self.core);
         ctx.closing_in = if hours.warning {
             hours.seconds_until_close
         } else {

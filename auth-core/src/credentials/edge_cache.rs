@@ -1,0 +1,89 @@
+//! Memory for the gateway's hot path: tokens whose signature and claims already checked out (until
+//! they expire), and the assertion last signed for each session and service (for half its life).
+//! What a cache hit skips is the signature work; whether the session is still live is asked on every
+//! request all the same, so revocation takes effect at once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+
+use super::edge::EdgeIdentity;
+
+/// Beyond this many entries a map starts afresh: bounded memory under any load.
+const MAX_ENTRIES: usize = 100_000;
+
+/// An assertion is reused while younger than this (it lives one minute).
+pub const ASSERTION_REUSE: SignedDuration = SignedDuration::from_secs(30);
+
+/// A token that verified, and until when its claims allow it.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified {
+    pub identity: EdgeIdentity,
+    pub expires_at: Timestamp,
+    /// The service the token was presented at.
+    pub service: String,
+    /// The token's own audience, which its session must have.
+    pub audience: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct EdgeCache {
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
+    assertions: Mutex<HashMap<(String, String), (String, Timestamp)>>,
+}
+
+/// Tokens are kept under their hash, so the cache holds no usable credential.
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn bounded<K, V>(map: &mut HashMap<K, V>) {
+    if map.len() >= MAX_ENTRIES {
+        map.clear();
+    }
+}
+
+impl EdgeCache {
+    /// A remembered verification of `token` for `service`, if it has not expired by `now`.
+    pub fn verified(&self, token: &str, service: &str, now: Timestamp) -> Option<Verified> {
+        let map = self.verified.lock().ok()?;
+        map.get(&digest(token))
+            .filter(|v| v.service == service && v.expires_at > now)
+            .cloned()
+    }
+
+    pub fn remember_verified(&self, token: &str, verified: Verified) {
+        if let Ok(mut map) = self.verified.lock() {
+            bounded(&mut map);
+            map.insert(digest(token), verified);
+        }
+    }
+
+    /// An assertion for `subject` at `service` signed less than [`ASSERTION_REUSE`] ago.
+    pub fn assertion(&self, subject: &str, service: &str, now: Timestamp) -> Option<String> {
+        let map = self.assertions.lock().ok()?;
+        map.get(&(subject.to_string(), service.to_string()))
+            .filter(|(_, signed_at)| {
+                now.duration_since(*signed_at) < ASSERTION_REUSE && *signed_at <= now
+            })
+            .map(|(token, _)| token.clone())
+    }
+
+    pub fn remember_assertion(
+        &self,
+        subject: &str,
+        service: &str,
+        token: String,
+        signed_at: Timestamp,
+    ) {
+        if let Ok(mut map) = self.assertions.lock() {
+            bounded(&mut map);
+            map.insert(
+                (subject.to_string(), service.to_string()),
+                (token, signed_at),
+            );
+        }
+    }
+}
