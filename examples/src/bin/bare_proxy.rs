@@ -7,9 +7,7 @@
 //! bare-proxy --listen 127.0.0.1:8090 --upstream 127.0.0.1:8081 --threads 2
 //! ```
 
-use std::future::{Future, ready};
-use std::pin::Pin;
-
+use async_trait::async_trait;
 use clap::Parser;
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
@@ -35,29 +33,23 @@ struct Passthrough {
     upstream: String,
 }
 
-/// What `#[async_trait]` turns an `async fn` of `ProxyHttp` into. This crate does not depend on
-/// `async-trait`, and the one method needed is written out by hand instead.
-type PeerFuture<'a> = Pin<Box<dyn Future<Output = pingora::Result<Box<HttpPeer>>> + Send + 'a>>;
-
+#[async_trait]
 impl ProxyHttp for Passthrough {
     type CTX = ();
 
     fn new_ctx(&self) {}
 
-    fn upstream_peer<'life0, 'life1, 'life2, 'async_trait>(
-        &'life0 self,
-        _session: &'life1 mut Session,
-        _ctx: &'life2 mut (),
-    ) -> PeerFuture<'async_trait>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        Self: 'async_trait,
-    {
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        _ctx: &mut (),
+    ) -> pingora::Result<Box<HttpPeer>> {
         // Plain HTTP, no SNI: the same peer the gateway builds for a service's upstream.
-        let peer = HttpPeer::new(self.upstream.as_str(), false, String::new());
-        Box::pin(ready(Ok(Box::new(peer))))
+        Ok(Box::new(HttpPeer::new(
+            self.upstream.as_str(),
+            false,
+            String::new(),
+        )))
     }
 }
 
