@@ -9,6 +9,7 @@ use crate::store::StoreError;
 
 /// A problem with one input field, reported back so a client can point at it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -200,6 +201,11 @@ impl From<StoreError> for Error {
 
 /// Stable error codes. Clients match on these strings; they never change meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(rename_all = "SCREAMING_SNAKE_CASE")
+)]
 pub enum ErrorCode {
     ValidationError,
     NotFound,

@@ -9,10 +9,17 @@ pub const MAX_PER_PAGE: u32 = 200;
 
 /// Which page of a list to return.
 #[derive(Debug, Clone, Copy, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 pub struct PageRequest {
     #[serde(default = "first_page")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, default = 1))]
     pub page: u32,
     #[serde(default = "default_per_page")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, default = 50))]
     pub per_page: u32,
 }
 
@@ -59,6 +66,7 @@ impl PageRequest {
 
 /// One page of a list.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: u32,

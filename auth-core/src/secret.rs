@@ -8,6 +8,15 @@ use subtle::ConstantTimeEq;
 
 /// A string that must not be logged: its `Debug` prints nothing of it.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        value_type = String,
+        format = Password,
+        description = "A password or other secret; never returned."
+    )
+)]
 pub struct Secret(String);
 
 impl Secret {

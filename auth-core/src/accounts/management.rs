@@ -14,6 +14,7 @@ use crate::sessions::Subject;
 
 /// What a person may change about themselves.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProfileChanges {
     pub full_name: Option<String>,

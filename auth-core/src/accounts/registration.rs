@@ -20,6 +20,7 @@ use crate::secret::Secret;
 
 /// What a person gives to register.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     pub email: String,
@@ -31,6 +32,7 @@ pub struct Registration {
 
 /// The new account.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registered {
     pub user_id: UserId,
     pub email: String,

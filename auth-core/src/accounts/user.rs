@@ -14,6 +14,7 @@ use crate::store::sql::Row;
 
 /// Where an account is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum UserStatus {
     /// Registered; the email address is not verified yet.
@@ -83,6 +84,7 @@ impl FromStr for UserStatus {
 
 /// An account as the rest of the system sees it (never with its password hash).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: UserId,
     pub email: String,

@@ -107,6 +107,7 @@ impl AuditEntry {
 
 /// One stored entry, as admins read it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     pub id: String,
     pub at: Timestamp,

@@ -29,6 +29,7 @@ pub struct LoginRequest {
 
 /// What a successful login or refresh returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginTokens {
     pub access_token: String,
     pub refresh_token: String,
@@ -39,6 +40,7 @@ pub struct LoginTokens {
 
 /// An admin's login.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdminLogin {
     pub username: String,
@@ -47,6 +49,7 @@ pub struct AdminLogin {
 
 /// What an admin login returns.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminToken {
     pub access_token: String,
     pub token_type: String,
@@ -57,6 +60,7 @@ pub struct AdminToken {
 
 /// The answer of `validate-token`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenValidity {
     pub is_valid: bool,
     pub user_id: Option<UserId>,
@@ -64,6 +68,7 @@ pub struct TokenValidity {
     pub expires_at: Option<Timestamp>,
     /// Why not, when it is not valid (a stable code).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::error::ErrorCode>))]
     pub reason: Option<&'static str>,
 }
 

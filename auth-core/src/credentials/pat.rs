@@ -24,6 +24,7 @@ const USE_AUDIT_INTERVAL: SignedDuration = SignedDuration::from_secs(60);
 
 /// What to create.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewPersonalAccessToken {
     pub name: String,
@@ -32,6 +33,7 @@ pub struct NewPersonalAccessToken {
 
 /// A token as its owner sees it (never the secret, except once at creation).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonalAccessToken {
     pub id: String,
     pub name: String,

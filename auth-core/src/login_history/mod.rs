@@ -81,6 +81,7 @@ impl HistoryQuery {
 
 /// One row of the history.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryRecord {
     pub id: String,
     pub at: Timestamp,
@@ -140,6 +141,7 @@ impl GroupBy {
 
 /// Counts for one group.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<UserId>,

@@ -39,6 +39,7 @@ pub use handoff::Handoff;
 
 /// A new challenge, as the service receives it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewChallenge {
     pub qr_token: String,
     pub scan_url: String,
@@ -48,12 +49,14 @@ pub struct NewChallenge {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceRef {
     pub name: String,
     pub slug: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestedFrom {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -61,6 +64,7 @@ pub struct RequestedFrom {
 
 /// What the phone shows after a scan.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScanResult {
     pub pin: String,
     pub expires_in: u64,
@@ -69,6 +73,7 @@ pub struct ScanResult {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     pub user_id: UserId,
     pub username: String,
@@ -78,6 +83,7 @@ pub struct UserInfo {
 
 /// A successful PIN verification: the session at the service.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PinLogin {
     pub session_token: String,
     pub expires_in: u64,
@@ -87,7 +93,12 @@ pub struct PinLogin {
 
 /// What a challenge looks like to the service that made it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeState {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(pending|scanned|used|expired)$")
+    )]
     pub status: &'static str,
     pub service: String,
 }

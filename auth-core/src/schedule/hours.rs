@@ -6,6 +6,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Minutes since midnight, 0 to 1440.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        value_type = String,
+        description = "A wall-clock time `HH:MM`, 00:00 to 24:00 (midnight at the end of the day).",
+        examples("09:00", "24:00")
+    )
+)]
 pub struct ClockTime(u16);
 
 impl ClockTime {
@@ -56,6 +65,7 @@ impl<'de> Deserialize<'de> for ClockTime {
 
 /// When a day opens and closes; open before close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Hours {
     pub open: ClockTime,

@@ -24,6 +24,7 @@ const LOOKAHEAD_DAYS: usize = 370;
 
 /// A day whose hours differ from the weekly ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExceptionDay {
     pub date: Date,
@@ -33,6 +34,7 @@ pub struct ExceptionDay {
 
 /// The operating schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// An IANA time zone name, e.g. `Europe/Berlin`.

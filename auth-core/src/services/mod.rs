@@ -32,6 +32,7 @@ pub const SERVICE_CHANGES: &str = "services:changed";
 
 /// A registered service.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Service {
     pub id: ServiceId,
     pub slug: String,
@@ -74,6 +75,7 @@ impl Service {
 
 /// What an admin gives to register a service.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewService {
     pub name: String,
@@ -87,6 +89,7 @@ pub struct NewService {
 
 /// A service with its API key, which is shown this once.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceWithKey {
     #[serde(flatten)]
     pub service: Service,

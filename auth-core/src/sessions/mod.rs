@@ -23,6 +23,7 @@ const STORE_SLACK: Duration = Duration::from_secs(60);
 
 /// Whose session it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "id", rename_all = "lowercase")]
 pub enum Subject {
     User(UserId),
@@ -56,6 +57,7 @@ impl From<Subject> for Actor {
 
 /// How the session began.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LoginMethod {
     Password,
@@ -75,6 +77,7 @@ impl LoginMethod {
 
 /// A session record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub id: SessionId,
     pub subject: Subject,

@@ -33,6 +33,7 @@ pub struct Stores {
 
 /// The state of one backend, as `/health` reports it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComponentHealth {
     pub backend: &'static str,
     pub up: bool,

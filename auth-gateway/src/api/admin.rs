@@ -1,23 +1,39 @@
-//! `/api/admin/*`: the approval queue, user management and the audit log. Every route checks the
-//! role: `support` may read, only `admin` may change.
+//! `/api/admin/*`: the approval queue and user management. Every route checks the role: `support`
+//! may read, only `admin` may change. Sessions are in `sessions.rs`, the histories in
+//! `history.rs`.
 
 use auth_core::accounts::{User, UserQuery, UserStatus};
-use auth_core::audit::{AuditQuery, AuditRecord};
-use auth_core::ids::{SessionId, UserId};
-use auth_core::login_history::{GroupBy, HistoryQuery, HistoryRecord, SummaryRow};
+use auth_core::ids::UserId;
 use auth_core::page::{Page, PageRequest};
-use auth_core::sessions::{Session, Subject};
 use axum::extract::State;
-use jiff::Timestamp;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::envelope::{ApiResult, Data};
+use super::envelope::{ApiResult, Data, Failure, Success};
 use super::extract::{
     AdminReader, AdminWriter, Client, JsonBody, OptionalJsonBody, PathId, QueryParams,
 };
+use super::openapi as doc;
 use crate::state::AppState;
 
+/// The accounts waiting for a decision
+///
+/// Verified accounts, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/admin/pending",
+    tag = "admin",
+    params(PageRequest),
+    security(("admin_bearer" = [])),
+    responses(
+        (status = 200, description = "One page of pending accounts", body = Success<Page<User>>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        (status = 422, description = doc::BAD_PAGE, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn pending(
     State(state): State<AppState>,
     _: AdminReader,
@@ -26,6 +42,26 @@ pub async fn pending(
     Ok(Data(state.core.accounts().pending(params).await?))
 }
 
+/// Approve an account
+///
+/// The account becomes active and gets its `auth_key`; the person is told by mail.
+#[utoipa::path(
+    post,
+    path = "/api/admin/approve/{id}",
+    tag = "admin",
+    params(("id" = UserId, Path, description = "The user")),
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The account, now active", body = Success<User>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such user", body = Failure),
+        (status = 409, description = "CONFLICT: the account is not pending", body = Failure),
+        (status = 422, description = doc::BAD_ID, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn approve(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -37,12 +73,36 @@ pub async fn approve(
     ))
 }
 
-#[derive(Deserialize)]
+/// Why an account request is rejected; the person is told.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
+    /// 1 to 500 characters.
     reason: String,
 }
 
+/// Reject an account request
+#[utoipa::path(
+    post,
+    path = "/api/admin/reject/{id}",
+    tag = "admin",
+    params(("id" = UserId, Path, description = "The user")),
+    request_body = ReasonBody,
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The account, now rejected", body = Success<User>),
+        (status = 400, description = doc::NOT_JSON, body = Failure),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such user", body = Failure),
+        (status = 409, description = "CONFLICT: the account is not pending", body = Failure),
+        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: `reason` missing or not 1 to 500 \
+            characters, an unknown field, or the id is not a UUID", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn reject(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -59,16 +119,26 @@ pub async fn reject(
     ))
 }
 
-#[derive(Deserialize)]
+/// Filters and page of the user list.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UserListParams {
+    /// Only accounts in this state.
+    #[param(value_type = Option<UserStatus>)]
     status: Option<String>,
+    /// Matched against name, email and username, case-insensitively.
     q: Option<String>,
+    /// From 1; default 1.
+    #[param(minimum = 1)]
     page: Option<u32>,
+    /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u32>,
 }
 
-fn page_of(page: Option<u32>, per_page: Option<u32>) -> PageRequest {
+/// The page a list asks for, with the defaults for what it leaves out.
+pub(super) fn page_of(page: Option<u32>, per_page: Option<u32>) -> PageRequest {
     let default = PageRequest::default();
     PageRequest {
         page: page.unwrap_or(default.page),
@@ -76,6 +146,26 @@ fn page_of(page: Option<u32>, per_page: Option<u32>) -> PageRequest {
     }
 }
 
+/// List accounts
+///
+/// Newest first, filtered by state and a search text.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users",
+    operation_id = "list_users",
+    tag = "admin",
+    params(UserListParams),
+    security(("admin_bearer" = [])),
+    responses(
+        (status = 200, description = "One page of accounts", body = Success<Page<User>>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: `status` not a state, or a bad page or \
+            query parameter", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn users(
     State(state): State<AppState>,
     _: AdminReader,
@@ -99,6 +189,23 @@ pub async fn users(
     ))
 }
 
+/// One account
+#[utoipa::path(
+    get,
+    path = "/api/admin/users/{id}",
+    tag = "admin",
+    params(("id" = UserId, Path, description = "The user")),
+    security(("admin_bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = Success<User>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such user", body = Failure),
+        (status = 422, description = doc::BAD_ID, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn user(
     State(state): State<AppState>,
     _: AdminReader,
@@ -107,12 +214,38 @@ pub async fn user(
     Ok(Data(state.core.accounts().get(id).await?))
 }
 
-#[derive(Deserialize, Default)]
+/// Why an account is blocked, if the admin says.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionalReason {
+    /// At most 500 characters.
     reason: Option<String>,
 }
 
+/// Block an account
+///
+/// Only an active account; it is signed out everywhere.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/block",
+    tag = "admin",
+    params(("id" = UserId, Path, description = "The user")),
+    request_body(content = Option<OptionalReason>, description = "May be left out"),
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The account, now blocked", body = Success<User>),
+        (status = 400, description = doc::NOT_JSON, body = Failure),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such user", body = Failure),
+        (status = 409, description = "CONFLICT: the account is not active", body = Failure),
+        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: `reason` longer than 500 characters, an \
+            unknown field, or the id is not a UUID", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn block(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -130,6 +263,24 @@ pub async fn block(
     ))
 }
 
+/// Unblock an account
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/unblock",
+    tag = "admin",
+    params(("id" = UserId, Path, description = "The user")),
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The account, active again", body = Success<User>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such user", body = Failure),
+        (status = 409, description = "CONFLICT: the account is not blocked", body = Failure),
+        (status = 422, description = doc::BAD_ID, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn unblock(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -141,6 +292,26 @@ pub async fn unblock(
     ))
 }
 
+/// Delete an account
+///
+/// A soft delete, undone by `restore`; the account is signed out everywhere.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/users/{id}",
+    tag = "admin",
+    params(("id" = UserId, Path, description = "The user")),
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The account, now deleted", body = Success<User>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such user", body = Failure),
+        (status = 409, description = "CONFLICT: the account is already deleted", body = Failure),
+        (status = 422, description = doc::BAD_ID, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn delete_user(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -156,6 +327,26 @@ pub async fn delete_user(
     ))
 }
 
+/// Restore a deleted account
+///
+/// In the state it had before it was deleted.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/restore",
+    tag = "admin",
+    params(("id" = UserId, Path, description = "The user")),
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The account, restored", body = Success<User>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such user", body = Failure),
+        (status = 409, description = "CONFLICT: the account is not deleted", body = Failure),
+        (status = 422, description = doc::BAD_ID, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn restore(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -167,152 +358,41 @@ pub async fn restore(
     ))
 }
 
+/// An account's locks are cleared.
+#[derive(Serialize, ToSchema)]
+pub struct Unlocked {
+    user_id: UserId,
+    unlocked: bool,
+}
+
+/// Unlock an account
+///
+/// Clears the locks of wrong passwords and wrong PINs.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/unlock",
+    tag = "admin",
+    params(("id" = UserId, Path, description = "The user")),
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The locks are cleared", body = Success<Unlocked>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such user", body = Failure),
+        (status = 422, description = doc::BAD_ID, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn unlock(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
     Client(client): Client,
     PathId(id): PathId<UserId>,
-) -> ApiResult<Data<serde_json::Value>> {
+) -> ApiResult<Data<Unlocked>> {
     state.core.credentials().unlock(admin, id, &client).await?;
-    Ok(Data(json!({ "user_id": id, "unlocked": true })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditParams {
-    actor_id: Option<String>,
-    action: Option<String>,
-    target_id: Option<String>,
-    outcome: Option<String>,
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
-    page: Option<u32>,
-    per_page: Option<u32>,
-}
-
-pub async fn audit(
-    State(state): State<AppState>,
-    _: AdminReader,
-    QueryParams(params): QueryParams<AuditParams>,
-) -> ApiResult<Data<Page<AuditRecord>>> {
-    let query = AuditQuery {
-        actor_id: params.actor_id,
-        action: params.action,
-        target_id: params.target_id,
-        outcome: params.outcome,
-        from: params.from,
-        to: params.to,
-    };
-    Ok(Data(
-        auth_core::audit::list(
-            &state.core.stores().db,
-            &query,
-            page_of(params.page, params.per_page),
-        )
-        .await?,
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SessionParams {
-    user_id: UserId,
-}
-
-pub async fn sessions(
-    State(state): State<AppState>,
-    _: AdminReader,
-    QueryParams(params): QueryParams<SessionParams>,
-) -> ApiResult<Data<Vec<Session>>> {
-    Ok(Data(
-        state
-            .core
-            .sessions()
-            .list(&Subject::User(params.user_id))
-            .await?,
-    ))
-}
-
-pub async fn revoke_session(
-    State(state): State<AppState>,
-    AdminWriter(admin): AdminWriter,
-    Client(client): Client,
-    PathId(id): PathId<SessionId>,
-) -> ApiResult<Data<serde_json::Value>> {
-    state
-        .core
-        .credentials()
-        .revoke_session(admin, id, &client)
-        .await?;
-    Ok(Data(json!({ "session_id": id, "revoked": true })))
-}
-
-pub async fn revoke_sessions(
-    State(state): State<AppState>,
-    AdminWriter(admin): AdminWriter,
-    Client(client): Client,
-    QueryParams(params): QueryParams<SessionParams>,
-) -> ApiResult<Data<serde_json::Value>> {
-    let ended = state
-        .core
-        .credentials()
-        .revoke_all_sessions(admin, params.user_id, &client)
-        .await?;
-    Ok(Data(json!({ "user_id": params.user_id, "revoked": ended })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryParams {
-    user_id: Option<UserId>,
-    username: Option<String>,
-    service: Option<String>,
-    success: Option<bool>,
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
-    group_by: Option<String>,
-    page: Option<u32>,
-    per_page: Option<u32>,
-}
-
-impl HistoryParams {
-    fn query(&self) -> HistoryQuery {
-        HistoryQuery {
-            user_id: self.user_id,
-            username: self.username.clone(),
-            service: self.service.clone(),
-            success: self.success,
-            from: self.from,
-            to: self.to,
-        }
-    }
-}
-
-pub async fn login_history(
-    State(state): State<AppState>,
-    _: AdminReader,
-    QueryParams(params): QueryParams<HistoryParams>,
-) -> ApiResult<Data<Page<HistoryRecord>>> {
-    Ok(Data(
-        state
-            .core
-            .login_history()
-            .list(&params.query(), page_of(params.page, params.per_page))
-            .await?,
-    ))
-}
-
-pub async fn login_summary(
-    State(state): State<AppState>,
-    _: AdminReader,
-    QueryParams(params): QueryParams<HistoryParams>,
-) -> ApiResult<Data<Vec<SummaryRow>>> {
-    let group = GroupBy::parse(params.group_by.as_deref().unwrap_or("user,service"))?;
-    Ok(Data(
-        state
-            .core
-            .login_history()
-            .summary(&params.query(), group)
-            .await?,
-    ))
+    Ok(Data(Unlocked {
+        user_id: id,
+        unlocked: true,
+    }))
 }

@@ -1,24 +1,109 @@
 //! The one response shape of the API: `{"success": true, "data": …}` or
 //! `{"success": false, "error": {"code", "message", "details"}}`, with the status from the error's
-//! code and `Retry-After` on temporary refusals.
+//! code and `Retry-After` on temporary refusals. The types here are also the OpenAPI schemas of
+//! those shapes.
 
-use auth_core::Error;
+use auth_core::{Error, ErrorCode, FieldError};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
 use serde::Serialize;
-use serde_json::json;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+
+use super::health::HealthReport;
+
+fn constant(value: bool) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([value]))
+        .build()
+}
+
+fn always_true() -> Object {
+    constant(true)
+}
+
+fn always_false() -> Object {
+    constant(false)
+}
+
+/// A successful answer: `data` holds what the operation returns.
+#[derive(Serialize, ToSchema)]
+pub struct Success<T> {
+    #[schema(schema_with = always_true)]
+    success: bool,
+    data: T,
+}
+
+impl<T> Success<T> {
+    pub fn new(data: T) -> Self {
+        Success {
+            success: true,
+            data,
+        }
+    }
+}
+
+/// A refusal: the stable `code` says which, `message` says it for people, `details` helps act on it.
+#[derive(Serialize, ToSchema)]
+pub struct Failure {
+    #[schema(schema_with = always_false)]
+    success: bool,
+    error: ErrorBody,
+}
+
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The stable code; its HTTP status never changes.
+    #[schema(value_type = ErrorCode)]
+    code: &'static str,
+    /// Safe to show; never an internal cause.
+    message: String,
+    /// Null unless the code has more to say (see the shapes).
+    #[schema(value_type = Option<ErrorDetails>, required = true)]
+    details: Option<serde_json::Value>,
+}
+
+/// The `details` of a refusal, by code: the fields at fault (VALIDATION_ERROR), until when an account
+/// is locked (ACCOUNT_LOCKED), the PINs left (PIN_INVALID), when to retry (RATE_LIMITED,
+/// SYSTEM_CLOSED with the next opening), or the health report (`/health`, SERVICE_UNAVAILABLE).
+/// Only documents the JSON that auth-core builds; nothing is serialised from it.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ErrorDetails {
+    Fields {
+        fields: Vec<FieldError>,
+    },
+    Locked {
+        locked_until: Timestamp,
+    },
+    Pin {
+        attempts_left: u32,
+    },
+    Retry {
+        retry_after_secs: u64,
+        /// SYSTEM_CLOSED only: the next opening, null when not within a year.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        opens_at: Option<Timestamp>,
+    },
+    Health(HealthReport),
+}
 
 /// The JSON body of a refusal.
 pub fn error_json(err: &Error) -> serde_json::Value {
-    json!({
-        "success": false,
-        "error": {
-            "code": err.code().as_str(),
-            "message": err.public_message(),
-            "details": err.details(),
-        }
-    })
+    let failure = Failure {
+        success: false,
+        error: ErrorBody {
+            code: err.code().as_str(),
+            message: err.public_message(),
+            details: err.details(),
+        },
+    };
+    serde_json::to_value(failure).unwrap_or(serde_json::Value::Null)
 }
 
 /// The HTTP status of a refusal.
@@ -56,7 +141,7 @@ pub struct Data<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Data<T> {
     fn into_response(self) -> Response {
-        Json(json!({ "success": true, "data": self.0 })).into_response()
+        Json(Success::new(self.0)).into_response()
     }
 }
 
@@ -65,11 +150,7 @@ pub struct Created<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Created<T> {
     fn into_response(self) -> Response {
-        (
-            StatusCode::CREATED,
-            Json(json!({ "success": true, "data": self.0 })),
-        )
-            .into_response()
+        (StatusCode::CREATED, Json(Success::new(self.0))).into_response()
     }
 }
 

@@ -6,14 +6,20 @@ pub(crate) mod cookies;
 pub mod envelope;
 pub mod extract;
 mod health;
+mod history;
+pub mod openapi;
 mod qr;
+mod registration;
 mod services;
+mod sessions;
 mod system;
 mod users;
 
 use auth_core::Error;
 use axum::Router;
-use axum::routing::{delete, get, post};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 use envelope::ApiError;
@@ -40,85 +46,70 @@ fn cors(state: &AppState) -> tower_http::cors::CorsLayer {
         ])
 }
 
+/// The API's routes, each registered with its OpenAPI operation, so the document and the router
+/// cannot disagree about paths and methods.
+fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(system::metrics))
+        .routes(routes!(auth::jwks))
+        .routes(routes!(openapi::document))
+        .routes(routes!(registration::register))
+        .routes(routes!(registration::verify_email))
+        .routes(routes!(registration::resend_verification))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::validate_token))
+        .routes(routes!(registration::forgot_password))
+        .routes(routes!(registration::reset_password))
+        .routes(routes!(users::me, users::update_me, users::delete_me))
+        .routes(routes!(users::create_token, users::list_tokens))
+        .routes(routes!(users::revoke_token))
+        .routes(routes!(auth::admin_login))
+        .routes(routes!(users::create_admin_token, users::list_admin_tokens))
+        .routes(routes!(users::revoke_admin_token))
+        .routes(routes!(admin::pending))
+        .routes(routes!(admin::approve))
+        .routes(routes!(admin::reject))
+        .routes(routes!(admin::users))
+        .routes(routes!(admin::user, admin::delete_user))
+        .routes(routes!(admin::block))
+        .routes(routes!(admin::unblock))
+        .routes(routes!(admin::restore))
+        .routes(routes!(admin::unlock))
+        .routes(routes!(history::audit))
+        .routes(routes!(sessions::sessions, sessions::revoke_sessions))
+        .routes(routes!(sessions::revoke_session))
+        .routes(routes!(history::login_history))
+        .routes(routes!(history::login_summary))
+        .routes(routes!(services::register))
+        .routes(routes!(services::list))
+        .routes(routes!(services::enable))
+        .routes(routes!(services::disable))
+        .routes(routes!(services::rotate_key))
+        .routes(routes!(qr::generate))
+        .routes(routes!(qr::status))
+        .routes(routes!(qr::scan))
+        .routes(routes!(qr::verify_pin))
+        .routes(routes!(qr::session))
+        .routes(routes!(qr::session_live))
+        .routes(routes!(system::status))
+        .routes(routes!(system::operating_hours))
+        .routes(routes!(system::schedule, system::replace_schedule))
+}
+
+/// The OpenAPI document of the API, as `GET /api/openapi.json` serves it. The HTML pages are not
+/// part of it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().into_openapi()
+}
+
 /// Every route the gateway answers itself.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/.well-known/jwks.json", get(auth::jwks))
-        .route("/api/register", post(auth::register))
-        .route("/api/auth/verify-email", post(auth::verify_email))
-        .route(
-            "/api/auth/resend-verification",
-            post(auth::resend_verification),
-        )
-        .route("/api/auth/login", post(auth::login))
-        .route("/api/auth/refresh", post(auth::refresh))
-        .route("/api/auth/logout", post(auth::logout))
-        .route("/api/auth/validate-token", post(auth::validate_token))
-        .route("/api/auth/password/forgot", post(auth::forgot_password))
-        .route("/api/auth/password/reset", post(auth::reset_password))
-        .route(
-            "/api/users/me",
-            get(users::me)
-                .put(users::update_me)
-                .delete(users::delete_me),
-        )
-        .route(
-            "/api/users/me/tokens",
-            post(users::create_token).get(users::list_tokens),
-        )
-        .route("/api/users/me/tokens/{id}", delete(users::revoke_token))
-        .route("/api/admin/login", post(auth::admin_login))
-        .route(
-            "/api/admin/tokens",
-            post(users::create_token).get(users::list_tokens),
-        )
-        .route("/api/admin/tokens/{id}", delete(users::revoke_token))
-        .route("/api/admin/pending", get(admin::pending))
-        .route("/api/admin/approve/{id}", post(admin::approve))
-        .route("/api/admin/reject/{id}", post(admin::reject))
-        .route("/api/admin/users", get(admin::users))
-        .route(
-            "/api/admin/users/{id}",
-            get(admin::user).delete(admin::delete_user),
-        )
-        .route("/api/admin/users/{id}/block", post(admin::block))
-        .route("/api/admin/users/{id}/unblock", post(admin::unblock))
-        .route("/api/admin/users/{id}/restore", post(admin::restore))
-        .route("/api/admin/users/{id}/unlock", post(admin::unlock))
-        .route("/api/admin/audit", get(admin::audit))
-        .route(
-            "/api/admin/sessions",
-            get(admin::sessions).delete(admin::revoke_sessions),
-        )
-        .route("/api/admin/sessions/{id}", delete(admin::revoke_session))
-        .route("/api/admin/login-history", get(admin::login_history))
-        .route(
-            "/api/admin/login-history/summary",
-            get(admin::login_summary),
-        )
-        .route("/api/services/register", post(services::register))
-        .route("/api/services/list", get(services::list))
-        .route("/api/services/{slug}/enable", post(services::enable))
-        .route("/api/services/{slug}/disable", post(services::disable))
-        .route(
-            "/api/services/{slug}/rotate-key",
-            post(services::rotate_key),
-        )
-        .route("/api/auth/qr/generate", post(qr::generate))
-        .route("/api/auth/qr/{token}/status", get(qr::status))
-        .route("/api/auth/qr/scan", post(qr::scan))
-        .route("/api/auth/pin/verify", post(qr::verify_pin))
-        .route("/api/auth/session", get(qr::session))
-        .route("/api/auth/sessions/{id}", get(qr::session_live))
-        .route("/api/system/status", get(system::status))
-        .route("/api/system/operating-hours", get(system::operating_hours))
-        .route(
-            "/api/admin/schedule",
-            get(system::schedule).put(system::replace_schedule),
-        )
-        .route("/metrics", get(system::metrics))
-        .merge(crate::pages::routes())
+    openapi::prepare();
+    let (api, _) = documented().split_for_parts();
+    api.merge(crate::pages::routes())
         .fallback(|| async { ApiError(Error::NotFound("route")) })
         .method_not_allowed_fallback(|| async { ApiError(Error::MethodNotAllowed) })
         .layer(cors(&state))

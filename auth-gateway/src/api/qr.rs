@@ -3,15 +3,36 @@
 
 use auth_core::Error;
 use auth_core::credentials::{CredentialKind, Principal};
-use auth_core::qr_login::{ChallengeState, NewChallenge, PinLogin, ScanResult};
+use auth_core::ids::SessionId;
+use auth_core::qr_login::{ChallengeState, NewChallenge, PinLogin, ScanResult, UserInfo};
+use auth_core::sessions::Session;
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data};
+use super::envelope::{ApiResult, Created, Data, Failure, Success};
 use super::extract::{Caller, Client, JsonBody, PathId, ServiceCaller};
+use super::openapi as doc;
 use crate::state::AppState;
 
+/// Start a QR login
+///
+/// A challenge for the calling service: a token, the QR code of its scan URL (SVG and PNG), and
+/// how long it may be scanned.
+#[utoipa::path(
+    post,
+    path = "/api/auth/qr/generate",
+    tag = "qr-login",
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "The new challenge", body = Success<NewChallenge>),
+        (status = 401, description = doc::NO_API_KEY, body = Failure),
+        (status = 403, description = doc::SERVICE_DISABLED, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::CLOSED, body = Failure,
+            headers(("Retry-After" = u64, description = "SYSTEM_CLOSED: seconds to opening"))),
+    )
+)]
 pub async fn generate(
     State(state): State<AppState>,
     ServiceCaller(service): ServiceCaller,
@@ -26,6 +47,26 @@ pub async fn generate(
     ))
 }
 
+/// Poll a QR login
+#[utoipa::path(
+    get,
+    path = "/api/auth/qr/{token}/status",
+    operation_id = "qr_status",
+    tag = "qr-login",
+    params(("token" = String, Path, description = "The challenge's `qr_token`")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "`pending`, `scanned`, `used` or `expired`",
+            body = Success<ChallengeState>),
+        (status = 401, description = doc::NO_API_KEY, body = Failure),
+        (status = 403, description = doc::SERVICE_DISABLED, body = Failure),
+        (status = 404, description = "QR_NOT_FOUND: unknown, long gone, or another service's",
+            body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::CLOSED, body = Failure,
+            headers(("Retry-After" = u64, description = "SYSTEM_CLOSED: seconds to opening"))),
+    )
+)]
 pub async fn status(
     State(state): State<AppState>,
     ServiceCaller(service): ServiceCaller,
@@ -34,12 +75,43 @@ pub async fn status(
     Ok(Data(state.core.qr_login().state(&service, &token).await?))
 }
 
-#[derive(Deserialize)]
+/// The QR code's token, read from its scan URL.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanBody {
     qr_token: String,
 }
 
+/// Scan a QR code
+///
+/// From a person's signed-in phone (an access token or personal access token): ties the challenge
+/// to the person and answers the PIN to type into the service.
+#[utoipa::path(
+    post,
+    path = "/api/auth/qr/scan",
+    tag = "qr-login",
+    request_body = ScanBody,
+    security(("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The PIN, and which service asks from where",
+            body = Success<ScanResult>),
+        (status = 400, description = doc::NOT_JSON, body = Failure),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = "FORBIDDEN: an admin's or a service session token; \
+            EMAIL_NOT_VERIFIED … ACCOUNT_BLOCKED: the account may not be used", body = Failure),
+        (status = 404, description = "QR_NOT_FOUND", body = Failure),
+        (status = 409, description = "QR_ALREADY_SCANNED", body = Failure),
+        (status = 410, description = "QR_EXPIRED", body = Failure),
+        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: `qr_token` missing, or an unknown field",
+            body = Failure),
+        (status = 429, description = doc::RATE_LIMITED, body = Failure,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::CLOSED, body = Failure,
+            headers(("Retry-After" = u64, description = "SYSTEM_CLOSED: seconds to opening"))),
+    )
+)]
 pub async fn scan(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -70,13 +142,49 @@ pub async fn scan(
     ))
 }
 
-#[derive(Deserialize)]
+/// The PIN the person typed, for the challenge.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     qr_token: String,
+    /// Six digits (surrounding spaces are ignored).
     pin: String,
 }
 
+/// Verify the PIN
+///
+/// The service sends the PIN the person typed; the answer is the person's session at the service,
+/// which never outlives closing time. Wrong PINs count towards the challenge's and the account's
+/// limits.
+#[utoipa::path(
+    post,
+    path = "/api/auth/pin/verify",
+    tag = "qr-login",
+    request_body = VerifyBody,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The session token and whose it is", body = Success<PinLogin>),
+        (status = 400, description = doc::NOT_JSON, body = Failure),
+        (status = 401, description = "PIN_INVALID (`details.attempts_left`); \
+            INVALID_CREDENTIALS: the account is gone; UNAUTHENTICATED: no or a wrong \
+            `X-API-Key`", body = Failure),
+        (status = 403, description = "FORBIDDEN: the service is disabled; EMAIL_NOT_VERIFIED … \
+            ACCOUNT_BLOCKED: the account may not be used", body = Failure),
+        (status = 404, description = "QR_NOT_FOUND: unknown or another service's", body = Failure),
+        (status = 409, description = "QR_NOT_SCANNED or QR_ALREADY_USED", body = Failure),
+        (status = 410, description = "QR_EXPIRED or PIN_EXPIRED", body = Failure),
+        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: `pin` not six digits, a field missing, \
+            or an unknown field", body = Failure),
+        (status = 423, description = "QR_LOCKED: too many wrong PINs for this challenge; \
+            ACCOUNT_LOCKED: too many for the account (`details.locked_until`)", body = Failure),
+        (status = 429, description = doc::RATE_LIMITED, body = Failure,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::CLOSED, body = Failure,
+            headers(("Retry-After" = u64, description = "SYSTEM_CLOSED: seconds to opening"))),
+    )
+)]
 pub async fn verify_pin(
     State(state): State<AppState>,
     ServiceCaller(service): ServiceCaller,
@@ -92,11 +200,44 @@ pub async fn verify_pin(
     ))
 }
 
-/// Whether the caller's session is live, and whose it is.
+/// The caller's live session and whose it is.
+#[derive(Serialize, ToSchema)]
+pub struct SessionInfo {
+    live: bool,
+    session: Session,
+    /// The audience of the credential: the API's, or a service slug for session tokens.
+    audience: String,
+    user: UserInfo,
+}
+
+/// Whether a session is live.
+#[derive(Serialize, ToSchema)]
+pub struct Liveness {
+    live: bool,
+}
+
+/// The caller's session
+///
+/// Whether the session of the caller's access or session token is live, and whose it is.
+#[utoipa::path(
+    get,
+    path = "/api/auth/session",
+    tag = "qr-login",
+    security(("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The live session", body = Success<SessionInfo>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR (field `authorization`): a personal \
+            access token or an admin's token, which have no such session", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn session(
     State(state): State<AppState>,
     Caller(caller): Caller,
-) -> ApiResult<Data<serde_json::Value>> {
+) -> ApiResult<Data<SessionInfo>> {
     let Principal::User {
         user,
         session: Some(id),
@@ -112,29 +253,47 @@ pub async fn session(
         .live(id)
         .await?
         .ok_or(Error::InvalidToken)?;
-    Ok(Data(json!({
-        "live": true,
-        "session": session,
-        "audience": audience,
-        "user": {
-            "user_id": user.id,
-            "username": user.username,
-            "email": user.email,
-            "full_name": user.full_name,
+    Ok(Data(SessionInfo {
+        live: true,
+        session,
+        audience: audience.clone(),
+        user: UserInfo {
+            user_id: user.id,
+            username: user.username.clone(),
+            email: user.email.clone(),
+            full_name: user.full_name.clone(),
         },
-    })))
+    }))
 }
 
-/// For services that check revocation at once (the SDK's liveness option): is session `id` live?
+/// Whether a session is live
+///
+/// For services that check revocation at once (the SDK's liveness option): is session `id`, at
+/// the calling service or the API, live?
+#[utoipa::path(
+    get,
+    path = "/api/auth/sessions/{id}",
+    tag = "qr-login",
+    params(("id" = SessionId, Path, description = "The session (`sid` of its tokens)")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Whether it is live", body = Success<Liveness>),
+        (status = 401, description = doc::NO_API_KEY, body = Failure),
+        (status = 403, description = doc::SERVICE_DISABLED, body = Failure),
+        (status = 422, description = doc::BAD_ID, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn session_live(
     State(state): State<AppState>,
     ServiceCaller(service): ServiceCaller,
-    PathId(id): PathId<auth_core::ids::SessionId>,
-) -> ApiResult<Data<serde_json::Value>> {
+    PathId(id): PathId<SessionId>,
+) -> ApiResult<Data<Liveness>> {
     let live = state
         .core
         .credentials()
         .session_is_live(id, &service.slug)
         .await?;
-    Ok(Data(json!({ "live": live })))
+    Ok(Data(Liveness { live }))
 }

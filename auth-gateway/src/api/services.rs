@@ -4,10 +4,38 @@ use auth_core::Actor;
 use auth_core::services::{NewService, Service, ServiceWithKey};
 use axum::extract::State;
 
-use super::envelope::{ApiResult, Created, Data};
+use super::envelope::{ApiResult, Created, Data, Failure, Success};
 use super::extract::{AdminReader, AdminWriter, Client, JsonBody, PathId};
+use super::openapi as doc;
 use crate::state::AppState;
 
+/// Register a service
+///
+/// With the hosts and/or path prefix the gateway routes to it, and its upstreams. The answer holds
+/// its API key, shown this once; every gateway picks the new routes up.
+#[utoipa::path(
+    post,
+    path = "/api/services/register",
+    operation_id = "register_service",
+    tag = "services",
+    request_body = NewService,
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 201, description = "The service, with its API key",
+            body = Success<ServiceWithKey>),
+        (status = 400, description = doc::NOT_JSON, body = Failure),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 409, description = "CONFLICT: the slug, a host or the path prefix is taken",
+            body = Failure),
+        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: every field at fault (`name`, `slug`, \
+            `hosts[i]`, `path_prefix`, `upstreams[i]`, neither hosts nor prefix), or an unknown \
+            field", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -23,10 +51,41 @@ pub async fn register(
     ))
 }
 
+/// List the services
+#[utoipa::path(
+    get,
+    path = "/api/services/list",
+    operation_id = "list_services",
+    tag = "services",
+    security(("admin_bearer" = [])),
+    responses(
+        (status = 200, description = "Every service (never a key)", body = Success<Vec<Service>>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn list(State(state): State<AppState>, _: AdminReader) -> ApiResult<Data<Vec<Service>>> {
     Ok(Data(state.core.services().list().await?))
 }
 
+/// Enable a service
+#[utoipa::path(
+    post,
+    path = "/api/services/{slug}/enable",
+    tag = "services",
+    params(("slug" = String, Path, description = "The service")),
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The service, enabled", body = Success<Service>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such service", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn enable(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -42,6 +101,24 @@ pub async fn enable(
     ))
 }
 
+/// Disable a service
+///
+/// The gateway refuses its traffic (503 SERVICE_DISABLED) and its API key, until it is enabled.
+#[utoipa::path(
+    post,
+    path = "/api/services/{slug}/disable",
+    tag = "services",
+    params(("slug" = String, Path, description = "The service")),
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The service, disabled", body = Success<Service>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such service", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn disable(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -57,6 +134,25 @@ pub async fn disable(
     ))
 }
 
+/// Make a new API key
+///
+/// The old key stops working at once; the new one is shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/services/{slug}/rotate-key",
+    tag = "services",
+    params(("slug" = String, Path, description = "The service")),
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The service with its new API key",
+            body = Success<ServiceWithKey>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such service", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn rotate_key(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,

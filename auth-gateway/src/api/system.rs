@@ -5,13 +5,49 @@ use auth_core::schedule::Schedule;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::json;
+use jiff::Timestamp;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Data};
+use super::envelope::{ApiResult, Data, Failure, Success};
 use super::extract::{AdminReader, AdminWriter, Client, JsonBody};
+use super::openapi as doc;
 use crate::state::AppState;
 
-pub async fn status(State(state): State<AppState>) -> Data<serde_json::Value> {
+/// Open or closed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OpenState {
+    Open,
+    Closed,
+}
+
+/// Whether the system is open now, and for how long.
+#[derive(Serialize, ToSchema)]
+pub struct SystemStatus {
+    status: OpenState,
+    /// Open, and closing within the warning window.
+    warning: bool,
+    /// For people, e.g. "open; closing in 10 minutes".
+    message: String,
+    closes_at: Option<Timestamp>,
+    opens_at: Option<Timestamp>,
+    seconds_until_close: Option<i64>,
+    /// The IANA zone of the schedule.
+    timezone: String,
+}
+
+/// Whether the system is open
+#[utoipa::path(
+    get,
+    path = "/api/system/status",
+    operation_id = "system_status",
+    tag = "system",
+    responses(
+        (status = 200, description = "Open or closed, and until when", body = Success<SystemStatus>),
+    )
+)]
+pub async fn status(State(state): State<AppState>) -> Data<SystemStatus> {
     let schedule = state.core.schedule().current();
     let status = schedule.status_at(state.core.clock().now());
     let message = match (status.open, status.warning) {
@@ -25,25 +61,74 @@ pub async fn status(State(state): State<AppState>) -> Data<serde_json::Value> {
             None => "closed".to_string(),
         },
     };
-    Data(json!({
-        "status": if status.open { "open" } else { "closed" },
-        "warning": status.warning,
-        "message": message,
-        "closes_at": status.closes_at,
-        "opens_at": status.opens_at,
-        "seconds_until_close": status.seconds_until_close,
-        "timezone": schedule.timezone,
-    }))
+    Data(SystemStatus {
+        status: if status.open {
+            OpenState::Open
+        } else {
+            OpenState::Closed
+        },
+        warning: status.warning,
+        message,
+        closes_at: status.closes_at,
+        opens_at: status.opens_at,
+        seconds_until_close: status.seconds_until_close,
+        timezone: schedule.timezone.clone(),
+    })
 }
 
+/// The operating hours
+#[utoipa::path(
+    get,
+    path = "/api/system/operating-hours",
+    tag = "system",
+    responses(
+        (status = 200, description = "The schedule in force", body = Success<Schedule>),
+    )
+)]
 pub async fn operating_hours(State(state): State<AppState>) -> Data<Schedule> {
     Data((*state.core.schedule().current()).clone())
 }
 
+/// The operating hours, for admins
+#[utoipa::path(
+    get,
+    path = "/api/admin/schedule",
+    tag = "admin",
+    security(("admin_bearer" = [])),
+    responses(
+        (status = 200, description = "The schedule in force", body = Success<Schedule>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn schedule(State(state): State<AppState>, _: AdminReader) -> Data<Schedule> {
     Data((*state.core.schedule().current()).clone())
 }
 
+/// Replace the operating hours
+///
+/// Takes effect at once on every gateway.
+#[utoipa::path(
+    put,
+    path = "/api/admin/schedule",
+    tag = "admin",
+    request_body = Schedule,
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The schedule now in force", body = Success<Schedule>),
+        (status = 400, description = doc::NOT_JSON, body = Failure),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: an unknown time zone or day, a time not \
+            `HH:MM` (00:00 to 24:00), opening not before closing, or an unknown field",
+            body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn replace_schedule(
     State(state): State<AppState>,
     AdminWriter(admin): AdminWriter,
@@ -64,6 +149,18 @@ pub async fn replace_schedule(
     Ok(Data((*stored).clone()))
 }
 
+/// Prometheus metrics
+///
+/// In the Prometheus text format, not in the envelope.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "system",
+    responses(
+        (status = 200, description = "The metrics", body = String,
+            content_type = "text/plain; version=0.0.4"),
+    )
+)]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -1,19 +1,64 @@
-//! `/api/users/me*`: a person's own account and personal access tokens.
+//! `/api/users/me*`: a person's own account, and personal access tokens (a person's at
+//! `/api/users/me/tokens`, an admin's at `/api/admin/tokens`: both paths serve whoever the token
+//! names).
 
 use auth_core::accounts::{ProfileChanges, User};
 use auth_core::credentials::{NewPersonalAccessToken, PersonalAccessToken};
 use auth_core::page::Page;
 use axum::extract::State;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data};
+use super::envelope::{ApiResult, Created, Data, Failure, Success};
 use super::extract::{Caller, Client, JsonBody, PathId};
+use super::openapi as doc;
+use super::registration::AccountState;
 use crate::state::AppState;
 
+/// Something is revoked.
+#[derive(Serialize, ToSchema)]
+pub struct Revoked {
+    revoked: bool,
+}
+
+/// One's own account
+#[utoipa::path(
+    get,
+    path = "/api/users/me",
+    tag = "accounts",
+    security(("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = Success<User>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USER, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn me(Caller(caller): Caller) -> ApiResult<Data<User>> {
     Ok(Data(caller.require_user()?.clone()))
 }
 
+/// Change one's name or username
+#[utoipa::path(
+    put,
+    path = "/api/users/me",
+    tag = "accounts",
+    request_body = ProfileChanges,
+    security(("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The changed account", body = Success<User>),
+        (status = 400, description = doc::NOT_JSON, body = Failure),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USER, body = Failure),
+        (status = 409, description = "DUPLICATE_USERNAME", body = Failure),
+        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: `full_name` or `username` not valid, or \
+            an unknown field", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn update_me(
     State(state): State<AppState>,
     Client(client): Client,
@@ -30,22 +75,63 @@ pub async fn update_me(
     ))
 }
 
+/// Delete one's account
+///
+/// A soft delete: an administrator can restore it. Every session ends.
+#[utoipa::path(
+    delete,
+    path = "/api/users/me",
+    tag = "accounts",
+    security(("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The account, now deleted", body = Success<AccountState>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USER, body = Failure),
+        (status = 409, description = "CONFLICT: the account changed state meanwhile",
+            body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn delete_me(
     State(state): State<AppState>,
     Client(client): Client,
     Caller(caller): Caller,
-) -> ApiResult<Data<serde_json::Value>> {
+) -> ApiResult<Data<AccountState>> {
     let user = caller.require_user()?;
     let deleted = state
         .core
         .accounts()
         .delete(caller.actor(), user.id, &client)
         .await?;
-    Ok(Data(
-        json!({ "user_id": deleted.id, "status": deleted.status }),
-    ))
+    Ok(Data(AccountState {
+        user_id: deleted.id,
+        status: deleted.status,
+    }))
 }
 
+/// Create a personal access token
+///
+/// The answer holds the secret, shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/users/me/tokens",
+    tag = "accounts",
+    request_body = NewPersonalAccessToken,
+    security(("bearer" = []), ("access_cookie" = []), ("admin_bearer" = [])),
+    responses(
+        (status = 201, description = "The new token, with its secret in `token`",
+            body = Success<PersonalAccessToken>),
+        (status = 400, description = doc::NOT_JSON, body = Failure),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: `name` not 1 to 100 characters, \
+            `expires_in_days` out of range, or an unknown field", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     Client(client): Client,
@@ -61,6 +147,22 @@ pub async fn create_token(
     ))
 }
 
+/// List one's personal access tokens
+///
+/// Newest first, revoked ones included; never the secrets.
+#[utoipa::path(
+    get,
+    path = "/api/users/me/tokens",
+    tag = "accounts",
+    security(("bearer" = []), ("access_cookie" = []), ("admin_bearer" = [])),
+    responses(
+        (status = 200, description = "The tokens, in one page", body = Success<Page<PersonalAccessToken>>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn list_tokens(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -70,16 +172,109 @@ pub async fn list_tokens(
     ))
 }
 
+/// Revoke a personal access token
+#[utoipa::path(
+    delete,
+    path = "/api/users/me/tokens/{id}",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The token's id")),
+    security(("bearer" = []), ("access_cookie" = []), ("admin_bearer" = [])),
+    responses(
+        (status = 200, description = "The token is revoked", body = Success<Revoked>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such token of the caller's", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Client(client): Client,
     Caller(caller): Caller,
     PathId(id): PathId<String>,
-) -> ApiResult<Data<serde_json::Value>> {
+) -> ApiResult<Data<Revoked>> {
     state
         .core
         .credentials()
         .revoke_pat(caller.subject(), &id, &client)
         .await?;
-    Ok(Data(json!({ "revoked": true })))
+    Ok(Data(Revoked { revoked: true }))
+}
+
+/// Create an admin's personal access token
+///
+/// The same operation as `POST /api/users/me/tokens`, for the admin the token names.
+#[utoipa::path(
+    post,
+    path = "/api/admin/tokens",
+    tag = "admin",
+    request_body = NewPersonalAccessToken,
+    security(("admin_bearer" = []), ("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 201, description = "The new token, with its secret in `token`",
+            body = Success<PersonalAccessToken>),
+        (status = 400, description = doc::NOT_JSON, body = Failure),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: `name` not 1 to 100 characters, \
+            `expires_in_days` out of range, or an unknown field", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
+pub async fn create_admin_token(
+    state: State<AppState>,
+    client: Client,
+    caller: Caller,
+    new: JsonBody<NewPersonalAccessToken>,
+) -> ApiResult<Created<PersonalAccessToken>> {
+    create_token(state, client, caller, new).await
+}
+
+/// List an admin's personal access tokens
+#[utoipa::path(
+    get,
+    path = "/api/admin/tokens",
+    tag = "admin",
+    security(("admin_bearer" = []), ("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The tokens, in one page", body = Success<Page<PersonalAccessToken>>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
+pub async fn list_admin_tokens(
+    state: State<AppState>,
+    caller: Caller,
+) -> ApiResult<Data<Page<PersonalAccessToken>>> {
+    list_tokens(state, caller).await
+}
+
+/// Revoke an admin's personal access token
+#[utoipa::path(
+    delete,
+    path = "/api/admin/tokens/{id}",
+    tag = "admin",
+    params(("id" = String, Path, description = "The token's id")),
+    security(("admin_bearer" = []), ("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The token is revoked", body = Success<Revoked>),
+        (status = 401, description = doc::NO_TOKEN, body = Failure),
+        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        (status = 404, description = "NOT_FOUND: no such token of the caller's", body = Failure),
+        (status = 500, description = doc::INTERNAL, body = Failure),
+        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+    )
+)]
+pub async fn revoke_admin_token(
+    state: State<AppState>,
+    client: Client,
+    caller: Caller,
+    id: PathId<String>,
+) -> ApiResult<Data<Revoked>> {
+    revoke_token(state, client, caller, id).await
 }

@@ -137,6 +137,16 @@ async fn health_is_json_and_names_the_backends() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_api_document_is_served_through_the_gateway() {
+    let system = System::start(Storage::Embedded);
+    let (status, document) = system.get("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let version = document["openapi"].as_str().unwrap_or_default();
+    assert!(version.starts_with("3."), "openapi version {version:?}");
+    assert!(document["paths"]["/api/auth/qr/generate"]["post"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_gateway_route_is_a_json_404() {
     let system = System::start(Storage::Embedded);
     let (status, body) = json(
