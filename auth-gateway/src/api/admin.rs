@@ -27,11 +27,9 @@ use crate::state::AppState;
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "One page of pending accounts", body = Success<Page<User>>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        doc::AdminReaderRefusals,
         (status = 422, description = doc::BAD_PAGE, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn pending(
@@ -53,13 +51,11 @@ pub async fn pending(
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The account, now active", body = Success<User>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such user", body = Failure),
         (status = 409, description = "CONFLICT: the account is not pending", body = Failure),
         (status = 422, description = doc::BAD_ID, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn approve(
@@ -91,16 +87,13 @@ pub struct ReasonBody {
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The account, now rejected", body = Success<User>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::BodyRefusals,
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such user", body = Failure),
         (status = 409, description = "CONFLICT: the account is not pending", body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `reason` missing or not 1 to 500 \
             characters, an unknown field, or the id is not a UUID", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn reject(
@@ -158,12 +151,10 @@ pub(super) fn page_of(page: Option<u32>, per_page: Option<u32>) -> PageRequest {
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "One page of accounts", body = Success<Page<User>>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        doc::AdminReaderRefusals,
         (status = 422, description = "VALIDATION_ERROR: `status` not a state, or a bad page or \
             query parameter", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn users(
@@ -198,12 +189,10 @@ pub async fn users(
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "The account", body = Success<User>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        doc::AdminReaderRefusals,
         (status = 404, description = "NOT_FOUND: no such user", body = Failure),
         (status = 422, description = doc::BAD_ID, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn user(
@@ -234,16 +223,13 @@ pub struct OptionalReason {
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The account, now blocked", body = Success<User>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::BodyRefusals,
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such user", body = Failure),
         (status = 409, description = "CONFLICT: the account is not active", body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `reason` longer than 500 characters, an \
             unknown field, or the id is not a UUID", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn block(
@@ -272,13 +258,11 @@ pub async fn block(
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The account, active again", body = Success<User>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such user", body = Failure),
         (status = 409, description = "CONFLICT: the account is not blocked", body = Failure),
         (status = 422, description = doc::BAD_ID, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn unblock(
@@ -303,13 +287,11 @@ pub async fn unblock(
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The account, now deleted", body = Success<User>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such user", body = Failure),
         (status = 409, description = "CONFLICT: the account is already deleted", body = Failure),
         (status = 422, description = doc::BAD_ID, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn delete_user(
@@ -338,13 +320,11 @@ pub async fn delete_user(
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The account, restored", body = Success<User>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such user", body = Failure),
         (status = 409, description = "CONFLICT: the account is not deleted", body = Failure),
         (status = 422, description = doc::BAD_ID, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn restore(
@@ -376,12 +356,10 @@ pub struct Unlocked {
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The locks are cleared", body = Success<Unlocked>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such user", body = Failure),
         (status = 422, description = doc::BAD_ID, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn unlock(

@@ -79,20 +79,17 @@ pub struct LoginBody {
             went into cookies", body = Success<LoginAnswer>,
             headers(("Set-Cookie" = String, description = "With `use_cookies`: `auth_access` \
                 and `auth_refresh`, HttpOnly, SameSite=Lax"))),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
+        doc::BodyRefusals,
         (status = 401, description = "INVALID_CREDENTIALS: unknown login or wrong password",
             body = Failure),
         (status = 403, description = "EMAIL_NOT_VERIFIED, ACCOUNT_PENDING, ACCOUNT_REJECTED or \
             ACCOUNT_BLOCKED (only with the right password)", body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `login` or `password` missing, or an \
             unknown field", body = Failure),
         (status = 423, description = "ACCOUNT_LOCKED: too many wrong passwords \
             (`details.locked_until`)", body = Failure),
-        (status = 429, description = doc::RATE_LIMITED, body = Failure,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::CLOSED, body = Failure),
+        doc::RateLimited,
+        doc::LoginRefusals,
     )
 )]
 pub async fn login(
@@ -160,18 +157,15 @@ pub struct RefreshBody {
             used", body = Success<LoginAnswer>,
             headers(("Set-Cookie" = String, description = "When the cookie was used: new \
                 `auth_access` and `auth_refresh`"))),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
+        doc::BodyRefusals,
         (status = 401, description = "INVALID_TOKEN: unknown, revoked or reused token; \
             EXPIRED_TOKEN", body = Failure),
         (status = 403, description = "ACCOUNT_BLOCKED and other states in which the account \
             may not be used", body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `refresh_token` missing from both body \
             and cookie, or an unknown field", body = Failure),
-        (status = 429, description = doc::RATE_LIMITED, body = Failure,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::CLOSED, body = Failure),
+        doc::RateLimited,
+        doc::LoginRefusals,
     )
 )]
 pub async fn refresh(
@@ -217,12 +211,10 @@ pub async fn refresh(
         (status = 200, description = "The session has ended", body = Success<LoggedOut>,
             headers(("Set-Cookie" = String, description = "Clears `auth_access` and \
                 `auth_refresh`"))),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        doc::SignedInRefusals,
         (status = 422, description = "VALIDATION_ERROR (field `authorization`): a personal \
             access token has no session", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn logout(
@@ -250,12 +242,10 @@ pub async fn logout(
     request_body = TokenBody,
     responses(
         (status = 200, description = "Whether the token is valid", body = Success<TokenValidity>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        doc::BodyRefusals,
         (status = 422, description = "VALIDATION_ERROR: `token` missing, or an unknown field",
             body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn validate_token(
@@ -282,19 +272,16 @@ pub async fn validate_token(
     request_body = AdminLogin,
     responses(
         (status = 200, description = "The admin token", body = Success<AdminToken>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
+        doc::BodyRefusals,
         (status = 401, description = "INVALID_CREDENTIALS: unknown username or wrong password",
             body = Failure),
         (status = 403, description = "FORBIDDEN: the admin account is disabled", body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `username` or `password` missing, or an \
             unknown field", body = Failure),
         (status = 423, description = "ACCOUNT_LOCKED: too many wrong passwords \
             (`details.locked_until`)", body = Failure),
-        (status = 429, description = doc::RATE_LIMITED, body = Failure,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::RateLimited,
+        doc::StorageRefusals,
     )
 )]
 pub async fn admin_login(

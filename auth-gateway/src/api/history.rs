@@ -49,12 +49,10 @@ pub struct AuditParams {
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "One page of entries", body = Success<Page<AuditRecord>>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        doc::AdminReaderRefusals,
         (status = 422, description = "VALIDATION_ERROR: `from` or `to` not an RFC 3339 instant, \
             or a bad page or query parameter", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn audit(
@@ -129,12 +127,10 @@ impl HistoryParams {
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "One page of attempts", body = Success<Page<HistoryRecord>>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        doc::AdminReaderRefusals,
         (status = 422, description = "VALIDATION_ERROR: a malformed filter, or a bad page or \
             query parameter", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn login_history(
@@ -162,12 +158,10 @@ pub async fn login_history(
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "One row per group", body = Success<Vec<SummaryRow>>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        doc::AdminReaderRefusals,
         (status = 422, description = "VALIDATION_ERROR: `group_by` not `user` and/or \
             `service`, a malformed filter, or an unknown query parameter", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn login_summary(

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::{IntoResponses, Modify, OpenApi};
 
 use super::envelope::{ErrorDetails, Failure};
 
@@ -138,6 +138,94 @@ pub const BAD_ID: &str = "VALIDATION_ERROR (field `id`): the id is not a UUID";
 /// 422 of paged lists.
 pub const BAD_PAGE: &str = "VALIDATION_ERROR: `page` below 1, `per_page` outside 1..=200, or an \
                             unknown or malformed query parameter";
+
+/// 500 and 503 of every route that uses storage.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum StorageRefusals {
+    #[response(status = 500, description = INTERNAL)]
+    Internal(Failure),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(Failure),
+}
+
+/// 500 and 503 of the routes that log people in, which close outside operating hours.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum LoginRefusals {
+    #[response(status = 500, description = INTERNAL)]
+    Internal(Failure),
+    #[response(status = 503, description = CLOSED,
+        headers(("Retry-After" = u64, description = "SYSTEM_CLOSED: seconds to opening")))]
+    Closed(Failure),
+}
+
+/// 429 of the rate-limited routes.
+#[derive(IntoResponses)]
+#[response(status = 429, description = RATE_LIMITED,
+    headers(("Retry-After" = u64, description = "Seconds to wait")))]
+#[allow(dead_code)]
+pub struct RateLimited(Failure);
+
+/// 401 and 403 of the admin routes that only read.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum AdminReaderRefusals {
+    #[response(status = 401, description = NO_TOKEN)]
+    Unauthenticated(Failure),
+    #[response(status = 403, description = NOT_ADMIN)]
+    Forbidden(Failure),
+}
+
+/// 401 and 403 of the admin routes that change things.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum AdminWriterRefusals {
+    #[response(status = 401, description = NO_TOKEN)]
+    Unauthenticated(Failure),
+    #[response(status = 403, description = NOT_ADMIN_WRITER)]
+    Forbidden(Failure),
+}
+
+/// 401 and 403 of the routes any signed-in caller may use.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum SignedInRefusals {
+    #[response(status = 401, description = NO_TOKEN)]
+    Unauthenticated(Failure),
+    #[response(status = 403, description = NOT_USABLE)]
+    Forbidden(Failure),
+}
+
+/// 401 and 403 of the routes for people.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum PersonRefusals {
+    #[response(status = 401, description = NO_TOKEN)]
+    Unauthenticated(Failure),
+    #[response(status = 403, description = NOT_USER)]
+    Forbidden(Failure),
+}
+
+/// 401 and 403 of the routes for services.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ServiceRefusals {
+    #[response(status = 401, description = NO_API_KEY)]
+    Unauthenticated(Failure),
+    #[response(status = 403, description = SERVICE_DISABLED)]
+    Forbidden(Failure),
+}
+
+/// 400 and 413 of every route that reads a JSON body.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyRefusals {
+    #[response(status = 400, description = NOT_JSON)]
+    NotJson(Failure),
+    #[response(status = 413, description = TOO_LARGE)]
+    TooLarge(Failure),
+}
 
 /// The document as JSON, made once.
 static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| {

@@ -26,11 +26,8 @@ use crate::state::AppState;
     security(("api_key" = [])),
     responses(
         (status = 201, description = "The new challenge", body = Success<NewChallenge>),
-        (status = 401, description = doc::NO_API_KEY, body = Failure),
-        (status = 403, description = doc::SERVICE_DISABLED, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::CLOSED, body = Failure,
-            headers(("Retry-After" = u64, description = "SYSTEM_CLOSED: seconds to opening"))),
+        doc::ServiceRefusals,
+        doc::LoginRefusals,
     )
 )]
 pub async fn generate(
@@ -58,13 +55,10 @@ pub async fn generate(
     responses(
         (status = 200, description = "`pending`, `scanned`, `used` or `expired`",
             body = Success<ChallengeState>),
-        (status = 401, description = doc::NO_API_KEY, body = Failure),
-        (status = 403, description = doc::SERVICE_DISABLED, body = Failure),
+        doc::ServiceRefusals,
         (status = 404, description = "QR_NOT_FOUND: unknown, long gone, or another service's",
             body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::CLOSED, body = Failure,
-            headers(("Retry-After" = u64, description = "SYSTEM_CLOSED: seconds to opening"))),
+        doc::LoginRefusals,
     )
 )]
 pub async fn status(
@@ -95,21 +89,17 @@ pub struct ScanBody {
     responses(
         (status = 200, description = "The PIN, and which service asks from where",
             body = Success<ScanResult>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
+        doc::BodyRefusals,
         (status = 401, description = doc::NO_TOKEN, body = Failure),
         (status = 403, description = "FORBIDDEN: an admin's or a service session token; \
             EMAIL_NOT_VERIFIED … ACCOUNT_BLOCKED: the account may not be used", body = Failure),
         (status = 404, description = "QR_NOT_FOUND", body = Failure),
         (status = 409, description = "QR_ALREADY_SCANNED", body = Failure),
         (status = 410, description = "QR_EXPIRED", body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `qr_token` missing, or an unknown field",
             body = Failure),
-        (status = 429, description = doc::RATE_LIMITED, body = Failure,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::CLOSED, body = Failure,
-            headers(("Retry-After" = u64, description = "SYSTEM_CLOSED: seconds to opening"))),
+        doc::RateLimited,
+        doc::LoginRefusals,
     )
 )]
 pub async fn scan(
@@ -164,7 +154,7 @@ pub struct VerifyBody {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The session token and whose it is", body = Success<PinLogin>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
+        doc::BodyRefusals,
         (status = 401, description = "PIN_INVALID (`details.attempts_left`); \
             INVALID_CREDENTIALS: the account is gone; UNAUTHENTICATED: no or a wrong \
             `X-API-Key`", body = Failure),
@@ -173,16 +163,12 @@ pub struct VerifyBody {
         (status = 404, description = "QR_NOT_FOUND: unknown or another service's", body = Failure),
         (status = 409, description = "QR_NOT_SCANNED or QR_ALREADY_USED", body = Failure),
         (status = 410, description = "QR_EXPIRED or PIN_EXPIRED", body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `pin` not six digits, a field missing, \
             or an unknown field", body = Failure),
         (status = 423, description = "QR_LOCKED: too many wrong PINs for this challenge; \
             ACCOUNT_LOCKED: too many for the account (`details.locked_until`)", body = Failure),
-        (status = 429, description = doc::RATE_LIMITED, body = Failure,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::CLOSED, body = Failure,
-            headers(("Retry-After" = u64, description = "SYSTEM_CLOSED: seconds to opening"))),
+        doc::RateLimited,
+        doc::LoginRefusals,
     )
 )]
 pub async fn verify_pin(
@@ -226,12 +212,10 @@ pub struct Liveness {
     security(("bearer" = []), ("access_cookie" = [])),
     responses(
         (status = 200, description = "The live session", body = Success<SessionInfo>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        doc::SignedInRefusals,
         (status = 422, description = "VALIDATION_ERROR (field `authorization`): a personal \
             access token or an admin's token, which have no such session", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn session(
@@ -278,11 +262,9 @@ pub async fn session(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Whether it is live", body = Success<Liveness>),
-        (status = 401, description = doc::NO_API_KEY, body = Failure),
-        (status = 403, description = doc::SERVICE_DISABLED, body = Failure),
+        doc::ServiceRefusals,
         (status = 422, description = doc::BAD_ID, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn session_live(

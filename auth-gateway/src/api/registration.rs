@@ -47,17 +47,14 @@ pub struct PasswordChanged {
     request_body = Registration,
     responses(
         (status = 201, description = "The new, unverified account", body = Success<Registered>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
+        doc::BodyRefusals,
         (status = 409, description = "DUPLICATE_EMAIL or DUPLICATE_USERNAME (case-insensitive)",
             body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: every field at fault at once (email, \
             username, full_name, password too short, long or weak, password_confirmation \
             different), or an unknown field", body = Failure),
-        (status = 429, description = doc::RATE_LIMITED, body = Failure,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::RateLimited,
+        doc::StorageRefusals,
     )
 )]
 pub async fn register(
@@ -88,18 +85,15 @@ pub struct TokenBody {
     responses(
         (status = 200, description = "The account, now pending approval",
             body = Success<AccountState>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
+        doc::BodyRefusals,
         (status = 401, description = "INVALID_TOKEN: unknown or used token; EXPIRED_TOKEN",
             body = Failure),
         (status = 404, description = "NOT_FOUND: the account is gone", body = Failure),
         (status = 409, description = "CONFLICT: the account is not unverified", body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `token` missing, or an unknown field",
             body = Failure),
-        (status = 429, description = doc::RATE_LIMITED, body = Failure,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::RateLimited,
+        doc::StorageRefusals,
     )
 )]
 pub async fn verify_email(
@@ -146,15 +140,13 @@ fn accepted(message: &'static str) -> Response {
     responses(
         (status = 202, description = "A new link is on its way if the address has an \
             unverified account", body = Success<Notice>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        doc::BodyRefusals,
         (status = 422, description = "VALIDATION_ERROR: `email` missing, or an unknown field",
             body = Failure),
         (status = 429, description = "RATE_LIMITED: too many links for this address this hour, \
             or too many requests from this address", body = Failure,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn resend_verification(
@@ -183,14 +175,11 @@ pub async fn resend_verification(
     responses(
         (status = 202, description = "A link is on its way if the address has an account",
             body = Success<Notice>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        doc::BodyRefusals,
         (status = 422, description = "VALIDATION_ERROR: `email` missing, or an unknown field",
             body = Failure),
-        (status = 429, description = doc::RATE_LIMITED, body = Failure,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::RateLimited,
+        doc::StorageRefusals,
     )
 )]
 pub async fn forgot_password(
@@ -227,16 +216,13 @@ pub struct ResetBody {
     request_body = ResetBody,
     responses(
         (status = 200, description = "The password is changed", body = Success<PasswordChanged>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
+        doc::BodyRefusals,
         (status = 401, description = "INVALID_TOKEN: unknown or used token; EXPIRED_TOKEN",
             body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `new_password` too short, long or weak \
             (the token is kept), a field missing, or an unknown field", body = Failure),
-        (status = 429, description = doc::RATE_LIMITED, body = Failure,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::RateLimited,
+        doc::StorageRefusals,
     )
 )]
 pub async fn reset_password(

@@ -23,17 +23,14 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "The service, with its API key",
             body = Success<ServiceWithKey>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::BodyRefusals,
+        doc::AdminWriterRefusals,
         (status = 409, description = "CONFLICT: the slug, a host or the path prefix is taken",
             body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: every field at fault (`name`, `slug`, \
             `hosts[i]`, `path_prefix`, `upstreams[i]`, neither hosts nor prefix), or an unknown \
             field", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn register(
@@ -60,10 +57,8 @@ pub async fn register(
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "Every service (never a key)", body = Success<Vec<Service>>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::AdminReaderRefusals,
+        doc::StorageRefusals,
     )
 )]
 pub async fn list(State(state): State<AppState>, _: AdminReader) -> ApiResult<Data<Vec<Service>>> {
@@ -79,11 +74,9 @@ pub async fn list(State(state): State<AppState>, _: AdminReader) -> ApiResult<Da
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The service, enabled", body = Success<Service>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such service", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn enable(
@@ -112,11 +105,9 @@ pub async fn enable(
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The service, disabled", body = Success<Service>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such service", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn disable(
@@ -146,11 +137,9 @@ pub async fn disable(
     responses(
         (status = 200, description = "The service with its new API key",
             body = Success<ServiceWithKey>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such service", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn rotate_key(

@@ -46,12 +46,10 @@ pub struct SessionsRevoked {
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "The live sessions", body = Success<Vec<Session>>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN, body = Failure),
+        doc::AdminReaderRefusals,
         (status = 422, description = "VALIDATION_ERROR: `user_id` missing or not a UUID, or an \
             unknown query parameter", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn sessions(
@@ -79,12 +77,10 @@ pub async fn sessions(
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The session has ended", body = Success<SessionRevoked>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 404, description = "NOT_FOUND: no such live session", body = Failure),
         (status = 422, description = doc::BAD_ID, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn revoke_session(
@@ -113,12 +109,10 @@ pub async fn revoke_session(
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The sessions have ended", body = Success<SessionsRevoked>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
+        doc::AdminWriterRefusals,
         (status = 422, description = "VALIDATION_ERROR: `user_id` missing or not a UUID, or an \
             unknown query parameter", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn revoke_sessions(

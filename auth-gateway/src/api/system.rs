@@ -97,10 +97,8 @@ pub async fn operating_hours(State(state): State<AppState>) -> Data<Schedule> {
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "The schedule in force", body = Success<Schedule>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::AdminReaderRefusals,
+        doc::StorageRefusals,
     )
 )]
 pub async fn schedule(State(state): State<AppState>, _: AdminReader) -> Data<Schedule> {
@@ -118,15 +116,12 @@ pub async fn schedule(State(state): State<AppState>, _: AdminReader) -> Data<Sch
     security(("admin_bearer" = ["admin"])),
     responses(
         (status = 200, description = "The schedule now in force", body = Success<Schedule>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_ADMIN_WRITER, body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        doc::BodyRefusals,
+        doc::AdminWriterRefusals,
         (status = 422, description = "VALIDATION_ERROR: an unknown time zone or day, a time not \
             `HH:MM` (00:00 to 24:00), opening not before closing, or an unknown field",
             body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn replace_schedule(

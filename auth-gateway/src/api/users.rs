@@ -29,10 +29,8 @@ pub struct Revoked {
     security(("bearer" = []), ("access_cookie" = [])),
     responses(
         (status = 200, description = "The caller's account", body = Success<User>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USER, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::PersonRefusals,
+        doc::StorageRefusals,
     )
 )]
 pub async fn me(Caller(caller): Caller) -> ApiResult<Data<User>> {
@@ -48,15 +46,12 @@ pub async fn me(Caller(caller): Caller) -> ApiResult<Data<User>> {
     security(("bearer" = []), ("access_cookie" = [])),
     responses(
         (status = 200, description = "The changed account", body = Success<User>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USER, body = Failure),
+        doc::BodyRefusals,
+        doc::PersonRefusals,
         (status = 409, description = "DUPLICATE_USERNAME", body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `full_name` or `username` not valid, or \
             an unknown field", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn update_me(
@@ -85,12 +80,10 @@ pub async fn update_me(
     security(("bearer" = []), ("access_cookie" = [])),
     responses(
         (status = 200, description = "The account, now deleted", body = Success<AccountState>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USER, body = Failure),
+        doc::PersonRefusals,
         (status = 409, description = "CONFLICT: the account changed state meanwhile",
             body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn delete_me(
@@ -122,14 +115,11 @@ pub async fn delete_me(
     responses(
         (status = 201, description = "The new token, with its secret in `token`",
             body = Success<PersonalAccessToken>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USABLE, body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        doc::BodyRefusals,
+        doc::SignedInRefusals,
         (status = 422, description = "VALIDATION_ERROR: `name` not 1 to 100 characters, \
             `expires_in_days` out of range, or an unknown field", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn create_token(
@@ -157,10 +147,8 @@ pub async fn create_token(
     security(("bearer" = []), ("access_cookie" = []), ("admin_bearer" = [])),
     responses(
         (status = 200, description = "The tokens, in one page", body = Success<Page<PersonalAccessToken>>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USABLE, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::SignedInRefusals,
+        doc::StorageRefusals,
     )
 )]
 pub async fn list_tokens(
@@ -181,11 +169,9 @@ pub async fn list_tokens(
     security(("bearer" = []), ("access_cookie" = []), ("admin_bearer" = [])),
     responses(
         (status = 200, description = "The token is revoked", body = Success<Revoked>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        doc::SignedInRefusals,
         (status = 404, description = "NOT_FOUND: no such token of the caller's", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn revoke_token(
@@ -214,14 +200,11 @@ pub async fn revoke_token(
     responses(
         (status = 201, description = "The new token, with its secret in `token`",
             body = Success<PersonalAccessToken>),
-        (status = 400, description = doc::NOT_JSON, body = Failure),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USABLE, body = Failure),
-        (status = 413, description = doc::TOO_LARGE, body = Failure),
+        doc::BodyRefusals,
+        doc::SignedInRefusals,
         (status = 422, description = "VALIDATION_ERROR: `name` not 1 to 100 characters, \
             `expires_in_days` out of range, or an unknown field", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn create_admin_token(
@@ -241,10 +224,8 @@ pub async fn create_admin_token(
     security(("admin_bearer" = []), ("bearer" = []), ("access_cookie" = [])),
     responses(
         (status = 200, description = "The tokens, in one page", body = Success<Page<PersonalAccessToken>>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USABLE, body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::SignedInRefusals,
+        doc::StorageRefusals,
     )
 )]
 pub async fn list_admin_tokens(
@@ -263,11 +244,9 @@ pub async fn list_admin_tokens(
     security(("admin_bearer" = []), ("bearer" = []), ("access_cookie" = [])),
     responses(
         (status = 200, description = "The token is revoked", body = Success<Revoked>),
-        (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = doc::NOT_USABLE, body = Failure),
+        doc::SignedInRefusals,
         (status = 404, description = "NOT_FOUND: no such token of the caller's", body = Failure),
-        (status = 500, description = doc::INTERNAL, body = Failure),
-        (status = 503, description = doc::UNAVAILABLE, body = Failure),
+        doc::StorageRefusals,
     )
 )]
 pub async fn revoke_admin_token(
