@@ -15,7 +15,7 @@ use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use url::Url;
 
-use super::{closing_in, message, render, same_origin};
+use super::{closing_in, message, posted_here, public_url, render};
 use crate::api::cookies;
 use crate::api::envelope::{ApiResult, Data};
 use crate::api::extract::{Client, QueryParams, Secure};
@@ -44,10 +44,6 @@ struct LoginPage {
 pub struct LoginQuery {
     service: String,
     return_to: Option<String>,
-}
-
-fn public_url(state: &AppState) -> Url {
-    Url::parse(&state.core.config().gateway.public_url).expect("gateway.public_url was validated")
 }
 
 /// The enabled service `slug` and where to return, or the page that says why not.
@@ -255,22 +251,10 @@ pub async fn verify(
     headers: HeaderMap,
     form: Result<Form<VerifyForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Cannot sign in",
-            "The form was incomplete.",
-            None,
-        );
+    let form = match posted_here(&state, &headers, form, "Cannot sign in") {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
     };
-    if !same_origin(&headers, &public_url(&state)) {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Cannot sign in",
-            "The form came from another site.",
-            None,
-        );
-    }
     let (service, return_to) =
         match service_and_return(&state, &form.service, Some(&form.return_to)).await {
             Ok(found) => found,

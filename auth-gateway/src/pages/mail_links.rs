@@ -7,10 +7,10 @@ use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{closing_in, message, render};
+use super::{closing_in, message, posted, render};
 use crate::api::extract::{Client, QueryParams};
 use crate::state::AppState;
 
@@ -59,13 +59,9 @@ pub async fn verify(
     Client(client): Client,
     form: Result<Form<VerifyForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Cannot verify",
-            "The form was incomplete.",
-            None,
-        );
+    let form = match posted(form, "Cannot verify") {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
     };
     match state
         .core
@@ -132,13 +128,9 @@ pub async fn reset(
     Client(client): Client,
     form: Result<Form<ResetForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Cannot reset",
-            "The form was incomplete.",
-            None,
-        );
+    let form = match posted(form, "Cannot reset") {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
     };
     match state
         .core

@@ -14,6 +14,8 @@ mod phone;
 
 use askama::Template;
 use axum::Router;
+use axum::extract::Form;
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -123,6 +125,57 @@ pub fn message_html(heading: &str, text: &str) -> String {
     }
     .render()
     .unwrap_or_default()
+}
+
+/// The gateway's public URL (validated at start-up).
+pub fn public_url(state: &AppState) -> url::Url {
+    url::Url::parse(&state.core.config().gateway.public_url)
+        .expect("gateway.public_url was validated")
+}
+
+/// Why a posted form is not used; answers as a page headed with what could not be done.
+pub enum FormRefused {
+    Incomplete(&'static str),
+    FromAnotherSite(&'static str),
+}
+
+impl IntoResponse for FormRefused {
+    fn into_response(self) -> Response {
+        let (status, heading, text) = match self {
+            FormRefused::Incomplete(heading) => {
+                (StatusCode::BAD_REQUEST, heading, "The form was incomplete.")
+            }
+            FormRefused::FromAnotherSite(heading) => (
+                StatusCode::FORBIDDEN,
+                heading,
+                "The form came from another site.",
+            ),
+        };
+        message(status, heading, text, None)
+    }
+}
+
+/// The fields of a posted form.
+pub fn posted<T>(
+    form: Result<Form<T>, FormRejection>,
+    heading: &'static str,
+) -> Result<T, FormRefused> {
+    form.map(|Form(fields)| fields)
+        .map_err(|_| FormRefused::Incomplete(heading))
+}
+
+/// [`posted`], for a form that only the gateway's own pages may send.
+pub fn posted_here<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<Form<T>, FormRejection>,
+    heading: &'static str,
+) -> Result<T, FormRefused> {
+    let fields = posted(form, heading)?;
+    if !same_origin(headers, &public_url(state)) {
+        return Err(FormRefused::FromAnotherSite(heading));
+    }
+    Ok(fields)
 }
 
 /// Whether a form post comes from our own pages: browsers send `Origin` with every POST, and a

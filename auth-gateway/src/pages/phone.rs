@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{closing_in, message, render, same_origin};
+use super::{closing_in, message, posted_here, render};
 use crate::api::cookies;
 use crate::api::extract::{Client, QueryParams, Secure};
 use crate::state::AppState;
@@ -143,25 +143,10 @@ pub async fn sign_in(
     headers: HeaderMap,
     form: Result<Form<SignInForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Cannot sign in",
-            "The form was incomplete.",
-            None,
-        );
+    let form = match posted_here(&state, &headers, form, "Cannot sign in") {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
     };
-    if !same_origin(
-        &headers,
-        &url::Url::parse(&state.core.config().gateway.public_url).expect("validated"),
-    ) {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Cannot sign in",
-            "The form came from another site.",
-            None,
-        );
-    }
     let request = LoginRequest {
         login: form.login,
         password: form.password,
@@ -210,25 +195,10 @@ pub async fn confirm(
     headers: HeaderMap,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Cannot continue",
-            "The form was incomplete.",
-            None,
-        );
+    let form = match posted_here(&state, &headers, form, "Cannot continue") {
+        Ok(form) => form,
+        Err(refused) => return refused.into_response(),
     };
-    if !same_origin(
-        &headers,
-        &url::Url::parse(&state.core.config().gateway.public_url).expect("validated"),
-    ) {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Cannot continue",
-            "The form came from another site.",
-            None,
-        );
-    }
     let Some(Principal::User { user, .. }) = signed_in(&state, &headers, &client).await else {
         return sign_in_page(&state, &form.t, None, StatusCode::UNAUTHORIZED);
     };

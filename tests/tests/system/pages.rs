@@ -339,3 +339,65 @@ async fn pages_refuse_foreign_return_targets_and_frames() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_posted_from_another_site_or_incomplete_are_refused() {
+    let system = System::start_with_mail(Storage::Embedded, "");
+    let client = system.client();
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let fields: [(&str, &[(&str, &str)]); 3] = [
+        (
+            "/login/verify",
+            &[
+                ("service", "service-b"),
+                ("return_to", "/"),
+                ("qr_token", "x"),
+                ("pin", "123456"),
+            ],
+        ),
+        (
+            "/m/login",
+            &[("t", "x"), ("login", &person.email), ("password", PASSWORD)],
+        ),
+        ("/m/scan", &[("t", "x")]),
+    ];
+    for (path, form) in fields {
+        let foreign = client
+            .post(system.url(path))
+            .header("origin", "https://evil.example")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status().as_u16(), 403, "{path}");
+        assert!(foreign.headers().get("set-cookie").is_none(), "{path}");
+        assert!(
+            foreign.text().await.unwrap().contains("another site"),
+            "{path}"
+        );
+
+        let incomplete = client
+            .post(system.url(path))
+            .form(&[("unrelated", "1")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(incomplete.status().as_u16(), 400, "{path}");
+        assert!(
+            incomplete.text().await.unwrap().contains("incomplete"),
+            "{path}"
+        );
+    }
+
+    // The same password sign-in from our own origin works: the refusal above was the origin's.
+    let own = client
+        .post(system.url("/m/login"))
+        .header("origin", system.url("").trim_end_matches('/'))
+        .form(&[("t", "x"), ("login", &person.email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status().as_u16(), 303);
+    assert!(own.headers().get("set-cookie").is_some());
+}
