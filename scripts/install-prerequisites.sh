@@ -47,6 +47,11 @@ if [ "$what" = "test" ]; then
     # aiosmtpd: the SMTP server mail tests deliver to; PyJWT: the independent verifier of our tokens.
     if ! "$python" -c "import aiosmtpd, jwt, cryptography" >/dev/null 2>&1; then
         echo "installing with pip: aiosmtpd pyjwt cryptography"
-        "$python" -m pip install --quiet --disable-pip-version-check aiosmtpd "pyjwt[crypto]"
+        "$python" -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+        pip=("$python" -m pip install --quiet --disable-pip-version-check)
+        # A Debian-managed Python (PEP 668) refuses plain installs; these two packages are only
+        # for the tests, so they go in beside the system's own.
+        "${pip[@]}" aiosmtpd "pyjwt[crypto]" \
+            || "${pip[@]}" --break-system-packages aiosmtpd "pyjwt[crypto]"
     fi
 fi
