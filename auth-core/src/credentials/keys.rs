@@ -119,7 +119,7 @@ impl KeyRing {
     }
 
     /// The key that signs now: its `kid` and the key in jsonwebtoken's form (for tools and tests;
-    /// the gateway signs with [`KeyRing::sign`]).
+    /// the gateway signs with [`KeyRing::sign_compact`]).
     pub fn signing_key(&self) -> (String, EncodingKey) {
         let set = self.snapshot();
         let der = set

@@ -2,10 +2,10 @@
 //! small, with no external assets and no inline script, and sent with headers that keep them out
 //! of frames and limit what they may load.
 //!
-//! - [`login`]: `/login`, where a browser shows the QR code and takes the PIN;
-//! - [`phone`]: `/m/scan`, what the QR code opens on the phone;
-//! - [`mail_links`]: the pages the verification and reset mails link to;
-//! - [`assets`]: the stylesheet and the one script.
+//! - `login`: `/login`, where a browser shows the QR code and takes the PIN;
+//! - `phone`: `/m/scan`, what the QR code opens on the phone;
+//! - `mail_links`: the pages the verification and reset mails link to;
+//! - `assets`: the stylesheet and the one script.
 
 mod assets;
 mod login;

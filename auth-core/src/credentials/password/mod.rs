@@ -1,5 +1,5 @@
-//! Passwords: the rules a new password must meet ([`policy`]) and Argon2id hashing off the async
-//! threads ([`hasher`]).
+//! Passwords: the rules a new password must meet (`policy`) and Argon2id hashing off the async
+//! threads (`hasher`).
 
 mod hasher;
 mod policy;

@@ -95,7 +95,7 @@ impl RedisStore {
     }
 
     /// The underlying connection, for domain code that needs Redis itself (event streams, shared
-    /// rate limits). Keys used through it must go through [`RedisStore::key`]-style prefixing.
+    /// rate limits). Keys used through it must carry the same prefix as the store's own keys.
     pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
     }
