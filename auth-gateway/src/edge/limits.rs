@@ -162,30 +162,24 @@ impl Limits {
         }
     }
 
-    /// Draws one request to a service from the budgets of `ip` and of `session`.
-    pub async fn check_service(&self, ip: IpAddr, session: Option<&str>) -> Result<(), Error> {
+    /// Draws one request to a service from `ip`'s budget: checked before the credential, so a
+    /// flood of unauthenticated requests is cut off before any signature work.
+    pub async fn check_service_ip(&self, ip: IpAddr) -> Result<(), Error> {
         if let Some(redis) = &self.shared {
-            gcra(
-                redis,
-                &format!("rl:service-ip:{ip}"),
-                self.config.service_per_minute_per_ip,
-            )
-            .await?;
-            if let Some(session) = session {
-                gcra(
-                    redis,
-                    &format!("rl:service-session:{session}"),
-                    self.config.service_per_minute_per_session,
-                )
-                .await?;
-            }
-            return Ok(());
+            let key = format!("rl:service-ip:{ip}");
+            return gcra(redis, &key, self.config.service_per_minute_per_ip).await;
         }
-        local(self.local.service_ip.check_key(&ip))?;
-        if let Some(session) = session {
-            local(self.local.service_session.check_key(&session.to_string()))?;
+        local(self.local.service_ip.check_key(&ip))
+    }
+
+    /// Draws one request to a service from the budget of `session` (a session id, or the user of
+    /// a personal access token).
+    pub async fn check_session(&self, session: &str) -> Result<(), Error> {
+        if let Some(redis) = &self.shared {
+            let key = format!("rl:service-session:{session}");
+            return gcra(redis, &key, self.config.service_per_minute_per_session).await;
         }
-        Ok(())
+        local(self.local.service_session.check_key(&session.to_string()))
     }
 }
 
@@ -257,10 +251,12 @@ mod tests {
     async fn sessions_have_their_own_budget() {
         let limits = Limits::new(&config(2), None);
         let ip: IpAddr = "198.51.100.3".parse().unwrap();
-        limits.check_service(ip, Some("a")).await.unwrap();
-        limits.check_service(ip, Some("a")).await.unwrap();
-        assert!(limits.check_service(ip, Some("a")).await.is_err());
-        limits.check_service(ip, Some("b")).await.unwrap();
+        limits.check_session("a").await.unwrap();
+        limits.check_session("a").await.unwrap();
+        assert!(limits.check_session("a").await.is_err());
+        limits.check_session("b").await.unwrap();
+        // The address's own budget is apart from the sessions'.
+        limits.check_service_ip(ip).await.unwrap();
     }
 
     #[test]

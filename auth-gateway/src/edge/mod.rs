@@ -1,7 +1,8 @@
 //! The gateway's request path, wired into Pingora's phases. For each request, in order:
 //! hygiene (framing, canonical path) → route by host and path → operating hours → rate limits →
 //! authenticate → identity headers → proxy. Each step is its own module; this file only orders
-//! them and carries what one phase learns to the next.
+//! them and carries what one phase learns to the next. After routing, `own` answers the
+//! gateway's own API and pages and `service` decides whether a request may reach a service.
 
 pub mod authn;
 pub mod client_ip;
@@ -12,8 +13,10 @@ pub mod hygiene;
 pub mod identity;
 pub mod limits;
 pub mod metrics;
+mod own;
 pub mod respond;
 pub mod routing;
+mod service;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,7 +24,6 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use auth_core::credentials::EdgeIdentity;
-use auth_core::schedule::ScheduleStatus;
 use auth_core::{AuthCore, Error};
 use axum::Router;
 use pingora::http::{RequestHeader, ResponseHeader};
@@ -31,7 +33,7 @@ use pingora::proxy::{ProxyHttp, Session};
 use url::Url;
 
 use client_ip::TrustedProxies;
-use limits::{Limits, RouteClass};
+use limits::Limits;
 use metrics::Metrics;
 use routing::{Route, Routes, host_without_port};
 
@@ -66,29 +68,6 @@ pub struct RequestCtx {
     refusal: Option<&'static str>,
 }
 
-/// Gateway paths that stay up while closed, so admins can change the schedule and monitors see.
-fn open_while_closed(path: &str) -> bool {
-    path == "/health"
-        || path == "/metrics"
-        || path.starts_with("/.well-known/")
-        || path.starts_with("/api/admin/")
-        || path.starts_with("/api/system/")
-        || path.starts_with("/assets/")
-}
-
-/// Gateway paths that log people in: closed outside operating hours.
-fn logs_in(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/auth/login"
-            | "/api/auth/refresh"
-            | "/api/auth/pin/verify"
-            | "/login"
-            | "/login/verify"
-    ) || path.starts_with("/api/auth/qr/")
-        || path.starts_with("/m/")
-}
-
 impl Gateway {
     /// Refuses the request: JSON for API clients, a page for browsers when there is one.
     async fn refuse(
@@ -118,202 +97,24 @@ impl Gateway {
         Ok(true)
     }
 
-    async fn serve_gateway(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        path: &str,
-        hours: &ScheduleStatus,
-    ) -> pingora::Result<bool> {
-        ctx.label = "gateway";
-        if !hours.open && logs_in(path) && !open_while_closed(path) {
-            let err = self
-                .core
-                .schedule()
-                .current()
-                .require_open(self.core.clock().now())
-                .err();
-            return self
-                .refuse(
-                    session,
-                    ctx,
-                    err.unwrap_or(Error::Unavailable("logins")),
-                    "closed",
-                )
-                .await;
-        }
-        if let Some(ip) = ctx.client_ip
-            && let Err(err) = self.limits.check_route(RouteClass::of(path), ip).await
-        {
-            return self.refuse(session, ctx, err, "rate_limited").await;
-        }
-        let query = session
-            .req_header()
-            .uri
-            .query()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default();
-        let client = dispatch::ClientInfo {
-            ip: ctx.client_ip,
-            user_agent: session
-                .req_header()
-                .headers
-                .get(http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            tls: ctx.tls,
-        };
-        dispatch::serve(
-            session,
-            &self.api,
-            self.max_body_bytes,
-            client,
-            &format!("{path}{query}"),
-            ctx.closing_in,
-        )
-        .await?;
-        Ok(true)
+    /// The refusal while closed: when it opens, from the schedule (or, at the very edge of an
+    /// opening, that `what` is unavailable).
+    fn closed(&self, what: &'static str) -> Error {
+        self.core
+            .schedule()
+            .current()
+            .require_open(self.core.clock().now())
+            .err()
+            .unwrap_or(Error::Unavailable(what))
     }
+}
 
-    async fn serve_service(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        route: Route,
-        hours: &ScheduleStatus,
-    ) -> pingora::Result<bool> {
-        let Route::Service {
-            route: service_route,
-            forwarded_path,
-            base,
-        } = &route
-        else {
-            return Ok(false);
-        };
-        let service = &service_route.service;
-        ctx.label = "service";
-        ctx.service = Some(service.slug.clone());
-        if !service.enabled {
-            return self
-                .refuse(
-                    session,
-                    ctx,
-                    Error::ServiceDisabled(service.slug.clone()),
-                    "service_disabled",
-                )
-                .await;
-        }
-        if !hours.open {
-            let err = self
-                .core
-                .schedule()
-                .current()
-                .require_open(self.core.clock().now())
-                .err();
-            return self
-                .refuse(
-                    session,
-                    ctx,
-                    err.unwrap_or(Error::Unavailable("the service")),
-                    "closed",
-                )
-                .await;
-        }
-        if forwarded_path.starts_with(handoff::RESERVED) {
-            handoff::answer(
-                &self.core,
-                session,
-                &service.slug,
-                base,
-                forwarded_path,
-                ctx.tls,
-                ctx.closing_in,
-            )
-            .await?;
-            return Ok(true);
-        }
-        if let Some(ip) = ctx.client_ip
-            && let Err(err) = self.limits.check_service(ip, None).await
-        {
-            return self.refuse(session, ctx, err, "rate_limited").await;
-        }
-        let headers = &session.req_header().headers;
-        let identity = match authn::credential(headers) {
-            Some(token) => {
-                self.core
-                    .credentials()
-                    .authenticate_at_service(&token, &service.slug)
-                    .await
-            }
-            None => Err(Error::Unauthenticated),
-        };
-        let identity = match identity {
-            Ok(identity) => identity,
-            Err(err @ (Error::Unavailable(_) | Error::Internal(_))) => {
-                return self.refuse(session, ctx, err, "unavailable").await;
-            }
-            Err(err)
-                if authn::wants_html(headers)
-                    && session.req_header().method == http::Method::GET =>
-            {
-                ctx.refusal = Some("unauthenticated");
-                self.metrics.refusal("unauthenticated");
-                let scheme = if ctx.tls { "https" } else { "http" };
-                let query = session
-                    .req_header()
-                    .uri
-                    .query()
-                    .map(|q| format!("?{q}"))
-                    .unwrap_or_default();
-                let here = format!(
-                    "{scheme}://{}{base}{forwarded_path}{query}",
-                    header_host(session.req_header())
-                );
-                let _ = err;
-                respond::redirect(
-                    session,
-                    &authn::login_url(&self.public_url, &service.slug, &here),
-                    ctx.closing_in,
-                )
-                .await?;
-                return Ok(true);
-            }
-            Err(err) => {
-                let err = if matches!(
-                    err,
-                    Error::ExpiredToken | Error::InvalidToken | Error::Unauthenticated
-                ) {
-                    err
-                } else {
-                    Error::InvalidToken
-                };
-                return self.refuse(session, ctx, err, "unauthenticated").await;
-            }
-        };
-        let budget = identity
-            .session_id
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| format!("user:{}", identity.user_id));
-        if let Some(ip) = ctx.client_ip
-            && let Err(err) = self.limits.check_service(ip, Some(&budget)).await
-        {
-            return self.refuse(session, ctx, err, "rate_limited").await;
-        }
-        let Some(upstream) = service_route.pick_upstream() else {
-            return self
-                .refuse(
-                    session,
-                    ctx,
-                    Error::NoHealthyUpstream(service.slug.clone()),
-                    "no_upstream",
-                )
-                .await;
-        };
-        ctx.identity = Some(identity);
-        ctx.upstream = Some(upstream);
-        ctx.route = Some(route);
-        Ok(false)
-    }
+/// `?query` of the request, or nothing.
+fn query_suffix(head: &RequestHeader) -> String {
+    head.uri
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default()
 }
 
 fn header_host(head: &RequestHeader) -> String {

@@ -8,6 +8,7 @@ mod flows;
 mod foundation;
 mod harness;
 mod hygiene;
+mod limits;
 mod pages;
 mod qr;
 mod sdk;

@@ -1,0 +1,106 @@
+//! Rate limits at the edge: the strict per-address budgets of the routes that log people in, the
+//! budgets of service traffic per address and per session, and the client address behind a
+//! trusted proxy.
+
+use serde_json::json;
+
+use crate::flows::{active_person, admin_token, login, qr_session};
+use crate::harness::{Storage, System, json as read};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_eleventh_login_in_a_minute_from_one_address_is_refused() {
+    let system = System::start_with(
+        Storage::Embedded,
+        "[rate_limits]\nlogin_per_minute = 10\n",
+        &[],
+    );
+    for attempt in 1..=10 {
+        let (status, _) = login(&system, "someone", "not the password").await;
+        assert_eq!(status, 401, "attempt {attempt}");
+    }
+    let response = system
+        .client()
+        .post(system.url("/api/auth/login"))
+        .json(&json!({ "login": "someone", "password": "not the password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(
+        response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    let (_, body) = read(response).await;
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    // Other routes keep their own budgets.
+    assert_eq!(system.get("/health").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_the_forwarded_client_counts() {
+    let system = System::start_with(
+        Storage::Embedded,
+        "[rate_limits]\ntrusted_proxies = [\"127.0.0.1\"]\nlogin_per_minute = 2\n",
+        &[],
+    );
+    let attempt = |client_ip: &'static str| {
+        let system = &system;
+        async move {
+            system
+                .client()
+                .post(system.url("/api/auth/login"))
+                .header("x-forwarded-for", format!("6.6.6.6, {client_ip}"))
+                .json(&json!({ "login": "x", "password": "y" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(attempt("198.51.100.1").await, 401);
+    assert_eq!(attempt("198.51.100.1").await, 401);
+    assert_eq!(attempt("198.51.100.1").await, 429);
+    // A different client behind the same proxy has its own budget.
+    assert_eq!(attempt("198.51.100.2").await, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_traffic_draws_once_on_the_address_and_once_on_the_session() {
+    let system = System::start_with_mail(
+        Storage::Embedded,
+        "[rate_limits]\nlogin_per_minute = 1000\nregister_per_minute = 1000\n\
+         pin_per_minute = 1000\nscan_per_minute = 1000\n\
+         service_per_minute_per_session = 3\nservice_per_minute_per_ip = 5\n",
+    );
+    let (admin, _) = admin_token(&system, "admin").await;
+    let ann = active_person(&system, &admin).await;
+    let bob = active_person(&system, &admin).await;
+    let ann_session = qr_session(&system, &admin, &ann, "service-b").await;
+    let bob_session = qr_session(&system, &admin, &bob, "service-b").await;
+    let page = system.host_url("service-b.localhost", "/");
+    let fetch = |token: &str| {
+        let request = system.client().get(&page).bearer_auth(token);
+        async move { request.send().await.unwrap() }
+    };
+
+    // Ann's session has 3 requests a minute; the address's budget of 5 is not what stops her.
+    for attempt in 1..=3 {
+        assert_eq!(fetch(&ann_session).await.status(), 200, "attempt {attempt}");
+    }
+    let refused = fetch(&ann_session).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let (_, body) = read(refused).await;
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+
+    // Bob, from the same address, has his own session budget; the address has one request left.
+    assert_eq!(fetch(&bob_session).await.status(), 200);
+    assert_eq!(fetch(&bob_session).await.status(), 429);
+    // The gateway's own routes are not service traffic.
+    assert_eq!(system.get("/health").await.0, 200);
+}
