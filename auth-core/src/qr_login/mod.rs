@@ -11,29 +11,25 @@
 mod challenge;
 mod handoff;
 pub mod image;
+mod pin;
 
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use jiff::SignedDuration;
 use serde::Serialize;
-use serde_json::json;
 use sha2::Sha256;
 
-use crate::accounts::{User, UserStatus};
-use crate::audit::{AuditEntry, Outcome};
+use crate::accounts::User;
+use crate::audit::AuditEntry;
 use crate::context::{Actor, RequestContext};
 use crate::core::CoreInner;
-use crate::credentials::{TokenKind, TokenSpec, USER_PINS};
 use crate::error::{Error, Result};
-use crate::events::Event;
 use crate::ids::{SessionId, UserId};
-use crate::login_history::LoginAttempt;
-use crate::secret::{constant_time_eq, hash_token, random_below, random_token};
+use crate::secret::{hash_token, random_below, random_token};
 use crate::services::Service;
-use crate::sessions::{LoginMethod, NewSession, Subject};
 
-use challenge::{Challenge, Stage, attempts_key, record_key, store_ttl};
+use challenge::{Challenge, Stage, record_key, store_ttl};
 
 pub use handoff::Handoff;
 
@@ -257,205 +253,5 @@ impl<'a> QrLogin<'a> {
                 user_agent: challenge.requested_user_agent,
             },
         })
-    }
-
-    /// The service checks the PIN the person typed; the right one starts a session there.
-    pub async fn verify_pin(
-        &self,
-        service: &Service,
-        token: &str,
-        pin: &str,
-        context: &RequestContext,
-        browser_nonce: Option<&str>,
-    ) -> Result<PinLogin> {
-        let core = self.core;
-        let now = core.clock.now();
-        let schedule = core.schedule.current().require_open(now)?;
-        if pin.len() != 6 || !pin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::invalid("pin", "must be 6 digits"));
-        }
-        let store = core.stores.ephemeral.as_ref();
-        let (challenge, before) = Challenge::load(store, token).await?;
-        if challenge.service_slug != service.slug {
-            return Err(Error::QrNotFound);
-        }
-        if let Some(binding) = &challenge.browser_binding {
-            let presented = browser_nonce.map(hash_token).unwrap_or_default();
-            if !constant_time_eq(binding.as_bytes(), presented.as_bytes()) {
-                return Err(Error::Forbidden(
-                    "this QR code was shown in another browser".into(),
-                ));
-            }
-        }
-        match challenge.stage {
-            Stage::Pending if now >= challenge.expires_at => return Err(Error::QrExpired),
-            Stage::Pending => return Err(Error::QrNotScanned),
-            Stage::Used => return Err(Error::QrAlreadyUsed),
-            Stage::Scanned => {}
-        }
-        let (Some(user_id), Some(pin_mac), Some(pin_expires_at)) = (
-            challenge.user_id,
-            challenge.pin_mac.as_ref(),
-            challenge.pin_expires_at,
-        ) else {
-            return Err(Error::internal("a scanned challenge lacks its PIN"));
-        };
-        if now >= pin_expires_at {
-            return Err(Error::PinExpired);
-        }
-
-        let max = i64::from(core.config.qr.max_pin_attempts);
-        let attempts = store.increment(&attempts_key(token), self.ttl()).await?;
-        if attempts > max {
-            return Err(Error::QrLocked);
-        }
-        let db = &core.stores.db;
-        let admitted = core
-            .lockout
-            .admit(db, USER_PINS, &user_id.to_string(), now)
-            .await?;
-        if !constant_time_eq(pin_mac.as_bytes(), self.pin_mac(token, pin).as_bytes()) {
-            if let Some(until) = core
-                .lockout
-                .failed(db, USER_PINS, &user_id.to_string(), admitted, now)
-                .await?
-            {
-                AuditEntry::new(Actor::Anonymous, "user.pin_locked")
-                    .target("user", user_id)
-                    .from_client(context)
-                    .outcome(Outcome::Denied)
-                    .detail("locked_until", until.to_string())
-                    .write(&mut db.clone(), now)
-                    .await?;
-            }
-            self.history(user_id, &service.slug, Some("PIN_INVALID"), context)
-                .await?;
-            return Err(if attempts >= max {
-                Error::QrLocked
-            } else {
-                Error::PinInvalid {
-                    attempts_left: (max - attempts) as u32,
-                }
-            });
-        }
-        core.lockout
-            .succeeded(db, USER_PINS, &user_id.to_string(), admitted)
-            .await?;
-
-        let used = Challenge {
-            stage: Stage::Used,
-            ..challenge
-        };
-        if !used.replace(store, token, &before).await? {
-            return Err(Error::QrAlreadyUsed);
-        }
-        let user = crate::accounts::store::by_id(&mut db.clone(), user_id)
-            .await?
-            .ok_or(Error::InvalidCredentials)?;
-        if user.status != UserStatus::Active {
-            let refusal = user
-                .status
-                .login_refusal()
-                .unwrap_or(Error::InvalidCredentials);
-            self.history(
-                user_id,
-                &service.slug,
-                Some(refusal.code().as_str()),
-                context,
-            )
-            .await?;
-            return Err(refusal);
-        }
-        self.start_session(&user, service, schedule.closes_at, context)
-            .await
-    }
-
-    async fn start_session(
-        &self,
-        user: &User,
-        service: &Service,
-        closes_at: Option<jiff::Timestamp>,
-        context: &RequestContext,
-    ) -> Result<PinLogin> {
-        let core = self.core;
-        let now = core.clock.now();
-        let mut expires_at = now + secs(core.config.sessions.service_ttl_secs);
-        if let Some(closes_at) = closes_at {
-            // A session never outlives closing time.
-            expires_at = expires_at.min(closes_at);
-        }
-        let session = core
-            .sessions
-            .start(NewSession {
-                id: SessionId::new(),
-                subject: Subject::User(user.id),
-                audience: &service.slug,
-                method: LoginMethod::Qr,
-                expires_at,
-                context,
-            })
-            .await?;
-        let lifetime = expires_at.duration_since(now);
-        let (session_token, _) = core.tokens.issue(
-            TokenKind::Session,
-            &user.id.to_string(),
-            &service.slug,
-            lifetime,
-            TokenSpec {
-                sid: Some(session.id.to_string()),
-                role: Some("user".into()),
-                username: Some(user.username.clone()),
-                email: Some(user.email.clone()),
-                name: Some(user.full_name.clone()),
-            },
-        )?;
-        let mut tx = core.stores.db.begin().await?;
-        LoginAttempt {
-            user_id: Some(user.id),
-            service: Some(&service.slug),
-            method: LoginMethod::Qr,
-            failure: None,
-            context,
-        }
-        .record(&mut tx, now)
-        .await?;
-        Event::about_user(
-            "user.logged_in",
-            user.id,
-            json!({ "user_id": user.id, "method": "qr", "service": service.slug }),
-        )
-        .enqueue(&mut tx, now)
-        .await?;
-        tx.commit().await?;
-        Ok(PinLogin {
-            session_token,
-            expires_in: lifetime.as_secs().max(0) as u64,
-            session_id: session.id,
-            user_info: UserInfo {
-                user_id: user.id,
-                username: user.username.clone(),
-                email: user.email.clone(),
-                full_name: user.full_name.clone(),
-            },
-        })
-    }
-
-    async fn history(
-        &self,
-        user: UserId,
-        service: &str,
-        failure: Option<&str>,
-        context: &RequestContext,
-    ) -> Result<()> {
-        LoginAttempt {
-            user_id: Some(user),
-            service: Some(service),
-            method: LoginMethod::Qr,
-            failure,
-            context,
-        }
-        .record(&mut self.core.stores.db.clone(), self.core.clock.now())
-        .await?;
-        Ok(())
     }
 }
