@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use auth_core::Error;
@@ -73,7 +73,9 @@ fn per_minute(n: u32) -> Quota {
 
 /// GCRA over one key: the stored value is the theoretical arrival time (ms, Redis's clock).
 /// ARGV: emission interval (ms), burst. Returns {allowed (0/1), retry after (ms)}.
-const GCRA: &str = r"
+/// Built once: `Script::new` hashes the source, which every request would otherwise repeat.
+static GCRA: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(GCRA_SOURCE));
+const GCRA_SOURCE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local interval = tonumber(ARGV[1])
@@ -128,6 +130,7 @@ impl Limits {
                 limiter.shrink_to_fit();
             }
             self.local.service_ip.retain_recent();
+            self.local.service_ip.shrink_to_fit();
             self.local.service_session.retain_recent();
             self.local.service_session.shrink_to_fit();
         }
@@ -197,7 +200,7 @@ fn local(
 async fn gcra(redis: &RedisStore, key: &str, per_minute: u32) -> Result<(), Error> {
     let interval_ms = 60_000 / u64::from(per_minute.max(1));
     let mut conn = redis.connection();
-    let (allowed, retry_ms): (i64, i64) = redis::Script::new(GCRA)
+    let (allowed, retry_ms): (i64, i64) = GCRA
         .key(format!("{}{key}", redis.prefix()))
         .arg(interval_ms.max(1))
         .arg(per_minute)

@@ -5,7 +5,7 @@
 //! atomic on the server.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,24 +35,29 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-const REPLACE_IF: &str = r"
+const REPLACE_IF_SOURCE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
   return 1
 end
 return 0";
 
-const INCREMENT: &str = r"
+const INCREMENT_SOURCE: &str = r"
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return count";
 
-const SET_ADD: &str = r"
+const SET_ADD_SOURCE: &str = r"
 redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 1";
+
+// Built once: `Script::new` hashes its source, which every call would otherwise repeat.
+static REPLACE_IF: LazyLock<Script> = LazyLock::new(|| Script::new(REPLACE_IF_SOURCE));
+static INCREMENT: LazyLock<Script> = LazyLock::new(|| Script::new(INCREMENT_SOURCE));
+static SET_ADD: LazyLock<Script> = LazyLock::new(|| Script::new(SET_ADD_SOURCE));
 
 impl RedisStore {
     /// Prepares a connection to Redis. The connection is made lazily, so Redis being down at start
@@ -190,7 +195,7 @@ impl Ephemeral for RedisStore {
         value: Vec<u8>,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
-        let replaced: i64 = Script::new(REPLACE_IF)
+        let replaced: i64 = REPLACE_IF
             .key(self.key(key))
             .arg(expected)
             .arg(value)
@@ -202,7 +207,7 @@ impl Ephemeral for RedisStore {
 
     async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
         let mut conn = self.conn.clone();
-        Script::new(INCREMENT)
+        INCREMENT
             .key(self.key(key))
             .arg(ttl_millis(ttl))
             .invoke_async(&mut conn)
@@ -212,7 +217,7 @@ impl Ephemeral for RedisStore {
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        Script::new(SET_ADD)
+        SET_ADD
             .key(self.key(key))
             .arg(member)
             .arg(ttl_millis(ttl))
