@@ -2,6 +2,7 @@
 //! budgets of service traffic per address and per session, and the client address behind a
 //! trusted proxy.
 
+use auth_test_support::{GatewayProcess, Postgres, Redis, free_port};
 use serde_json::json;
 
 use crate::flows::{active_person, admin_token, login, qr_session};
@@ -103,4 +104,48 @@ async fn service_traffic_draws_once_on_the_address_and_once_on_the_session() {
     assert_eq!(fetch(&bob_session).await.status(), 429);
     // The gateway's own routes are not service traffic.
     assert_eq!(system.get("/health").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_limits_are_one_budget_for_every_gateway_and_fail_closed_without_redis() {
+    let redis = Redis::start_new();
+    let storage = Storage::Postgres {
+        url: Postgres::shared().create_database(),
+        redis: Some(&redis),
+    };
+    let system = System::start_with(
+        storage,
+        "[rate_limits]\nshared = true\nlogin_per_minute = 3\n",
+        &[],
+    );
+    // A second gateway with the same configuration, on its own port.
+    let first_port = system.gateway.port;
+    let config = std::fs::read_to_string(system.config_path())
+        .unwrap()
+        .replace(&format!("127.0.0.1:{first_port}\""), "127.0.0.1:{port}\"");
+    let second = GatewayProcess::start_on(free_port(), &config, &[]);
+    let client = system.client();
+    let attempt = |url: String| {
+        let request = client
+            .post(url)
+            .json(&json!({ "login": "someone", "password": "not the password" }));
+        async move { request.send().await.unwrap() }
+    };
+
+    assert_eq!(attempt(system.url("/api/auth/login")).await.status(), 401);
+    assert_eq!(attempt(second.url("/api/auth/login")).await.status(), 401);
+    assert_eq!(attempt(system.url("/api/auth/login")).await.status(), 401);
+    // Three attempts in all have spent the one budget, whichever gateway took them.
+    let refused = attempt(second.url("/api/auth/login")).await;
+    assert_eq!(refused.status(), 429);
+    let (_, body) = read(refused).await;
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    assert_eq!(attempt(system.url("/api/auth/login")).await.status(), 429);
+
+    // Without Redis the shared budget is unknown: limited routes refuse rather than run unlimited.
+    tokio::task::block_in_place(|| redis.stop());
+    let refused = attempt(system.url("/api/auth/login")).await;
+    assert_eq!(refused.status(), 503);
+    let (_, body) = read(refused).await;
+    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
 }
