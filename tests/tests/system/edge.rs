@@ -1,8 +1,6 @@
 //! The gateway at the edge, end to end: what browsers, API clients and services see.
 
-use std::time::{Duration, Instant};
-
-use auth_test_support::{EchoService, free_port};
+use auth_test_support::free_port;
 use jiff::{Timestamp, ToSpan};
 use serde_json::{Value, json};
 
@@ -334,106 +332,6 @@ async fn every_response_warns_in_the_last_fifteen_minutes() {
     let (_, body) = system.get("/api/system/status").await;
     assert_eq!(body["data"]["warning"], true);
     assert!(body["data"]["seconds_until_close"].as_i64().unwrap() <= 900);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn services_follow_the_admin_api_without_a_restart() {
-    let system = System::start_with_mail(Storage::shared_servers(), "");
-    let (admin, _) = admin_token(&system, "admin").await;
-    let person = active_person(&system, &admin).await;
-    let reports = EchoService::start_as("app-c", &system.url(""), Some("reports"));
-    let dead_port = free_port();
-    for (slug, upstream) in [
-        ("reports", reports.addr()),
-        ("dead", format!("127.0.0.1:{dead_port}")),
-    ] {
-        let (status, body) = system
-            .post(
-                "/api/services/register",
-                Some(&admin),
-                json!({ "name": slug, "slug": slug, "hosts": [format!("{slug}.localhost")], "upstreams": [upstream] }),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-    }
-    let client = |host: &str| {
-        reqwest::Client::builder()
-            .resolve(
-                host,
-                std::net::SocketAddr::from(([127, 0, 0, 1], system.gateway.port)),
-            )
-            .no_proxy()
-            .build()
-            .unwrap()
-    };
-    let session = qr_session(&system, &admin, &person, "reports").await;
-    let url = format!("http://reports.localhost:{}/", system.gateway.port);
-    let (status, body) = read(
-        client("reports.localhost")
-            .get(&url)
-            .bearer_auth(&session)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!((status, body["path"].as_str()), (200, Some("/")), "{body}");
-
-    // The change is announced to every gateway, which swaps its route table within moments.
-    assert_eq!(
-        system
-            .post("/api/services/reports/disable", Some(&admin), json!({}))
-            .await
-            .0,
-        200
-    );
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let (status, body) = read(
-            client("reports.localhost")
-                .get(&url)
-                .bearer_auth(&session)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        if status == 503 {
-            assert_eq!(body["error"]["code"], "SERVICE_DISABLED");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still routed after being disabled: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-
-    // An upstream nobody listens on is found unhealthy by the health checks.
-    let dead = qr_session(&system, &admin, &person, "dead").await;
-    let dead_url = format!("http://dead.localhost:{}/", system.gateway.port);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = read(
-            client("dead.localhost")
-                .get(&dead_url)
-                .bearer_auth(&dead)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        if status == 503 {
-            assert_eq!(body["error"]["code"], "NO_HEALTHY_UPSTREAM");
-            break;
-        }
-        assert_eq!(status, 502, "before the first health check: {body}");
-        assert!(
-            Instant::now() < deadline,
-            "the dead upstream was never marked unhealthy"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,4 +12,5 @@ mod hygiene;
 mod limits;
 mod pages;
 mod qr;
+mod routing;
 mod sdk;
