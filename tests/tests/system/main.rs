@@ -12,5 +12,6 @@ mod hygiene;
 mod limits;
 mod pages;
 mod qr;
+mod roles;
 mod routing;
 mod sdk;
