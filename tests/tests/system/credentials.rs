@@ -12,7 +12,7 @@ use crate::flows::{
     MAIL_WAIT, PASSWORD, Person, active_person, admin_token, login, mailed_token, pending_person,
     registration, tokens,
 };
-use crate::harness::{Storage, System};
+use crate::harness::{Storage, System, json as json_of};
 
 fn code(body: &Value) -> Option<&str> {
     body["error"]["code"].as_str()
@@ -333,6 +333,20 @@ async fn personal_access_tokens_live_until_revoked() {
     let (_, listed) = system.get_as("/api/users/me/tokens", &access).await;
     assert!(listed["data"]["items"][0]["last_used_at"].is_string());
 
+    // At a service behind the gateway the token stands for its owner, without a session.
+    let at_service_b = |token: &str| {
+        let request = system
+            .client()
+            .get(system.host_url("service-b.localhost", "/reports"))
+            .bearer_auth(token);
+        async move { json_of(request.send().await.unwrap()).await }
+    };
+    let (status, seen) = at_service_b(&pat).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["identity_headers"]["x-auth-user-id"], person.user_id);
+    assert_eq!(seen["identity"]["user_id"], person.user_id);
+    assert!(seen["identity_headers"].get("x-auth-session-id").is_none());
+
     let (status, body) = system
         .post(
             "/api/users/me/tokens",
@@ -358,6 +372,7 @@ async fn personal_access_tokens_live_until_revoked() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(system.get_as("/api/users/me", &pat).await.0, 401);
+    assert_eq!(at_service_b(&pat).await.0, 401);
 
     // An admin's token works on admin routes like the admin's login token.
     let (_, body) = system
@@ -370,6 +385,8 @@ async fn personal_access_tokens_live_until_revoked() {
     let admin_pat = body["data"]["token"].as_str().unwrap();
     assert_eq!(system.get_as("/api/admin/users", admin_pat).await.0, 200);
     assert_eq!(system.get_as("/api/admin/users", &pat).await.0, 401);
+    // An admin's token is for the admin API, not for services.
+    assert_eq!(at_service_b(admin_pat).await.0, 401);
 }
 
 #[tokio::test(flavor = "multi_thread")]
