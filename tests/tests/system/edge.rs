@@ -285,6 +285,13 @@ async fn closed_hours_answer_503_but_admins_and_health_stay_up() {
         (status, body["data"]["status"].as_str()),
         (200, Some("closed"))
     );
+    // The service request, the page and the login were counted as refused for closed hours.
+    assert_eq!(
+        system
+            .metric("gateway_refusals_total{reason=\"closed\"}")
+            .await,
+        Some(3.0)
+    );
     assert_eq!(system.get_as("/api/admin/users", &admin).await.0, 200);
     let (status, _) = set_schedule(&system, &admin, json!({})).await;
     assert_eq!(status, 200, "admins can still change the schedule");

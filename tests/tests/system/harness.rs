@@ -150,6 +150,22 @@ impl System {
             .await
     }
 
+    /// The value of one series (`name{labels}`, as printed) on the gateway's `/metrics`.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = self
+            .client()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .filter_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .find_map(|value| value.trim().parse().ok())
+    }
+
     /// The config file the gateway runs with, for the command line.
     pub fn config_path(&self) -> String {
         self.gateway.dir.join("gateway.toml").display().to_string()

@@ -102,6 +102,12 @@ async fn service_traffic_draws_once_on_the_address_and_once_on_the_session() {
     // Bob, from the same address, has his own session budget; the address has one request left.
     assert_eq!(fetch(&bob_session).await.status(), 200);
     assert_eq!(fetch(&bob_session).await.status(), 429);
+    assert_eq!(
+        system
+            .metric("gateway_refusals_total{reason=\"rate_limited\"}")
+            .await,
+        Some(2.0)
+    );
     // The gateway's own routes are not service traffic.
     assert_eq!(system.get("/health").await.0, 200);
 }
