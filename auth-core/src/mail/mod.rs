@@ -21,7 +21,8 @@ use crate::params;
 use crate::store::StoreError;
 use crate::store::sql::{Db, Executor};
 
-/// After this many failed attempts a message is left undelivered (and visible in the table).
+/// After this many failed attempts a message is left undelivered (visible in the table, without
+/// its body).
 const MAX_ATTEMPTS: i64 = 12;
 const CLAIM_FOR: SignedDuration = SignedDuration::from_secs(120);
 
@@ -167,11 +168,13 @@ impl Mailer {
             let attempts: i64 = row.get("attempts")?;
             match self.send(&mail).await {
                 Ok(()) => {
+                    // The body goes once sent: its links carry single-use tokens, which the store
+                    // otherwise keeps only as hashes.
                     self.inner
                         .db
                         .execute(
                             "UPDATE mail_queue SET sent_at = $1, attempts = attempts + 1,
-                             claimed_until = NULL, last_error = NULL WHERE id = $2",
+                             claimed_until = NULL, last_error = NULL, body = '' WHERE id = $2",
                             params![self.inner.clock.now(), id],
                         )
                         .await?;
@@ -183,8 +186,10 @@ impl Mailer {
                         .db
                         .execute(
                             "UPDATE mail_queue SET attempts = attempts + 1, claimed_until = NULL,
-                             next_attempt_at = $1, last_error = $2 WHERE id = $3",
-                            params![self.inner.clock.now() + backoff, err, id],
+                             next_attempt_at = $1, last_error = $2,
+                             body = CASE WHEN attempts + 1 >= $4 THEN '' ELSE body END
+                             WHERE id = $3",
+                            params![self.inner.clock.now() + backoff, err, id, MAX_ATTEMPTS],
                         )
                         .await?;
                 }
