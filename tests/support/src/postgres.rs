@@ -123,6 +123,20 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Every row of the database at `url`, as `pg_dump --data-only` prints them.
+    pub fn dump(&self, url: &str) -> String {
+        let output = Command::new(self.bin_dir.join("pg_dump"))
+            .args(["--data-only", "--dbname", url])
+            .output()
+            .expect("run pg_dump");
+        assert!(
+            output.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     /// Creates a fresh, empty database and returns its URL.
     pub fn create_database(&self) -> String {
         let name = unique_name("test");

@@ -15,3 +15,4 @@ mod qr;
 mod roles;
 mod routing;
 mod sdk;
+mod secrets;
