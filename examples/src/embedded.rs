@@ -250,7 +250,7 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Html<String> {
         Some(token) => app
             .core
             .credentials()
-            .authenticate_at_service(token, SERVICE)
+            .authenticate_at_service(token, SERVICE, &RequestContext::default())
             .await
             .ok(),
         None => None,

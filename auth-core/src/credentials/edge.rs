@@ -5,13 +5,19 @@
 //! the identity travels in the token's claims, and ending a session (logout, revocation, blocking)
 //! removes the record the next request looks for.
 
+use std::time::Duration;
+
 use jiff::SignedDuration;
 use serde::Serialize;
 
 use super::edge_cache::Verified;
 use super::{CredentialKind, Credentials, Principal, TokenKind, TokenSpec};
+use crate::context::RequestContext;
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
+use crate::login_history::LoginAttempt;
+use crate::secret::hash_token;
+use crate::sessions::LoginMethod;
 
 /// How long an assertion handed to a service lives: it covers one request.
 pub const ASSERTION_TTL: SignedDuration = SignedDuration::from_secs(60);
@@ -28,26 +34,29 @@ pub struct EdgeIdentity {
 }
 
 impl Credentials<'_> {
-    /// Checks a credential presented at `service`: a session token for that service, an access
-    /// token, or a personal access token. A session token of another service is refused.
+    /// Checks a credential presented at `service` by the client in `context`: a session token for
+    /// that service, an access token, or a personal access token. A session token of another
+    /// service is refused.
     pub async fn authenticate_at_service(
         &self,
         bearer: &str,
         service: &str,
+        context: &RequestContext,
     ) -> Result<EdgeIdentity> {
         if bearer.starts_with(super::PAT_PREFIX) {
-            let context = crate::context::RequestContext::default();
-            return match self.authenticate_pat(bearer, &context).await? {
-                Principal::User { user, .. } => Ok(EdgeIdentity {
-                    user_id: user.id,
-                    username: user.username.clone(),
-                    email: user.email.clone(),
-                    name: Some(user.full_name.clone()),
-                    session_id: None,
-                    credential: CredentialKind::PersonalAccessToken,
-                }),
-                Principal::Admin { .. } => Err(Error::InvalidToken),
+            let Principal::User { user, .. } = self.authenticate_pat(bearer, context).await? else {
+                return Err(Error::InvalidToken);
             };
+            self.record_pat_login(bearer, user.id, service, context)
+                .await?;
+            return Ok(EdgeIdentity {
+                user_id: user.id,
+                username: user.username.clone(),
+                email: user.email.clone(),
+                name: Some(user.full_name.clone()),
+                session_id: None,
+                credential: CredentialKind::PersonalAccessToken,
+            });
         }
         let now = self.core.clock.now();
         if let Some(known) = self.core.edge_cache.verified(bearer, service, now) {
@@ -108,6 +117,39 @@ impl Credentials<'_> {
             },
         );
         Ok(identity)
+    }
+
+    /// A personal access token used at a service counts as a login there (method `pat`) once per
+    /// session lifetime, the way a QR login opens a session: the history then answers "how often
+    /// did John use ServiceB" for scripts too, without a row per request.
+    async fn record_pat_login(
+        &self,
+        token: &str,
+        user: UserId,
+        service: &str,
+        context: &RequestContext,
+    ) -> Result<()> {
+        let window = format!("pat-login:{}:{service}", hash_token(token));
+        let ttl = Duration::from_secs(self.core.config.sessions.service_ttl_secs.max(1));
+        let ephemeral = &self.core.stores.ephemeral;
+        if !ephemeral.put_new(&window, Vec::new(), ttl).await? {
+            return Ok(());
+        }
+        let recorded = LoginAttempt {
+            user_id: Some(user),
+            service: Some(service),
+            method: LoginMethod::Pat,
+            failure: None,
+            context,
+        }
+        .record(&mut self.core.stores.db.clone(), self.core.clock.now())
+        .await;
+        if let Err(err) = recorded {
+            // The next use tries again rather than leave the window without its row.
+            let _ = ephemeral.remove(&window).await;
+            return Err(err.into());
+        }
+        Ok(())
     }
 
     /// The signed statement of `identity` that the gateway hands `service` with the request. The

@@ -43,35 +43,39 @@ core_test!(a_remembered_token_still_meets_revocation_and_expiry, |t| {
     let creds = t.core.credentials();
     for _ in 0..3 {
         let identity = creds
-            .authenticate_at_service(&token, "service-b")
+            .authenticate_at_service(&token, "service-b", &TestCore::context())
             .await
             .unwrap();
         assert_eq!(identity.credential, CredentialKind::SessionToken);
     }
     // Another service never accepts it, checked or remembered.
     assert!(matches!(
-        creds.authenticate_at_service(&token, "app-c").await,
+        creds
+            .authenticate_at_service(&token, "app-c", &TestCore::context())
+            .await,
         Err(Error::InvalidToken)
     ));
 
     t.clock.advance(SignedDuration::from_mins(30));
     assert!(
         creds
-            .authenticate_at_service(&token, "service-b")
+            .authenticate_at_service(&token, "service-b", &TestCore::context())
             .await
             .is_err()
     );
     t.clock.advance(SignedDuration::from_mins(-30));
     assert!(
         creds
-            .authenticate_at_service(&token, "service-b")
+            .authenticate_at_service(&token, "service-b", &TestCore::context())
             .await
             .is_ok()
     );
 
     t.core.sessions().revoke(&session).await.unwrap();
     assert!(matches!(
-        creds.authenticate_at_service(&token, "service-b").await,
+        creds
+            .authenticate_at_service(&token, "service-b", &TestCore::context())
+            .await,
         Err(Error::InvalidToken)
     ));
 });
@@ -80,7 +84,7 @@ core_test!(assertions_are_reused_for_half_a_minute_then_renewed, |t| {
     let (token, _) = service_session(&t, "ben").await;
     let creds = t.core.credentials();
     let identity = creds
-        .authenticate_at_service(&token, "service-b")
+        .authenticate_at_service(&token, "service-b", &TestCore::context())
         .await
         .unwrap();
     let first = creds.assertion(&identity, "service-b").unwrap();

@@ -3,7 +3,7 @@
 //! for the session cookie, and `/_auth/logout` ends the session and clears it. Nothing under
 //! `/_auth/` ever reaches the service.
 
-use auth_core::AuthCore;
+use auth_core::{AuthCore, RequestContext};
 use cookie::{Cookie, SameSite};
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
@@ -88,7 +88,7 @@ pub async fn answer(
             if let Some(token) = authn::credential(&session.req_header().headers)
                 && let Ok(identity) = core
                     .credentials()
-                    .authenticate_at_service(&token, service)
+                    .authenticate_at_service(&token, service, &RequestContext::default())
                     .await
                 && let Some(id) = identity.session_id
             {

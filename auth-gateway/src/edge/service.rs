@@ -2,9 +2,9 @@
 //! then the address's budget, the credential, the session's budget and a healthy upstream decide.
 //! What passes is proxied by the phases in `mod.rs`, with the identity found here.
 
-use auth_core::Error;
 use auth_core::credentials::EdgeIdentity;
 use auth_core::schedule::ScheduleStatus;
+use auth_core::{Error, RequestContext};
 use pingora::proxy::Session;
 
 use super::routing::Route;
@@ -56,7 +56,7 @@ impl Gateway {
         {
             return self.refuse(session, ctx, err, "rate_limited").await;
         }
-        let identity = match self.identify(session, slug).await {
+        let identity = match self.identify(session, ctx, slug).await {
             Ok(identity) => identity,
             Err(err @ (Error::Unavailable(_) | Error::Internal(_))) => {
                 return self.refuse(session, ctx, err, "unavailable").await;
@@ -101,12 +101,24 @@ impl Gateway {
     }
 
     /// The person behind the request's session cookie or bearer credential, at service `slug`.
-    async fn identify(&self, session: &Session, slug: &str) -> Result<EdgeIdentity, Error> {
-        let token =
-            authn::credential(&session.req_header().headers).ok_or(Error::Unauthenticated)?;
+    async fn identify(
+        &self,
+        session: &Session,
+        ctx: &RequestCtx,
+        slug: &str,
+    ) -> Result<EdgeIdentity, Error> {
+        let headers = &session.req_header().headers;
+        let token = authn::credential(headers).ok_or(Error::Unauthenticated)?;
+        let client = RequestContext {
+            client_ip: ctx.client_ip,
+            user_agent: headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        };
         self.core
             .credentials()
-            .authenticate_at_service(&token, slug)
+            .authenticate_at_service(&token, slug, &client)
             .await
     }
 }

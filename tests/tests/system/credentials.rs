@@ -346,6 +346,22 @@ async fn personal_access_tokens_live_until_revoked() {
     assert_eq!(seen["identity_headers"]["x-auth-user-id"], person.user_id);
     assert_eq!(seen["identity"]["user_id"], person.user_id);
     assert!(seen["identity_headers"].get("x-auth-session-id").is_none());
+    // Used again within a session's lifetime, it is still one login at ServiceB, with its client.
+    assert_eq!(at_service_b(&pat).await.0, 200);
+    let (_, history) = system
+        .get_as(
+            &format!(
+                "/api/admin/login-history?user_id={}&service=service-b",
+                person.user_id
+            ),
+            &admin,
+        )
+        .await;
+    let rows = history["data"]["items"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{history}");
+    assert_eq!(rows[0]["method"], "pat");
+    assert_eq!(rows[0]["success"], true);
+    assert_eq!(rows[0]["client_ip"], "127.0.0.1");
 
     let (status, body) = system
         .post(
