@@ -455,6 +455,44 @@ async fn browsers_can_use_http_only_cookies() {
         .unwrap();
     assert_eq!(refreshed.status().as_u16(), 200);
     assert_eq!(refreshed.headers().get_all("set-cookie").iter().count(), 2);
+    let jar: Vec<String> = refreshed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .collect();
+
+    // Logging out ends the session and tells the browser to drop both cookies.
+    let logout = system
+        .client()
+        .post(system.url("/api/auth/logout"))
+        .header("cookie", jar.join("; "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status().as_u16(), 200);
+    let cleared: Vec<String> = logout
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    for name in ["auth_access=", "auth_refresh="] {
+        assert!(
+            cleared
+                .iter()
+                .any(|c| c.starts_with(name) && c.contains("Max-Age=0")),
+            "{name} not cleared: {cleared:?}"
+        );
+    }
+    let me = system
+        .client()
+        .get(system.url("/api/users/me"))
+        .header("cookie", jar.join("; "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 401);
 }
 
 async fn session_of(system: &System, person: &Person) -> (String, String) {
