@@ -495,12 +495,40 @@ async fn every_admin_action_is_audited() {
     assert_eq!(filtered["data"]["total"], 1);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn events_reach_the_redis_stream_in_order() {
-    let redis = Redis::shared();
-    let prefix = redis.unique_prefix();
+/// The event types on `stream` about `user_id`, in stream order, once there are `wanted` of them
+/// (or what there is after ten seconds).
+async fn events_about(redis: &Redis, stream: &str, user_id: &str, wanted: usize) -> Vec<String> {
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut types = Vec::new();
+    for _ in 0..100 {
+        let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        types = entries
+            .ids
+            .iter()
+            .filter(|e| e.get::<String>("user_id").as_deref() == Some(user_id))
+            .map(|e| e.get::<String>("type").unwrap())
+            .collect();
+        if types.len() >= wanted {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    types
+}
+
+fn system_with_redis(redis: &Redis, prefix: &str) -> System {
     let url = auth_test_support::Postgres::shared().create_database();
-    let system = System::start_with(
+    System::start_with(
         Storage::Postgres { url, redis: None },
         &format!(
             "[redis]\nurl = \"{}\"\nkey_prefix = \"{prefix}\"\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n",
@@ -508,43 +536,72 @@ async fn events_reach_the_redis_stream_in_order() {
             Smtp::shared().port()
         ),
         &[],
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_reach_the_redis_stream_in_order() {
+    let redis = Redis::shared();
+    let prefix = redis.unique_prefix();
+    let system = system_with_redis(redis, &prefix);
     let (admin, _) = admin_token(&system, "admin").await;
     let person = active_person(&system, &admin).await;
     tokens(&system, &person).await;
+    let other = pending_person(&system).await;
+    let (status, _) = system
+        .post(
+            &format!("/api/admin/reject/{}", other.user_id),
+            Some(&admin),
+            json!({ "reason": "unknown here" }),
+        )
+        .await;
+    assert_eq!(status, 200);
 
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
     let stream = format!("{prefix}events");
-    let mut types = Vec::new();
-    for _ in 0..100 {
-        let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(&stream)
-            .arg("-")
-            .arg("+")
-            .query(&mut conn)
-            .unwrap();
-        types = entries
-            .ids
-            .iter()
-            .filter(|e| e.get::<String>("user_id").as_deref() == Some(person.user_id.as_str()))
-            .map(|e| e.get::<String>("type").unwrap())
-            .collect();
-        if types.len() >= 4 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     assert_eq!(
-        types,
+        events_about(redis, &stream, &person.user_id, 4).await,
         [
             "user.registered",
             "user.email_verified",
             "user.approved",
             "user.logged_in"
         ]
+    );
+    assert_eq!(
+        events_about(redis, &stream, &other.user_id, 3).await,
+        ["user.registered", "user.email_verified", "user.rejected"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_wait_in_the_outbox_while_redis_is_down() {
+    let redis = std::sync::Arc::new(Redis::start_new());
+    let prefix = redis.unique_prefix();
+    let system = system_with_redis(&redis, &prefix);
+    let stopping = redis.clone();
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap();
+
+    // Registration and verification go on without Redis; their events are kept, not lost, and
+    // published before the ones that follow.
+    let person = pending_person(&system).await;
+    let starting = redis.clone();
+    tokio::task::spawn_blocking(move || starting.start())
+        .await
+        .unwrap();
+    let (admin, _) = admin_token(&system, "admin").await;
+    let (status, body) = system
+        .post(
+            &format!("/api/admin/approve/{}", person.user_id),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        events_about(&redis, &format!("{prefix}events"), &person.user_id, 3).await,
+        ["user.registered", "user.email_verified", "user.approved"]
     );
 }
 
