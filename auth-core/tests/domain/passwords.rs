@@ -1,4 +1,5 @@
-//! Password hashes made with older parameters are replaced at the next successful login.
+//! Passwords at login: hashes made with older parameters are replaced at the next successful
+//! login; the password is compared after NFKC, and an overlong one is refused unhashed.
 
 use auth_core::credentials::LoginRequest;
 use auth_core::secret::Secret;
@@ -53,4 +54,38 @@ async fn an_outdated_hash_is_upgraded_at_the_next_login() {
         .login(request(), &TestCore::context())
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_compares_passwords_after_nfkc_and_refuses_overlong_ones() {
+    let t = TestCore::start(Backend::Embedded).await;
+    t.active_user("unicode").await;
+    let login = |password: String| {
+        let core = t.core.clone();
+        async move {
+            core.credentials()
+                .login(
+                    LoginRequest {
+                        login: "unicode".into(),
+                        password: Secret::new(password),
+                    },
+                    &TestCore::context(),
+                )
+                .await
+        }
+    };
+    // "ｖ" (U+FF56, fullwidth v) is "v" after NFKC: the same password, typed on another keyboard.
+    let fullwidth = PASSWORD.replacen('v', "\u{ff56}", 1);
+    assert_ne!(fullwidth, PASSWORD);
+    login(fullwidth).await.expect("the NFKC-equal password");
+
+    // Past the maximum length the password is refused before any hashing, like a wrong one.
+    let overlong = PASSWORD.repeat(1000);
+    assert!(matches!(
+        login(overlong).await,
+        Err(auth_core::Error::InvalidCredentials)
+    ));
+    login(PASSWORD.to_string())
+        .await
+        .expect("still the password");
 }
