@@ -2,6 +2,7 @@
 //! embedded store or on PostgreSQL and Redis started by the harness.
 
 mod accounts;
+mod admin_lists;
 mod cors;
 mod credentials;
 mod edge;
