@@ -35,9 +35,18 @@ async fn counter() -> Counter {
     Counter { seen, port }
 }
 
-/// Sends raw bytes; returns the status of the first response (None if the connection was closed
-/// without one) and everything read until the gateway closed or went quiet.
-fn raw(port: u16, request: &str) -> (Option<u16>, String) {
+/// What came back on a raw connection.
+struct RawAnswer {
+    /// The status of the first response; None if the connection ended without one.
+    status: Option<u16>,
+    /// Everything read until the gateway closed the connection or went quiet.
+    text: String,
+    /// Whether the gateway closed the connection (rather than leaving it open and quiet).
+    closed: bool,
+}
+
+/// Sends raw bytes and reads what comes back.
+fn raw(port: u16, request: &str) -> RawAnswer {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_millis(1500)))
@@ -45,18 +54,24 @@ fn raw(port: u16, request: &str) -> (Option<u16>, String) {
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = Vec::new();
     let mut buffer = [0u8; 4096];
-    while let Ok(n) = stream.read(&mut buffer) {
-        if n == 0 {
-            break;
+    let closed = loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break true,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            // A reset is a close too; a timeout means the connection stayed open.
+            Err(err) => break err.kind() == std::io::ErrorKind::ConnectionReset,
         }
-        answer.extend_from_slice(&buffer[..n]);
-    }
+    };
     let text = String::from_utf8_lossy(&answer).to_string();
     let status = text
         .strip_prefix("HTTP/1.1 ")
         .and_then(|rest| rest.get(..3))
         .and_then(|s| s.parse().ok());
-    (status, text)
+    RawAnswer {
+        status,
+        text,
+        closed,
+    }
 }
 
 async fn system_with_counter() -> (System, Counter, String) {
@@ -97,7 +112,11 @@ async fn smuggling_attempts_never_reach_the_service() {
     ];
     let port = system.gateway.port;
     for attack in attacks {
-        let (status, text) = tokio::task::spawn_blocking({
+        let RawAnswer {
+            status,
+            text,
+            closed,
+        } = tokio::task::spawn_blocking({
             let attack = attack.clone();
             move || raw(port, &attack)
         })
@@ -105,6 +124,7 @@ async fn smuggling_attempts_never_reach_the_service() {
         .unwrap();
         assert!(status.is_none_or(|s| s == 400), "{attack:?} -> {text}");
         assert!(!text.contains("smuggled"), "{attack:?} -> {text}");
+        assert!(closed, "{attack:?} left the connection open: {text}");
         assert_eq!(
             counter.seen.load(Ordering::SeqCst),
             0,
@@ -116,9 +136,10 @@ async fn smuggling_attempts_never_reach_the_service() {
     let bad_chunks = format!(
         "POST / HTTP/1.1\r\n{head}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n{smuggled}"
     );
-    let (status, text) = tokio::task::spawn_blocking(move || raw(port, &bad_chunks))
-        .await
-        .unwrap();
+    let RawAnswer { status, text, .. } =
+        tokio::task::spawn_blocking(move || raw(port, &bad_chunks))
+            .await
+            .unwrap();
     assert!(status.is_none_or(|s| s == 400 || s == 502), "{text}");
     assert!(!text.contains("/smuggled"), "{text}");
     assert!(counter.seen.load(Ordering::SeqCst) <= 1);
@@ -126,7 +147,7 @@ async fn smuggling_attempts_never_reach_the_service() {
     // A plain request gets through, exactly once.
     let before = counter.seen.load(Ordering::SeqCst);
     let plain = format!("GET /ok HTTP/1.1\r\n{head}Connection: close\r\n\r\n");
-    let (status, _) = tokio::task::spawn_blocking(move || raw(port, &plain))
+    let RawAnswer { status, .. } = tokio::task::spawn_blocking(move || raw(port, &plain))
         .await
         .unwrap();
     assert_eq!(status, Some(200));
@@ -161,19 +182,19 @@ async fn path_variants_get_the_decision_of_their_canonical_form() {
         "/%2e%2e/counter/x",
         "/counter/a/%2E%2E/x",
     ] {
-        let (status, text) = ask(path, false).await;
+        let RawAnswer { status, text, .. } = ask(path, false).await;
         assert_eq!(status, Some(401), "{path}: {text}");
-        let (status, text) = ask(path, true).await;
+        let RawAnswer { status, text, .. } = ask(path, true).await;
         assert_eq!(status, Some(200), "{path}: {text}");
         assert!(text.contains(r#""path":"/x""#), "{path}: {text}");
     }
     // Leaving the prefix by dot segments lands on the gateway's own routes, not in the service.
-    let (status, text) = ask("/counter/%2e%2e/health", false).await;
+    let RawAnswer { status, text, .. } = ask("/counter/%2e%2e/health", false).await;
     assert_eq!(status, Some(200), "{text}");
     assert!(text.contains("\"database\""), "{text}");
     // Encodings that servers disagree on are refused.
     for path in ["/counter/a%2fb", "/counter/a%5cb", "/counter/a%00"] {
-        let (status, text) = ask(path, true).await;
+        let RawAnswer { status, text, .. } = ask(path, true).await;
         assert_eq!(status, Some(400), "{path}: {text}");
     }
 }
