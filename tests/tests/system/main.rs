@@ -8,6 +8,7 @@ mod credentials;
 mod edge;
 mod flows;
 mod foundation;
+mod handoff;
 mod harness;
 mod hygiene;
 mod limits;
