@@ -339,6 +339,18 @@ async fn every_response_warns_in_the_last_fifteen_minutes() {
     let (_, body) = system.get("/api/system/status").await;
     assert_eq!(body["data"]["warning"], true);
     assert!(body["data"]["seconds_until_close"].as_i64().unwrap() <= 900);
+    // The gateway's pages say it in words too.
+    for path in ["/login?service=service-b&return_to=/", "/m/scan?t=unknown"] {
+        let html = get(&system, &system.url(path), None, true)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("class=\"banner\" role=\"status\">The system closes in"),
+            "{path}: {html}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

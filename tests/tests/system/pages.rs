@@ -283,10 +283,46 @@ async fn a_pin_typed_in_another_browser_is_refused() {
     }
 }
 
+/// Every visible form field of `html` has a label tied to it, and the page names its language.
+fn assert_labelled(html: &str, page: &str) {
+    assert!(html.contains("<html lang=\"en\">"), "{page}: no language");
+    for input in html.split("<input").skip(1) {
+        let tag = input.split('>').next().unwrap();
+        if tag.contains("type=\"hidden\"") {
+            continue;
+        }
+        let id = tag
+            .split("id=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{page}: a field without an id: <input{tag}>"));
+        assert!(
+            html.contains(&format!("<label for=\"{id}\"")),
+            "{page}: no label for #{id}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_refuse_foreign_return_targets_and_frames() {
-    let system = System::start(Storage::Embedded);
+    let system = System::start_with_mail(Storage::Embedded, "");
     let client = system.client();
+    let (admin, _) = admin_token(&system, "admin").await;
+    let key = crate::flows::service_key(&system, &admin, "service-b").await;
+    let challenge: serde_json::Value = client
+        .post(system.url("/api/auth/qr/generate"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // What the phone opens before its person signs in: the password form.
+    let phone_sign_in = format!(
+        "/m/scan?t={}",
+        challenge["data"]["qr_token"].as_str().unwrap()
+    );
     for evil in [
         "//evil.example",
         "https://evil.example",
@@ -309,7 +345,9 @@ async fn pages_refuse_foreign_return_targets_and_frames() {
     for path in [
         "/login?service=service-b&return_to=/x",
         "/m/scan?t=unknown",
+        phone_sign_in.as_str(),
         "/verify-email?token=x",
+        "/reset-password?token=x",
     ] {
         let response = client.get(system.url(path)).send().await.unwrap();
         assert!(response.status().is_success(), "{path}");
@@ -331,6 +369,8 @@ async fn pages_refuse_foreign_return_targets_and_frames() {
             !html.contains("http://") || html.contains(&system.url("")),
             "{path}: external asset"
         );
+        assert_labelled(&html, path);
+        assert!(!html.contains("class=\"banner\""), "{path}: open all day");
     }
     let response = client
         .get(system.url("/login?service=nope"))
