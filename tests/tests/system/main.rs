@@ -12,6 +12,7 @@ mod handoff;
 mod harness;
 mod hygiene;
 mod limits;
+mod mail_links;
 mod pages;
 mod qr;
 mod roles;
