@@ -315,3 +315,33 @@ async fn a_rotation_by_another_process_is_picked_up() {
     assert_eq!(parts(&token).0["kid"], new_kid.as_str());
     assert_eq!(claims.sub, "x");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signing_key_is_sealed_at_rest_with_the_master_key() {
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+
+    let t = TestCore::start(crate::harness::Backend::Embedded).await;
+    let row = t
+        .core
+        .stores()
+        .db
+        .query_one(
+            "SELECT private_key_sealed FROM signing_keys",
+            auth_core::params![],
+        )
+        .await
+        .unwrap();
+    let sealed: Vec<u8> = row.get("private_key_sealed").unwrap();
+    assert!(
+        ed25519_dalek::SigningKey::from_pkcs8_der(&sealed).is_err(),
+        "the private key is stored as plain PKCS#8"
+    );
+
+    // The same database with another master key: start-up stops and says why.
+    let mut config = t.core.config().clone();
+    config.keys.master_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+    let Err(refused) = auth_core::AuthCore::open(config, ManualClock::starting_now()).await else {
+        panic!("another master key opened the signing key");
+    };
+    assert!(format!("{refused:?}").contains("master key"), "{refused:?}");
+}
