@@ -590,3 +590,60 @@ async fn pyjwt_verifies_our_tokens_from_the_jwks_alone() {
     assert!(!wrong_aud.0, "PyJWT accepted the wrong audience");
     assert!(!tampered.0, "PyJWT accepted a tampered token");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_rotate_on_the_command_line_reaches_the_running_gateway() {
+    let system = System::start_with_mail(Storage::shared_servers(), "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let before = tokens(&system, &person).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let kids = || async {
+        let (_, jwks) = system.get("/.well-known/jwks.json").await;
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let old_kids = kids().await;
+    assert_eq!(old_kids.len(), 1);
+
+    let (code, output) = auth_test_support::run_gateway_command(
+        &["--config", &system.config_path(), "keys", "rotate"],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{output}");
+
+    // The running gateway hears of it through Redis: both keys published, the new one signing.
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    while kids().await.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the JWKS never listed the new key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let after = tokens(&system, &person).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let kid_of = |token: &str| {
+        let header = token.split('.').next().unwrap();
+        let header: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+                .unwrap(),
+        )
+        .unwrap();
+        header["kid"].as_str().unwrap().to_string()
+    };
+    assert_eq!(kid_of(&before), old_kids[0]);
+    assert_ne!(kid_of(&after), old_kids[0], "new tokens use the new key");
+    // A token signed before the rotation still works until it expires.
+    assert_eq!(system.get_as("/api/users/me", &before).await.0, 200);
+    assert_eq!(system.get_as("/api/users/me", &after).await.0, 200);
+}
