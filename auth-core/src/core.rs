@@ -117,7 +117,7 @@ impl AuthCore {
     }
 
     /// Starts the background work on the current runtime: mail delivery, event publishing (with
-    /// Redis), and a periodic reload of the signing keys (rotations by other processes).
+    /// Redis), and reloads of the signing keys and the schedule when another process changes them.
     pub fn spawn_background(&self) {
         tokio::spawn(self.inner.mailer.clone().deliver_forever());
         if let Some(redis) = self.inner.stores.redis() {
@@ -127,59 +127,26 @@ impl AuthCore {
                 self.inner.clock.clone(),
             ));
         }
-        self.spawn_schedule_reload();
         let keys = self.inner.tokens.keys().clone();
-        let ephemeral = self.inner.stores.ephemeral.clone();
-        tokio::spawn(async move {
-            // Reload when another process announces a rotation, and every 30 s regardless (the
-            // announcement does not cross processes in the embedded mode).
-            let mut rotations = ephemeral.subscribe(KEY_ROTATIONS).await.ok();
-            loop {
-                let announced = async {
-                    match rotations.as_mut() {
-                        Some(receiver) => {
-                            let _ = receiver.recv().await;
-                        }
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::select! {
-                    () = announced => {}
-                    () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
-                }
-                if let Err(err) = keys.reload().await {
-                    tracing::warn!(%err, "could not reload the signing keys");
-                }
-            }
-        });
-    }
-
-    fn spawn_schedule_reload(&self) {
+        spawn_reloads(
+            self.inner.stores.ephemeral.clone(),
+            KEY_ROTATIONS,
+            "signing keys",
+            move || {
+                let keys = keys.clone();
+                async move { keys.reload().await }
+            },
+        );
         let schedule = self.inner.schedule.clone();
-        let ephemeral = self.inner.stores.ephemeral.clone();
-        tokio::spawn(async move {
-            let mut changes = ephemeral
-                .subscribe(crate::schedule::SCHEDULE_CHANGES)
-                .await
-                .ok();
-            loop {
-                let announced = async {
-                    match changes.as_mut() {
-                        Some(receiver) => {
-                            let _ = receiver.recv().await;
-                        }
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::select! {
-                    () = announced => {}
-                    () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
-                }
-                if let Err(err) = schedule.reload().await {
-                    tracing::warn!(%err, "could not reload the schedule");
-                }
-            }
-        });
+        spawn_reloads(
+            self.inner.stores.ephemeral.clone(),
+            crate::schedule::SCHEDULE_CHANGES,
+            "schedule",
+            move || {
+                let schedule = schedule.clone();
+                async move { schedule.reload().await }
+            },
+        );
     }
 
     /// Tells every gateway sharing this Redis to reload the signing keys now.
@@ -263,4 +230,37 @@ fn longest_token_life(config: &Config) -> SignedDuration {
         .max(t.admin_ttl_secs)
         .max(config.sessions.service_ttl_secs);
     SignedDuration::from_secs(i64::try_from(longest + t.leeway_secs).unwrap_or(i64::MAX))
+}
+
+/// Runs `reload` whenever another process announces a change on `channel`, and every 30 s
+/// regardless (announcements do not cross processes in the embedded mode).
+fn spawn_reloads<F, Fut>(
+    ephemeral: Arc<dyn crate::store::Ephemeral>,
+    channel: &'static str,
+    what: &'static str,
+    reload: F,
+) where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    tokio::spawn(async move {
+        let mut announcements = ephemeral.subscribe(channel).await.ok();
+        loop {
+            let announced = async {
+                match announcements.as_mut() {
+                    Some(receiver) => {
+                        let _ = receiver.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = announced => {}
+                () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+            }
+            if let Err(err) = reload().await {
+                tracing::warn!(%err, "could not reload the {what}");
+            }
+        }
+    });
 }
