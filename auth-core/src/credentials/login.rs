@@ -123,6 +123,7 @@ impl Credentials<'_> {
                     AuditEntry::new(Actor::Anonymous, "user.locked")
                         .target("user", user.id)
                         .from_client(context)
+                        .outcome(Outcome::Failure)
                         .detail("locked_until", until.to_string())
                         .write(&mut db.clone(), now)
                         .await?;
@@ -272,19 +273,18 @@ impl Credentials<'_> {
                 .lockout
                 .failed(db, ADMIN_PASSWORDS, &id, attempt, now)
                 .await?;
-            AuditEntry::new(
-                Actor::Anonymous,
-                if locked.is_some() {
-                    "admin.locked"
-                } else {
-                    "admin.login"
-                },
-            )
-            .target("admin", admin.id)
-            .from_client(context)
-            .outcome(Outcome::Failure)
-            .write(&mut db.clone(), now)
-            .await?;
+            // A wrong password is a failed login, or, the one that locks, the lockout itself.
+            let entry = match locked {
+                Some(until) => AuditEntry::new(Actor::Anonymous, "admin.locked")
+                    .detail("locked_until", until.to_string()),
+                None => AuditEntry::new(Actor::Anonymous, "admin.login"),
+            };
+            entry
+                .target("admin", admin.id)
+                .from_client(context)
+                .outcome(Outcome::Failure)
+                .write(&mut db.clone(), now)
+                .await?;
             return Err(Error::InvalidCredentials);
         }
         core.lockout

@@ -82,7 +82,7 @@ impl QrLogin<'_> {
                 AuditEntry::new(Actor::Anonymous, "user.pin_locked")
                     .target("user", user_id)
                     .from_client(context)
-                    .outcome(Outcome::Denied)
+                    .outcome(Outcome::Failure)
                     .detail("locked_until", until.to_string())
                     .write(&mut db.clone(), now)
                     .await?;
