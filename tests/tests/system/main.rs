@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_lists;
+mod audit;
 mod cors;
 mod credentials;
 mod edge;
