@@ -298,6 +298,58 @@ async fn closed_hours_answer_503_but_admins_and_health_stay_up() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn exception_days_override_the_week_and_the_hours_are_published() {
+    let system = System::start_with_mail(Storage::Embedded, "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let every_day: serde_json::Map<String, Value> =
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .iter()
+            .map(|day| {
+                (
+                    day.to_string(),
+                    json!({ "open": "00:00", "close": "24:00" }),
+                )
+            })
+            .collect();
+    let put = |schedule: Value| {
+        system.call(
+            reqwest::Method::PUT,
+            "/api/admin/schedule",
+            Some(&admin),
+            Some(schedule),
+        )
+    };
+
+    // Open every day of the week, but today is a holiday.
+    let holiday = json!({
+        "timezone": "UTC",
+        "weekly": every_day,
+        "exceptions": [{ "date": today.to_string(), "hours": null }],
+        "warning_minutes": 15,
+    });
+    assert_eq!(put(holiday.clone()).await.0, 200);
+    let (status, published) = system.get("/api/system/operating-hours").await;
+    assert_eq!(status, 200);
+    assert_eq!(published["data"], holiday, "published as set");
+    let (_, body) = system.get("/api/system/status").await;
+    assert_eq!(body["data"]["status"], "closed");
+    assert_eq!(login(&system, "anyone", "anything").await.0, 503);
+
+    // Closed every day of the week, but open all of today.
+    let special = json!({
+        "timezone": "UTC",
+        "weekly": {},
+        "exceptions": [{ "date": today.to_string(), "hours": { "open": "00:00", "close": "24:00" } }],
+        "warning_minutes": 15,
+    });
+    assert_eq!(put(special).await.0, 200);
+    let (_, body) = system.get("/api/system/status").await;
+    assert_eq!(body["data"]["status"], "open");
+    assert_eq!(login(&system, "anyone", "anything").await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn every_response_warns_in_the_last_fifteen_minutes() {
     let system = System::start_with_mail(Storage::Embedded, "");
     let (admin, _) = admin_token(&system, "admin").await;
