@@ -2,7 +2,7 @@
 //! refusal of foreign `return_to` targets.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use auth_test_support::ChromeDriver;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -204,6 +204,21 @@ async fn a_person_logs_into_serviceb_with_qr_and_pin_in_a_real_browser() {
     screenshot(&desktop, "login-page.png").await;
 
     let pin = phone_pin(&phone, &scan_url, &person, true).await;
+    // The login page follows its challenge: the scan shows there, and the time left counts down.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = text_of(&desktop, "#status").await;
+        if status.contains("Your phone scanned the code") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never saw the scan: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let left = text_of(&desktop, "#time-left").await;
+    assert!(left.starts_with("1:") || left.starts_with("0:"), "{left}");
     type_pin(&desktop, &pin).await;
 
     // Back on ServiceB, where the browser was going, as this person.
