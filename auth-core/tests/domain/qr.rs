@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use auth_core::accounts::User;
-use auth_core::credentials::{CredentialKind, Principal};
+use auth_core::credentials::{CredentialKind, LoginRequest, Principal};
 use auth_core::login_history::{GroupBy, HistoryQuery};
 use auth_core::page::PageRequest;
 use auth_core::qr_login::ScanResult;
+use auth_core::secret::Secret;
 use auth_core::services::Service;
 use auth_core::sessions::Subject;
 use auth_core::{Actor, Error};
@@ -52,6 +53,7 @@ core_test!(the_whole_flow_yields_a_session_for_that_service, |t| {
     assert_eq!(scan.expires_in, 300);
     assert_eq!(scan.service.slug, "service-b");
     assert_eq!(scan.requested_from.ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(scan.requested_from.user_agent.as_deref(), Some("tests"));
     let qr = t.core.qr_login();
     assert_eq!(
         qr.state(&service_b, &token).await.unwrap().status,
@@ -520,6 +522,18 @@ core_test!(login_history_counts_answer_who_used_what, |t| {
             None,
         )
         .await;
+    // A wrong password is in the history too, with why and from where.
+    let _ = t
+        .core
+        .credentials()
+        .login(
+            LoginRequest {
+                login: "john".into(),
+                password: Secret::new("not the password"),
+            },
+            &TestCore::context(),
+        )
+        .await;
 
     let history = t.core.login_history();
     let week = HistoryQuery {
@@ -573,9 +587,22 @@ core_test!(login_history_counts_answer_who_used_what, |t| {
         )
         .await
         .unwrap();
-    // Newest first: the failed PIN, then the logins (and the password-less ones only: QR).
-    assert_eq!(rows.items[0].failure_reason.as_deref(), Some("PIN_INVALID"));
-    assert!(!rows.items[0].success);
+    let failed = |reason: &str| {
+        rows.items
+            .iter()
+            .find(|r| r.failure_reason.as_deref() == Some(reason))
+            .unwrap_or_else(|| panic!("no {reason} row: {:?}", rows.items))
+    };
+    let pin = failed("PIN_INVALID");
+    assert_eq!((pin.success, pin.method.as_str()), (false, "qr"));
+    assert_eq!(pin.service.as_deref(), Some("service-b"));
+    let password = failed("INVALID_CREDENTIALS");
+    assert_eq!(
+        (password.success, password.method.as_str()),
+        (false, "password")
+    );
+    assert_eq!(password.client_ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(password.user_agent.as_deref(), Some("tests"));
     assert_eq!(
         rows.items
             .iter()
