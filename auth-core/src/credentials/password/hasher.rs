@@ -74,15 +74,21 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(Params) -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| Error::internal("password hasher closed"))?;
         let params = self.params.clone();
-        tokio::task::spawn_blocking(move || work(params))
-            .await
-            .map_err(Error::internal)
+        // The permit goes with the work: if the caller gives up (the client hung up), the hash
+        // still runs to its end on the blocking pool and must keep counting against the bound.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(params)
+        })
+        .await
+        .map_err(Error::internal)
     }
 
     /// Hashes a (normalised) password.
@@ -156,6 +162,38 @@ mod tests {
                 .unwrap(),
             Verified::No
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hash_holds_its_permit_to_the_end_even_when_its_caller_gives_up() {
+        let mut slow = config();
+        slow.argon2_memory_kib = 64 * 1024;
+        slow.argon2_iterations = 4;
+        slow.max_concurrent_hashes = 1;
+        let hasher = PasswordHasher::new(&slow).unwrap();
+        assert_eq!(hasher.permits.available_permits(), 1);
+
+        let caller = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.verify(&Secret::new("river stone"), None).await }
+        });
+        // Wait until the hash is running, then drop its caller, as a closed connection would.
+        while hasher.permits.available_permits() == 1 {
+            tokio::task::yield_now().await;
+        }
+        caller.abort();
+        let _ = caller.await;
+        assert_eq!(
+            hasher.permits.available_permits(),
+            0,
+            "the abandoned hash still runs, so it still holds the only permit"
+        );
+        // The next hash waits for it rather than running beside it.
+        hasher
+            .verify(&Secret::new("river stone"), None)
+            .await
+            .unwrap();
+        assert_eq!(hasher.permits.available_permits(), 1);
     }
 
     #[tokio::test]
