@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::flows::{
     PASSWORD, active_person, admin_token, login, mailed_token, new_person_names, pending_person,
-    qr_session, registration, service_key, tokens,
+    qr_challenge, qr_session, registration, scan, service_key, tokens,
 };
 use crate::harness::{Storage, System};
 
@@ -143,31 +143,13 @@ async fn security_events_are_audited_with_their_outcome() {
         .await;
     let key = service_key(&system, &admin, "service-b").await;
     let client = system.client();
-    let generate = || async {
-        let challenge: Value = client
-            .post(system.url("/api/auth/qr/generate"))
-            .header("x-api-key", &key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        challenge["data"]["qr_token"].as_str().unwrap().to_string()
-    };
     let phone = tokens(&system, &guesser).await["access_token"]
         .as_str()
         .unwrap()
         .to_string();
-    let qr_token = generate().await;
-    let (_, scan) = system
-        .post(
-            "/api/auth/qr/scan",
-            Some(&phone),
-            json!({ "qr_token": qr_token }),
-        )
-        .await;
-    let right = scan["data"]["pin"].as_str().unwrap();
+    let qr_token = qr_challenge(&system, &key).await;
+    let scanned = scan(&system, &phone, &qr_token).await;
+    let right = scanned["pin"].as_str().unwrap();
     let wrong = if right == "000000" {
         "111111"
     } else {

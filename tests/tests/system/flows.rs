@@ -143,39 +143,51 @@ pub async fn service_key(system: &System, admin: &str, slug: &str) -> String {
     body["data"]["api_key"].as_str().unwrap().to_string()
 }
 
-/// Logs `person` into service `slug` the QR way, through the API; returns the session token.
-pub async fn qr_session(system: &System, admin: &str, person: &Person, slug: &str) -> String {
-    let key = service_key(system, admin, slug).await;
-    let client = system.client();
-    let challenge: Value = client
+/// A new QR challenge of the service whose API key is `key`; its token.
+pub async fn qr_challenge(system: &System, key: &str) -> String {
+    let challenge: Value = system
+        .client()
         .post(system.url("/api/auth/qr/generate"))
-        .header("x-api-key", &key)
+        .header("x-api-key", key)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let token = challenge["data"]["qr_token"]
+    challenge["data"]["qr_token"]
         .as_str()
         .expect("a challenge")
-        .to_string();
+        .to_string()
+}
+
+/// The phone signed in with `access` scans challenge `qr_token`; the scan's data (PIN included).
+pub async fn scan(system: &System, access: &str, qr_token: &str) -> Value {
+    let (status, scan) = system
+        .post(
+            "/api/auth/qr/scan",
+            Some(access),
+            json!({ "qr_token": qr_token }),
+        )
+        .await;
+    assert_eq!(status, 200, "{scan}");
+    scan["data"].clone()
+}
+
+/// Logs `person` into service `slug` the QR way, through the API; returns the session token.
+pub async fn qr_session(system: &System, admin: &str, person: &Person, slug: &str) -> String {
+    let key = service_key(system, admin, slug).await;
+    let token = qr_challenge(system, &key).await;
     let phone = tokens(system, person).await["access_token"]
         .as_str()
         .unwrap()
         .to_string();
-    let (status, scan) = system
-        .post(
-            "/api/auth/qr/scan",
-            Some(&phone),
-            json!({ "qr_token": token }),
-        )
-        .await;
-    assert_eq!(status, 200, "{scan}");
-    let verified: Value = client
+    let scan = scan(system, &phone, &token).await;
+    let verified: Value = system
+        .client()
         .post(system.url("/api/auth/pin/verify"))
         .header("x-api-key", &key)
-        .json(&json!({ "qr_token": token, "pin": scan["data"]["pin"] }))
+        .json(&json!({ "qr_token": token, "pin": scan["pin"] }))
         .send()
         .await
         .unwrap()

@@ -1,9 +1,7 @@
 //! The browser session at a service, over plain HTTP: the login page's one-time code becomes the
 //! session cookie on the service's own host once, and `/_auth/logout` there ends the session.
 
-use serde_json::json;
-
-use crate::flows::{active_person, admin_token, tokens};
+use crate::flows::{active_person, admin_token, scan, tokens};
 use crate::harness::{Storage, System};
 
 /// The value of `attribute="…"` in `html`.
@@ -49,14 +47,7 @@ async fn the_login_code_works_once_and_logout_ends_the_browser_session() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, scan) = system
-        .post(
-            "/api/auth/qr/scan",
-            Some(&phone),
-            json!({ "qr_token": qr_token }),
-        )
-        .await;
-    assert_eq!(status, 200, "{scan}");
+    let scanned = scan(&system, &phone, &qr_token).await;
     let verified = client
         .post(system.url("/login/verify"))
         .header("cookie", &nonce)
@@ -65,7 +56,7 @@ async fn the_login_code_works_once_and_logout_ends_the_browser_session() {
             ("service", "service-b"),
             ("return_to", return_to.as_str()),
             ("qr_token", qr_token.as_str()),
-            ("pin", scan["data"]["pin"].as_str().unwrap()),
+            ("pin", scanned["pin"].as_str().unwrap()),
         ])
         .send()
         .await

@@ -324,19 +324,10 @@ async fn pages_refuse_foreign_return_targets_and_frames() {
     let client = system.client();
     let (admin, _) = admin_token(&system, "admin").await;
     let key = crate::flows::service_key(&system, &admin, "service-b").await;
-    let challenge: serde_json::Value = client
-        .post(system.url("/api/auth/qr/generate"))
-        .header("x-api-key", &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     // What the phone opens before its person signs in: the password form.
     let phone_sign_in = format!(
         "/m/scan?t={}",
-        challenge["data"]["qr_token"].as_str().unwrap()
+        crate::flows::qr_challenge(&system, &key).await
     );
     for evil in [
         "//evil.example",

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use auth_test_support::{Postgres, Redis};
 use serde_json::json;
 
-use crate::flows::{admin_token, mailed_token, pending_person, service_key, tokens};
+use crate::flows::{
+    admin_token, mailed_token, pending_person, qr_challenge, scan, service_key, tokens,
+};
 use crate::harness::{Storage, System};
 
 /// Every key and value in `redis`, as text.
@@ -118,24 +120,11 @@ async fn no_secret_handed_out_is_stored_as_it_is() {
     let key = service_key(&system, &admin, "service-b").await;
 
     let client = system.client();
-    let (_, challenge) = crate::harness::json(
-        client
-            .post(system.url("/api/auth/qr/generate"))
-            .header("x-api-key", &key)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let qr_token = challenge["data"]["qr_token"].as_str().unwrap().to_string();
-    let (_, scan) = system
-        .post(
-            "/api/auth/qr/scan",
-            Some(&access),
-            json!({ "qr_token": qr_token }),
-        )
-        .await;
-    let pin = scan["data"]["pin"].as_str().unwrap().to_string();
+    let qr_token = qr_challenge(&system, &key).await;
+    let pin = scan(&system, &access, &qr_token).await["pin"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (status, verified) = crate::harness::json(
         client
             .post(system.url("/api/auth/pin/verify"))
