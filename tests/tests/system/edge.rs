@@ -301,7 +301,14 @@ async fn closed_hours_answer_503_but_admins_and_health_stay_up() {
 async fn exception_days_override_the_week_and_the_hours_are_published() {
     let system = System::start_with_mail(Storage::Embedded, "");
     let (admin, _) = admin_token(&system, "admin").await;
-    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    // Today in a zone where it is morning, so the day cannot end during the test.
+    let utc = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let zone = if utc.hour() >= 12 {
+        "Etc/GMT+12"
+    } else {
+        "UTC"
+    };
+    let today = utc.in_tz(zone).unwrap().date();
     let every_day: serde_json::Map<String, Value> =
         ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
             .iter()
@@ -323,7 +330,7 @@ async fn exception_days_override_the_week_and_the_hours_are_published() {
 
     // Open every day of the week, but today is a holiday.
     let holiday = json!({
-        "timezone": "UTC",
+        "timezone": zone,
         "weekly": every_day,
         "exceptions": [{ "date": today.to_string(), "hours": null }],
         "warning_minutes": 15,
@@ -338,7 +345,7 @@ async fn exception_days_override_the_week_and_the_hours_are_published() {
 
     // Closed every day of the week, but open all of today.
     let special = json!({
-        "timezone": "UTC",
+        "timezone": zone,
         "weekly": {},
         "exceptions": [{ "date": today.to_string(), "hours": { "open": "00:00", "close": "24:00" } }],
         "warning_minutes": 15,
@@ -355,19 +362,31 @@ async fn every_response_warns_in_the_last_fifteen_minutes() {
     let (admin, _) = admin_token(&system, "admin").await;
     let person = active_person(&system, &admin).await;
     let session = qr_session(&system, &admin, &person, "service-b").await;
-    let now = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
-    let minutes = now.hour() as i64 * 60 + now.minute() as i64 + 11;
-    let close = if minutes >= 1440 {
-        "24:00".to_string()
+    // Closing 11 minutes from now, in a zone where that is still today whatever the hour in UTC.
+    let utc = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let zone = if utc.hour() >= 12 {
+        "Etc/GMT+12"
     } else {
-        format!("{:02}:{:02}", minutes / 60, minutes % 60)
+        "UTC"
     };
-    let (status, body) = set_schedule(
-        &system,
-        &admin,
-        json!({ weekday_name(now.timestamp()): { "open": "00:00", "close": close } }),
-    )
-    .await;
+    let now = utc.in_tz(zone).unwrap();
+    let minutes = now.hour() as i64 * 60 + now.minute() as i64 + 11;
+    let close = format!("{:02}:{:02}", minutes / 60, minutes % 60);
+    let weekday = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [now.weekday().to_monday_zero_offset() as usize];
+    let (status, body) = system
+        .call(
+            reqwest::Method::PUT,
+            "/api/admin/schedule",
+            Some(&admin),
+            Some(json!({
+                "timezone": zone,
+                "weekly": { weekday: { "open": "00:00", "close": close } },
+                "exceptions": [],
+                "warning_minutes": 15,
+            })),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 
     for response in [
