@@ -10,6 +10,25 @@ pub(crate) fn runner() -> refinery::Runner {
     embedded::migrations::runner().set_grouped(true)
 }
 
+/// The audit log is append-only in the database too, so no code path (and no mistaken query) can
+/// rewrite history. Trigger syntax differs between the engines, so these are not migrations but
+/// idempotent statements each engine runs after them.
+pub(crate) const AUDIT_APPEND_ONLY_POSTGRES: &str = "
+CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_log is append-only';
+END $$;
+CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();";
+
+pub(crate) const AUDIT_APPEND_ONLY_SQLITE: &str = "
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;";
+
 pub(crate) fn applied_names(report: &refinery::Report) -> Vec<String> {
     report
         .applied_migrations()

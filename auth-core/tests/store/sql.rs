@@ -261,3 +261,27 @@ async fn postgres_outage_is_unavailable_and_recovers() {
         "the pool did not reconnect after PostgreSQL came back"
     );
 }
+
+sql_test!(the_audit_log_is_append_only, |db| {
+    db.execute(
+        "INSERT INTO audit_log (id, at, actor_kind, action, outcome, details)
+         VALUES ('a1', 1, 'system', 'user.approved', 'success', '{}')",
+        params![],
+    )
+    .await
+    .unwrap();
+    for change in [
+        "UPDATE audit_log SET outcome = 'failure' WHERE id = 'a1'",
+        "DELETE FROM audit_log WHERE id = 'a1'",
+    ] {
+        let refused = db.execute(change, params![]).await;
+        assert!(refused.is_err(), "{change} was allowed");
+    }
+    let row = db
+        .query_one("SELECT outcome FROM audit_log WHERE id = 'a1'", params![])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String>("outcome").unwrap(), "success");
+    // Applying the guard again on start (or by `migrate`) is harmless.
+    db.migrate().await.unwrap();
+});

@@ -84,11 +84,20 @@ impl Engine for PostgresEngine {
             .run_async(&mut **client)
             .await
             .map_err(|err| StoreError::Backend(format!("migration failed: {err}")));
+        let guarded = match &report {
+            Ok(_) => client
+                .batch_execute(migrations::AUDIT_APPEND_ONLY_POSTGRES)
+                .await
+                .map_err(map_error),
+            Err(_) => Ok(()),
+        };
         // Unlock even when the migration failed; a dropped connection would unlock too.
         let _ = client
             .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
             .await;
-        Ok(migrations::applied_names(&report?))
+        let report = report?;
+        guarded?;
+        Ok(migrations::applied_names(&report))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -117,6 +117,8 @@ impl Engine for SqliteEngine {
             let report = migrations::runner()
                 .run(conn)
                 .map_err(|err| StoreError::Backend(format!("migration failed: {err}")))?;
+            conn.execute_batch(migrations::AUDIT_APPEND_ONLY_SQLITE)
+                .map_err(map_error)?;
             Ok(migrations::applied_names(&report))
         })
         .await
