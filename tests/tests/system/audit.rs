@@ -6,8 +6,8 @@ use auth_test_support::run_gateway_command;
 use serde_json::{Value, json};
 
 use crate::flows::{
-    PASSWORD, active_person, admin_token, login, mailed_token, new_person_names, pending_person,
-    qr_challenge, qr_session, registration, scan, service_key, tokens,
+    PASSWORD, active_person, admin_token, login, new_person_names, pending_person, qr_challenge,
+    qr_session, registration, reset_token, scan, service_key, tokens,
 };
 use crate::harness::{Storage, System};
 
@@ -74,14 +74,7 @@ async fn security_events_are_audited_with_their_outcome() {
         )
         .await;
     assert_eq!(status, 202);
-    system
-        .post(
-            "/api/auth/password/forgot",
-            None,
-            json!({ "email": person.email }),
-        )
-        .await;
-    let reset = mailed_token(&person.email, "Reset your password");
+    let reset = reset_token(&system, &person.email).await;
     let (status, body) = system
         .post(
             "/api/auth/password/reset",

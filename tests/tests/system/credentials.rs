@@ -9,8 +9,8 @@ use auth_test_support::Smtp;
 use serde_json::{Value, json};
 
 use crate::flows::{
-    MAIL_WAIT, PASSWORD, Person, active_person, admin_token, login, mailed_token, pending_person,
-    registration, tokens,
+    MAIL_WAIT, PASSWORD, Person, active_person, admin_token, login, pending_person, registration,
+    reset_token, tokens,
 };
 use crate::harness::{Storage, System, json as json_of};
 
@@ -228,15 +228,7 @@ async fn password_reset_by_mail_signs_out_everywhere() {
         )
         .await;
     assert_eq!(status, 202);
-    let (status, _) = system
-        .post(
-            "/api/auth/password/forgot",
-            None,
-            json!({ "email": person.email }),
-        )
-        .await;
-    assert_eq!(status, 202);
-    let token = mailed_token(&person.email, "Reset your password");
+    let token = reset_token(&system, &person.email).await;
 
     let (status, body) = system
         .post(

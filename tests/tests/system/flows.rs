@@ -79,6 +79,15 @@ pub fn mailed_token(email: &str, subject: &str) -> String {
     link.split("token=").nth(1).unwrap().to_string()
 }
 
+/// Asks for a password reset for `email` and returns the token the mail carried.
+pub async fn reset_token(system: &System, email: &str) -> String {
+    let (status, _) = system
+        .post("/api/auth/password/forgot", None, json!({ "email": email }))
+        .await;
+    assert_eq!(status, 202);
+    mailed_token(email, "Reset your password")
+}
+
 /// Registers and verifies; the account is then pending.
 pub async fn pending_person(system: &System) -> Person {
     let (username, email) = new_person_names();

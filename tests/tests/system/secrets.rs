@@ -8,7 +8,7 @@ use auth_test_support::{Postgres, Redis};
 use serde_json::json;
 
 use crate::flows::{
-    admin_token, mailed_token, pending_person, qr_challenge, scan, service_key, tokens,
+    admin_token, mailed_token, pending_person, qr_challenge, reset_token, scan, service_key, tokens,
 };
 use crate::harness::{Storage, System};
 
@@ -141,15 +141,7 @@ async fn no_secret_handed_out_is_stored_as_it_is() {
         .unwrap()
         .to_string();
 
-    let (status, _) = system
-        .post(
-            "/api/auth/password/forgot",
-            None,
-            json!({ "email": person.email }),
-        )
-        .await;
-    assert_eq!(status, 202);
-    let reset = mailed_token(&person.email, "Reset your password");
+    let reset = reset_token(&system, &person.email).await;
 
     let secrets = [
         ("verification token", verification),
