@@ -20,10 +20,14 @@ use crate::qr_login::QrLogin;
 use crate::schedule::{Schedule, ScheduleStore};
 use crate::services::Services;
 use crate::sessions::Sessions;
+use crate::store::ephemeral::follow_announcements;
 use crate::store::{Health, Stores};
 
 /// Channel on which key rotations are announced.
 const KEY_ROTATIONS: &str = "keys:rotated";
+/// How often signing keys and the schedule are reloaded without an announcement (announcements do
+/// not cross processes in the embedded mode, and Redis may drop one).
+const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The auth system; cheap to clone.
 #[derive(Clone)]
@@ -128,20 +132,22 @@ impl AuthCore {
             ));
         }
         let keys = self.inner.tokens.keys().clone();
-        spawn_reloads(
+        follow_announcements(
             self.inner.stores.ephemeral.clone(),
             KEY_ROTATIONS,
             "signing keys",
+            RELOAD_EVERY,
             move || {
                 let keys = keys.clone();
                 async move { keys.reload().await }
             },
         );
         let schedule = self.inner.schedule.clone();
-        spawn_reloads(
+        follow_announcements(
             self.inner.stores.ephemeral.clone(),
             crate::schedule::SCHEDULE_CHANGES,
             "schedule",
+            RELOAD_EVERY,
             move || {
                 let schedule = schedule.clone();
                 async move { schedule.reload().await }
@@ -230,37 +236,4 @@ fn longest_token_life(config: &Config) -> SignedDuration {
         .max(t.admin_ttl_secs)
         .max(config.sessions.service_ttl_secs);
     SignedDuration::from_secs(i64::try_from(longest + t.leeway_secs).unwrap_or(i64::MAX))
-}
-
-/// Runs `reload` whenever another process announces a change on `channel`, and every 30 s
-/// regardless (announcements do not cross processes in the embedded mode).
-fn spawn_reloads<F, Fut>(
-    ephemeral: Arc<dyn crate::store::Ephemeral>,
-    channel: &'static str,
-    what: &'static str,
-    reload: F,
-) where
-    F: Fn() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<()>> + Send,
-{
-    tokio::spawn(async move {
-        let mut announcements = ephemeral.subscribe(channel).await.ok();
-        loop {
-            let announced = async {
-                match announcements.as_mut() {
-                    Some(receiver) => {
-                        let _ = receiver.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = announced => {}
-                () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
-            }
-            if let Err(err) = reload().await {
-                tracing::warn!(%err, "could not reload the {what}");
-            }
-        }
-    });
 }

@@ -77,7 +77,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     runtime.block_on(async {
         core.spawn_background();
-        tokio::spawn(routes.clone().follow_changes(core.clone()));
+        routes.clone().follow_changes(core.clone());
         tokio::spawn(routes.clone().check_health_forever());
         tokio::spawn(limits.clone().sweep_forever());
     });

@@ -1,11 +1,13 @@
 //! The short-lived store, on the embedded backend and on Redis.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_core::config::RedisConfig;
-use auth_core::store::ephemeral::{EmbeddedStore, RedisStore};
+use auth_core::store::ephemeral::{EmbeddedStore, RedisStore, follow_announcements};
 use auth_core::store::{Ephemeral, StoreError};
+use auth_test_support::Redis;
 
 use crate::ephemeral_test;
 
@@ -155,11 +157,9 @@ async fn redis_reconnects_and_resubscribes_after_a_restart() {
             .await
             .unwrap(),
     );
-    let store = RedisStore::connect(&RedisConfig {
-        url: redis.url(),
-        key_prefix: "r:".into(),
-    })
-    .unwrap();
+    let store = redis_store(&redis);
+    // Another gateway publishes, so the message must really come back through Redis.
+    let other_gateway = redis_store(&redis);
     store.ping().await.unwrap();
     let mut revocations = store.subscribe("revocations").await.unwrap();
 
@@ -185,7 +185,10 @@ async fn redis_reconnects_and_resubscribes_after_a_restart() {
     // The subscription is restored too: a message published now arrives.
     let mut delivered = false;
     for _ in 0..50 {
-        store.publish("revocations", b"s".to_vec()).await.unwrap();
+        other_gateway
+            .publish("revocations", b"s".to_vec())
+            .await
+            .unwrap();
         if let Ok(Ok(message)) =
             tokio::time::timeout(Duration::from_millis(100), revocations.recv()).await
         {
@@ -198,4 +201,108 @@ async fn redis_reconnects_and_resubscribes_after_a_restart() {
         delivered,
         "the subscription did not come back after the restart"
     );
+}
+
+/// A store on `redis` with the key prefix every test gateway here shares.
+fn redis_store(redis: &Redis) -> RedisStore {
+    RedisStore::connect(&RedisConfig {
+        url: redis.url(),
+        key_prefix: "r:".into(),
+    })
+    .unwrap()
+}
+
+async fn redis_stopped() -> Arc<Redis> {
+    let redis = Arc::new(tokio::task::spawn_blocking(Redis::start_new).await.unwrap());
+    let r = redis.clone();
+    tokio::task::spawn_blocking(move || r.stop()).await.unwrap();
+    redis
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_a_process_still_hears_its_own_announcement() {
+    let redis = Arc::new(tokio::task::spawn_blocking(Redis::start_new).await.unwrap());
+    let store = redis_store(&redis);
+    let mut changes = store.subscribe("services:changed").await.unwrap();
+    let r = redis.clone();
+    tokio::task::spawn_blocking(move || r.stop()).await.unwrap();
+    let err = store
+        .publish("services:changed", b"x".to_vec())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert_eq!(changes.try_recv().unwrap(), b"x");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_started_while_redis_is_down_hears_announcements_once_it_is_up() {
+    let redis = redis_stopped().await;
+    let reloads = Arc::new(AtomicUsize::new(0));
+    let counter = reloads.clone();
+    follow_announcements(
+        Arc::new(redis_store(&redis)),
+        "services:changed",
+        "route table",
+        Duration::from_secs(3600),
+        move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok::<(), StoreError>(())
+            }
+        },
+    );
+    // The first subscription fails; the follower reloads anyway and keeps trying.
+    wait_until(
+        || reloads.load(Ordering::SeqCst) >= 1,
+        "a reload while Redis is down",
+    )
+    .await;
+    let r = redis.clone();
+    tokio::task::spawn_blocking(move || r.start())
+        .await
+        .unwrap();
+
+    let server = redis::Client::open(redis.url()).unwrap();
+    let mut server = server.get_multiplexed_async_connection().await.unwrap();
+    let mut subscribed = false;
+    for _ in 0..100 {
+        let (_, count): (String, i64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg("r:services:changed")
+            .query_async(&mut server)
+            .await
+            .unwrap();
+        if count == 1 {
+            subscribed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        subscribed,
+        "the follower never subscribed once Redis was up"
+    );
+    // Let the reload that follows a new subscription happen, then announce from elsewhere.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = reloads.load(Ordering::SeqCst);
+    redis_store(&redis)
+        .publish("services:changed", b"x".to_vec())
+        .await
+        .unwrap();
+    wait_until(
+        || reloads.load(Ordering::SeqCst) > before,
+        "a reload after the announcement",
+    )
+    .await;
+}
+
+async fn wait_until(done: impl Fn() -> bool, what: &str) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("waited 10 s for {what}");
 }

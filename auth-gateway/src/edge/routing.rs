@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use auth_core::AuthCore;
 use auth_core::services::{SERVICE_CHANGES, Service};
+use auth_core::store::ephemeral::follow_announcements;
 use pingora::lb::health_check::TcpHealthCheck;
 use pingora::lb::selection::RoundRobin;
 use pingora::lb::{Backend, LoadBalancer};
@@ -174,31 +175,21 @@ impl Routes {
     }
 
     /// Rebuilds the table when a service changes (announced by any gateway) and every few seconds.
-    pub async fn follow_changes(self: Arc<Self>, core: AuthCore) {
-        let mut changes = core
-            .stores()
-            .ephemeral
-            .subscribe(SERVICE_CHANGES)
-            .await
-            .ok();
-        loop {
-            let announced = async {
-                match changes.as_mut() {
-                    Some(receiver) => {
-                        let _ = receiver.recv().await;
-                    }
-                    None => std::future::pending().await,
+    pub fn follow_changes(self: Arc<Self>, core: AuthCore) {
+        let ephemeral = core.stores().ephemeral.clone();
+        follow_announcements(
+            ephemeral,
+            SERVICE_CHANGES,
+            "route table",
+            RELOAD_EVERY,
+            move || {
+                let (routes, core) = (self.clone(), core.clone());
+                async move {
+                    routes.replace(&core.services().list().await?);
+                    Ok::<(), auth_core::Error>(())
                 }
-            };
-            tokio::select! {
-                () = announced => {}
-                () = tokio::time::sleep(RELOAD_EVERY) => {}
-            }
-            match core.services().list().await {
-                Ok(services) => self.replace(&services),
-                Err(err) => tracing::warn!(%err, "could not read the services"),
-            }
-        }
+            },
+        );
     }
 
     /// Checks every upstream of every service, forever.

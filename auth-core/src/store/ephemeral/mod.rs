@@ -8,6 +8,7 @@
 //! Expiry here is wall-clock and only bounds memory; the domains also check their own expiry times
 //! against the [`Clock`](crate::Clock), so a key that outlives its TTL is still refused.
 
+mod announcements;
 mod embedded;
 mod redis;
 
@@ -18,6 +19,7 @@ use tokio::sync::broadcast;
 
 use crate::store::StoreError;
 
+pub use self::announcements::follow_announcements;
 pub use self::embedded::EmbeddedStore;
 pub use self::redis::RedisStore;
 
@@ -56,8 +58,9 @@ pub trait Ephemeral: Send + Sync + std::fmt::Debug {
 
     async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError>;
 
-    /// Sends `message` to every subscriber of `channel`, in this process and (with Redis) in every
-    /// other gateway.
+    /// Sends `message` to every subscriber of `channel`: at once in this process, and (with Redis)
+    /// to every other gateway. With Redis a subscriber here hears its own message twice (once
+    /// directly, once back from Redis), so what a message triggers must be safe to repeat.
     async fn publish(&self, channel: &str, message: Vec<u8>) -> Result<(), StoreError>;
 
     /// Receives what is published on `channel` from now on. With Redis the subscription comes back

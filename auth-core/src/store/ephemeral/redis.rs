@@ -125,8 +125,13 @@ fn route_message(channels: &Channels, push: PushInfo) {
     ) else {
         return;
     };
+    deliver(channels, &channel, payload);
+}
+
+/// Hands `payload` to this process's subscribers of `channel`.
+fn deliver(channels: &Channels, channel: &str, payload: Vec<u8>) {
     if let Ok(map) = channels.lock()
-        && let Some(sender) = map.get(&channel)
+        && let Some(sender) = map.get(channel)
     {
         // No receiver left is not an error: nobody is listening right now.
         let _ = sender.send(payload);
@@ -243,8 +248,11 @@ impl Ephemeral for RedisStore {
     }
 
     async fn publish(&self, channel: &str, message: Vec<u8>) -> Result<(), StoreError> {
+        let channel = self.key(channel);
+        // This process hears its own change without waiting on Redis, or when Redis is down.
+        deliver(&self.channels, &channel, message.clone());
         let mut conn = self.conn.clone();
-        conn.publish::<_, _, i64>(self.key(channel), message)
+        conn.publish::<_, _, i64>(channel, message)
             .await
             .map_err(map_error)?;
         Ok(())
