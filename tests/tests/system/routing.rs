@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use auth_test_support::{EchoService, free_port};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::flows::{active_person, admin_token, qr_session};
 use crate::harness::{Storage, System, json as read};
@@ -43,18 +43,12 @@ async fn services_follow_the_admin_api_without_a_restart() {
             .await;
         assert_eq!(status, 201, "{body}");
     }
-    let client = |host: &str| client_for(&system, host);
     let session = qr_session(&system, &admin, &person, "reports").await;
+    let reports_client = client_for(&system, "reports.localhost");
     let url = format!("http://reports.localhost:{}/", system.gateway.port);
-    let (status, body) = read(
-        client("reports.localhost")
-            .get(&url)
-            .bearer_auth(&session)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    // The new service is routed within moments, without a restart.
+    let (status, body) =
+        ask_until(&reports_client, &url, &session, |status, _| status != 421).await;
     assert_eq!((status, body["path"].as_str()), (200, Some("/")), "{body}");
 
     // The change is announced to every gateway, which swaps its route table within moments.
@@ -65,52 +59,50 @@ async fn services_follow_the_admin_api_without_a_restart() {
             .0,
         200
     );
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let (status, body) = read(
-            client("reports.localhost")
-                .get(&url)
-                .bearer_auth(&session)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        if status == 503 {
-            assert_eq!(body["error"]["code"], "SERVICE_DISABLED");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still routed after being disabled: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (status, body) =
+        ask_until(&reports_client, &url, &session, |status, _| status == 503).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (503, &json!("SERVICE_DISABLED")),
+        "still routed after being disabled: {body}"
+    );
 
-    // An upstream nobody listens on is found unhealthy by the health checks.
+    // An upstream nobody listens on is found unhealthy by the health checks; until then the
+    // requests sent to it fail as a bad gateway.
     let dead = qr_session(&system, &admin, &person, "dead").await;
     let dead_url = format!("http://dead.localhost:{}/", system.gateway.port);
+    let (status, body) = ask_until(
+        &client_for(&system, "dead.localhost"),
+        &dead_url,
+        &dead,
+        |status, body| {
+            assert!(matches!(status, 502 | 503), "{status} {body}");
+            status == 503
+        },
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (503, &json!("NO_HEALTHY_UPSTREAM")),
+        "the dead upstream was never marked unhealthy: {body}"
+    );
+}
+
+/// Asks `url` with `token` until `wanted` holds for the answer, for at most ten seconds; returns
+/// the last answer.
+async fn ask_until(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    wanted: impl Fn(u16, &Value) -> bool,
+) -> (u16, Value) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (status, body) = read(
-            client("dead.localhost")
-                .get(&dead_url)
-                .bearer_auth(&dead)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        if status == 503 {
-            assert_eq!(body["error"]["code"], "NO_HEALTHY_UPSTREAM");
-            break;
+        let (status, body) = read(client.get(url).bearer_auth(token).send().await.unwrap()).await;
+        if wanted(status, &body) || Instant::now() > deadline {
+            return (status, body);
         }
-        assert_eq!(status, 502, "before the first health check: {body}");
-        assert!(
-            Instant::now() < deadline,
-            "the dead upstream was never marked unhealthy"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
