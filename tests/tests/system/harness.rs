@@ -166,6 +166,20 @@ impl System {
             .find_map(|value| value.trim().parse().ok())
     }
 
+    /// Like [`System::metric`], for series counted in the logging phase, after the answer has gone
+    /// out: asks again for up to five seconds until the series reads `expected`; returns the last
+    /// reading.
+    pub async fn logged_metric(&self, series: &str, expected: f64) -> Option<f64> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let value = self.metric(series).await;
+            if value == Some(expected) || std::time::Instant::now() > deadline {
+                return value;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// The config file the gateway runs with, for the command line.
     pub fn config_path(&self) -> String {
         self.gateway.dir.join("gateway.toml").display().to_string()
