@@ -2,7 +2,6 @@
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::lockout::{ADMIN_PASSWORDS, USER_PASSWORDS};
 use super::password::{PasswordPolicy, Verified};
@@ -12,9 +11,8 @@ use crate::admins::{self, Role};
 use crate::audit::{AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
-use crate::events::Event;
 use crate::ids::{AdminId, SessionId, UserId};
-use crate::login_history::LoginAttempt;
+use crate::login_history::{LoginAttempt, record_login};
 use crate::params;
 use crate::secret::Secret;
 use crate::sessions::{LoginMethod, NewSession, Subject};
@@ -189,22 +187,7 @@ impl Credentials<'_> {
             now,
         )
         .await?;
-        LoginAttempt {
-            user_id: Some(user.id),
-            service: None,
-            method: LoginMethod::Password,
-            failure: None,
-            context,
-        }
-        .record(&mut tx, now)
-        .await?;
-        Event::about_user(
-            "user.logged_in",
-            user.id,
-            json!({ "user_id": user.id, "method": "password", "service": null }),
-        )
-        .enqueue(&mut tx, now)
-        .await?;
+        record_login(&mut tx, user.id, None, LoginMethod::Password, context, now).await?;
         tx.commit().await?;
         core.sessions
             .start(NewSession {

@@ -4,10 +4,12 @@
 
 use jiff::Timestamp;
 use serde::Serialize;
+use serde_json::json;
 
 use crate::context::RequestContext;
 use crate::core::CoreInner;
 use crate::error::{Error, Result};
+use crate::events::Event;
 use crate::ids::{UserId, row_id};
 use crate::page::{Page, PageRequest};
 use crate::params;
@@ -48,6 +50,34 @@ impl LoginAttempt<'_> {
         .await?;
         Ok(())
     }
+}
+
+/// A successful login of `user`: its history row and its `user.logged_in` event, written in the
+/// caller's transaction so neither stands without the other.
+pub async fn record_login(
+    ex: &mut dyn Executor,
+    user: UserId,
+    service: Option<&str>,
+    method: LoginMethod,
+    context: &RequestContext,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    LoginAttempt {
+        user_id: Some(user),
+        service,
+        method,
+        failure: None,
+        context,
+    }
+    .record(ex, at)
+    .await?;
+    Event::about_user(
+        "user.logged_in",
+        user,
+        json!({ "user_id": user, "method": method.as_str(), "service": service }),
+    )
+    .enqueue(ex, at)
+    .await
 }
 
 /// Filters of the history; every one optional.

@@ -1,8 +1,6 @@
 //! Step 3: the PIN typed into the service. Checked only against its own challenge, counted per
 //! challenge and per account, and the right one consumes the challenge once and starts a session.
 
-use serde_json::json;
-
 use super::challenge::{Challenge, Stage, attempts_key};
 use super::{PinLogin, QrLogin, UserInfo, secs};
 use crate::accounts::{User, UserStatus};
@@ -10,9 +8,8 @@ use crate::audit::{AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::credentials::{TokenKind, TokenSpec, USER_PINS};
 use crate::error::{Error, Result};
-use crate::events::Event;
 use crate::ids::{SessionId, UserId};
-use crate::login_history::LoginAttempt;
+use crate::login_history::{LoginAttempt, record_login};
 use crate::secret::{constant_time_eq, hash_token};
 use crate::services::Service;
 use crate::sessions::{LoginMethod, NewSession, Subject};
@@ -169,21 +166,14 @@ impl QrLogin<'_> {
             },
         )?;
         let mut tx = core.stores.db.begin().await?;
-        LoginAttempt {
-            user_id: Some(user.id),
-            service: Some(&service.slug),
-            method: LoginMethod::Qr,
-            failure: None,
-            context,
-        }
-        .record(&mut tx, now)
-        .await?;
-        Event::about_user(
-            "user.logged_in",
+        record_login(
+            &mut tx,
             user.id,
-            json!({ "user_id": user.id, "method": "qr", "service": service.slug }),
+            Some(&service.slug),
+            LoginMethod::Qr,
+            context,
+            now,
         )
-        .enqueue(&mut tx, now)
         .await?;
         tx.commit().await?;
         Ok(PinLogin {
