@@ -59,8 +59,11 @@ checks = [
     ("a browser at service-b.localhost goes to the login page",
      (lambda r: r[0] == 302 and "/login?service=service-b" in (r[1].get("Location") or "")) (
          get("/", host="service-b.localhost:8080", accept="text/html"))),
-    ("an API client at /service-b/ gets 401",
-     (lambda r: r[0] == 401 and '"UNAUTHENTICATED"' in r[2])(get("/service-b/"))),
+    ("an API client at service-b.localhost gets 401",
+     (lambda r: r[0] == 401 and '"UNAUTHENTICATED"' in r[2])(
+         get("/", host="service-b.localhost:8080"))),
+    ("the gateway's host serves no service (its origin is the login pages')",
+     get("/service-b/")[0] == 404),
     ("an API client at app-c.localhost gets 401",
      get("/", host="app-c.localhost:8080")[0] == 401),
 ]

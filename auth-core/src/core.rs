@@ -222,6 +222,13 @@ impl AuthCore {
         &self.inner.mailer
     }
 
+    /// The host operator's leave to act as an admin, for the command line on the host (which holds
+    /// the database and the master key already) and for an application that embeds the whole
+    /// system and decides itself who its operators are. Never derive it from a request.
+    pub fn host_operator(&self) -> crate::credentials::AdminWrite {
+        crate::credentials::host_operator()
+    }
+
     /// The public signing keys, as `/.well-known/jwks.json` serves them.
     pub fn jwks(&self) -> Value {
         self.inner.tokens.keys().jwks(self.inner.clock.now())

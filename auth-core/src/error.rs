@@ -55,8 +55,20 @@ pub enum Error {
     ExpiredToken,
     #[error("authentication is required")]
     Unauthenticated,
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("this credential is not accepted here")]
+    CredentialNotAccepted(crate::credentials::CredentialKind),
+    #[error("this needs an administrator's token")]
+    NeedsAdmin,
+    #[error("this needs a person's token")]
+    NeedsPerson,
+    #[error("the support role may only read")]
+    ReadOnlyRole,
+    #[error("the admin account is disabled")]
+    AdminDisabled,
+    #[error("the service {0} is disabled")]
+    ServiceKeyDisabled(String),
+    #[error("this QR code was shown in another browser")]
+    ForeignBrowser,
     #[error("the account is locked")]
     AccountLocked { until: Timestamp },
     #[error("no such QR code")]
@@ -127,7 +139,13 @@ impl Error {
             Error::InvalidToken => ErrorCode::InvalidToken,
             Error::ExpiredToken => ErrorCode::ExpiredToken,
             Error::Unauthenticated => ErrorCode::Unauthenticated,
-            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::CredentialNotAccepted(_)
+            | Error::NeedsAdmin
+            | Error::NeedsPerson
+            | Error::ReadOnlyRole
+            | Error::AdminDisabled
+            | Error::ServiceKeyDisabled(_)
+            | Error::ForeignBrowser => ErrorCode::Forbidden,
             Error::AccountLocked { .. } => ErrorCode::AccountLocked,
             Error::QrNotFound => ErrorCode::QrNotFound,
             Error::QrExpired => ErrorCode::QrExpired,
@@ -156,6 +174,7 @@ impl Error {
             Error::Validation(fields) => Some(json!({ "fields": fields })),
             Error::AccountLocked { until } => Some(json!({ "locked_until": until.to_string() })),
             Error::PinInvalid { attempts_left } => Some(json!({ "attempts_left": attempts_left })),
+            Error::CredentialNotAccepted(kind) => Some(json!({ "credential": kind.as_str() })),
             Error::RateLimited { retry_after_secs } => {
                 Some(json!({ "retry_after_secs": retry_after_secs }))
             }
@@ -362,7 +381,7 @@ mod tests {
                 503,
                 "SYSTEM_CLOSED",
             ),
-            (Error::Forbidden("no".into()), 403, "FORBIDDEN"),
+            (Error::ReadOnlyRole, 403, "FORBIDDEN"),
             (Error::Conflict("taken".into()), 409, "CONFLICT"),
         ];
         for (err, status, code) in cases {

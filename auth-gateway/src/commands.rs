@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use auth_core::admins::NewAdmin;
 use auth_core::secret::Secret;
-use auth_core::{Actor, AuthCore, Config, Error, RequestContext, SystemClock};
+use auth_core::{AuthCore, Config, Error, RequestContext, SystemClock};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -66,7 +66,7 @@ pub fn create_admin(
                     password,
                     role,
                 },
-                Actor::System,
+                &core.host_operator(),
                 &RequestContext::default(),
             )
             .await
@@ -102,7 +102,7 @@ pub fn rotate_service_key(config: Config, slug: &str) -> anyhow::Result<()> {
             .map_err(explain)?;
         let rotated = core
             .services()
-            .rotate_key(Actor::System, slug, &RequestContext::default())
+            .rotate_key(&core.host_operator(), slug, &RequestContext::default())
             .await
             .map_err(explain)?;
         println!("{}", rotated.api_key);

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cli;
 mod commands;
+pub mod cookies;
 pub mod edge;
 pub mod pages;
 pub mod server;

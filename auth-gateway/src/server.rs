@@ -144,7 +144,11 @@ fn announce(config: &Config) {
                 format!("{}:", service.name)
             );
         }
-        if let Some(prefix) = &service.path_prefix {
+        if let Some(prefix) = service
+            .path_prefix
+            .as_ref()
+            .filter(|_| service.share_gateway_origin)
+        {
             println!(
                 "  {:<9} http://{}{prefix}/",
                 format!("{}:", service.name),

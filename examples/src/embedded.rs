@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use auth_core::accounts::Registration;
 use auth_core::admins::{NewAdmin, Role};
-use auth_core::credentials::{LoginRequest, Principal};
+use auth_core::credentials::{LoginRequest, Place};
 use auth_core::ids::{AdminId, UserId};
 use auth_core::secret::{Secret, constant_time_eq};
-use auth_core::{Actor, AuthCore, Error, RequestContext};
+use auth_core::{AuthCore, Error, RequestContext};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -86,7 +86,8 @@ impl App {
                             password: auth_core::secret::random_token("Ab1-"),
                             role: Role::Admin,
                         },
-                        Actor::System,
+                        // The app is the host here: it decides who its operators are.
+                        &core.host_operator(),
                         &RequestContext::default(),
                     )
                     .await?;
@@ -152,12 +153,14 @@ async fn approve(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !constant_time_eq(presented.as_bytes(), app.admin_key.expose().as_bytes()) {
-        return Err(Error::Forbidden("the admin key is wrong".into()).into());
+        return Err(Error::NeedsAdmin.into());
     }
+    // Leave to approve comes from the admin's stored role, never from its id alone.
+    let admin = app.core.admins().write_authority(app.admin).await?;
     let user = app
         .core
         .accounts()
-        .approve(app.admin, user_id, &RequestContext::default())
+        .approve(&admin, user_id, &RequestContext::default())
         .await?;
     ok(json!({ "user_id": user.id, "status": user.status }))
 }
@@ -187,18 +190,16 @@ struct ScanBody {
 
 async fn phone_scan(State(app): State<App>, Json(body): Json<ScanBody>) -> Answer {
     let context = RequestContext::default();
-    let Principal::User { user, .. } = app
+    let principal = app
         .core
         .credentials()
-        .authenticate(&body.access_token, &context)
-        .await?
-    else {
-        return Err(Error::Forbidden("only a person can scan".into()).into());
-    };
+        .authenticate(&body.access_token, Place::PhoneScan, &context)
+        .await?;
+    let user = principal.require_user()?;
     ok(app
         .core
         .qr_login()
-        .scan(&user, &body.qr_token, &context)
+        .scan(user, &body.qr_token, &context)
         .await?)
 }
 

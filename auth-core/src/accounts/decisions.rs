@@ -5,10 +5,11 @@ use serde_json::json;
 
 use super::{Accounts, User, UserStatus, store};
 use crate::audit::AuditEntry;
-use crate::context::{Actor, RequestContext};
+use crate::context::RequestContext;
+use crate::credentials::{AdminRead, AdminWrite};
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::ids::{AdminId, UserId};
+use crate::ids::UserId;
 use crate::mail::messages;
 use crate::page::{Page, PageRequest};
 use crate::params;
@@ -16,7 +17,7 @@ use crate::secret::random_bytes;
 
 impl Accounts<'_> {
     /// Verified accounts waiting for a decision, oldest first.
-    pub async fn pending(&self, page: PageRequest) -> Result<Page<User>> {
+    pub async fn pending(&self, _reader: &AdminRead, page: PageRequest) -> Result<Page<User>> {
         let query = store::UserQuery {
             status: Some(UserStatus::Pending),
             search: None,
@@ -27,7 +28,7 @@ impl Accounts<'_> {
     /// Activates a pending account and gives it its stable `auth_key`.
     pub async fn approve(
         &self,
-        admin: AdminId,
+        admin: &AdminWrite,
         id: UserId,
         context: &RequestContext,
     ) -> Result<User> {
@@ -39,17 +40,17 @@ impl Accounts<'_> {
             id,
             &[UserStatus::Pending],
             "status = 'active', auth_key = $2, decided_at = $3, decided_by = $4, updated_at = $3",
-            params![auth_key, now, admin],
+            params![auth_key, now, admin.actor().id()],
         )
         .await?;
         Event::about_user(
             "user.approved",
             id,
-            json!({ "user_id": id, "approved_by": admin }),
+            json!({ "user_id": id, "approved_by": admin.actor().id() }),
         )
         .enqueue(&mut tx, now)
         .await?;
-        AuditEntry::new(Actor::Admin(admin), "user.approved")
+        AuditEntry::new(admin.actor(), "user.approved")
             .target("user", id)
             .from_client(context)
             .write(&mut tx, now)
@@ -69,7 +70,7 @@ impl Accounts<'_> {
     /// Rejects a pending account, with a reason the person is told.
     pub async fn reject(
         &self,
-        admin: AdminId,
+        admin: &AdminWrite,
         id: UserId,
         reason: &str,
         context: &RequestContext,
@@ -85,17 +86,17 @@ impl Accounts<'_> {
             id,
             &[UserStatus::Pending],
             "status = 'rejected', rejection_reason = $2, decided_at = $3, decided_by = $4, updated_at = $3",
-            params![reason, now, admin],
+            params![reason, now, admin.actor().id()],
         )
         .await?;
         Event::about_user(
             "user.rejected",
             id,
-            json!({ "user_id": id, "rejected_by": admin, "reason": reason }),
+            json!({ "user_id": id, "rejected_by": admin.actor().id(), "reason": reason }),
         )
         .enqueue(&mut tx, now)
         .await?;
-        AuditEntry::new(Actor::Admin(admin), "user.rejected")
+        AuditEntry::new(admin.actor(), "user.rejected")
             .target("user", id)
             .from_client(context)
             .detail("reason", reason)

@@ -56,6 +56,30 @@ pub(crate) async fn issue(
     Ok(token)
 }
 
+/// Whose `token` is, if it could still be used now; checked before any costly work (hashing a new
+/// password), so a spent or expired token is refused for nothing. Does not use it up.
+pub(crate) async fn owner_of_usable(
+    ex: &mut dyn Executor,
+    token: &str,
+    purpose: Purpose,
+    now: Timestamp,
+) -> Result<UserId> {
+    let rows = ex
+        .run_query(
+            "SELECT user_id, expires_at FROM email_tokens
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL",
+            params![hash_token(token.trim()), purpose.as_str()],
+        )
+        .await?;
+    let Some(row) = rows.first() else {
+        return Err(Error::InvalidToken);
+    };
+    if row.get::<Timestamp>("expires_at")? <= now {
+        return Err(Error::ExpiredToken);
+    }
+    Ok(row.get("user_id")?)
+}
+
 /// Uses up `token`; returns whose it was. Unknown or used tokens are [`Error::InvalidToken`],
 /// expired ones [`Error::ExpiredToken`].
 pub(crate) async fn redeem(

@@ -6,8 +6,9 @@ use serde::Deserialize;
 use super::{Accounts, User, UserQuery, UserStatus, rules, store};
 use crate::audit::AuditEntry;
 use crate::context::{Actor, RequestContext};
+use crate::credentials::{AdminRead, AdminWrite, Ending, Principal};
 use crate::error::{Error, FieldError, Result};
-use crate::ids::{AdminId, UserId};
+use crate::ids::UserId;
 use crate::page::{Page, PageRequest};
 use crate::params;
 use crate::sessions::Subject;
@@ -23,11 +24,16 @@ pub struct ProfileChanges {
 
 impl Accounts<'_> {
     /// Users matching `query`, newest first.
-    pub async fn list(&self, query: &UserQuery, page: PageRequest) -> Result<Page<User>> {
+    pub async fn list(
+        &self,
+        _reader: &AdminRead,
+        query: &UserQuery,
+        page: PageRequest,
+    ) -> Result<Page<User>> {
         store::list(&self.core.stores.db, query, page, false).await
     }
 
-    pub async fn get(&self, id: UserId) -> Result<User> {
+    pub async fn get(&self, _reader: &AdminRead, id: UserId) -> Result<User> {
         store::by_id(&mut self.core.stores.db.clone(), id)
             .await?
             .ok_or(Error::NotFound("user"))
@@ -36,7 +42,7 @@ impl Accounts<'_> {
     /// Blocks an active account and signs it out everywhere.
     pub async fn block(
         &self,
-        admin: AdminId,
+        admin: &AdminWrite,
         id: UserId,
         reason: Option<&str>,
         context: &RequestContext,
@@ -47,7 +53,7 @@ impl Accounts<'_> {
         }
         let user = self
             .change(
-                Actor::Admin(admin),
+                admin.actor(),
                 id,
                 &[UserStatus::Active],
                 "status = 'blocked', blocked_reason = $2, updated_at = $3",
@@ -63,12 +69,12 @@ impl Accounts<'_> {
     /// Lets a blocked account log in again.
     pub async fn unblock(
         &self,
-        admin: AdminId,
+        admin: &AdminWrite,
         id: UserId,
         context: &RequestContext,
     ) -> Result<User> {
         self.change(
-            Actor::Admin(admin),
+            admin.actor(),
             id,
             &[UserStatus::Blocked],
             "status = 'active', blocked_reason = NULL, updated_at = $2",
@@ -79,9 +85,29 @@ impl Accounts<'_> {
         .await
     }
 
-    /// Soft-deletes an account (by an admin, or the person themself): it can no longer log in, and
+    /// Soft-deletes an account (an admin's decision): it can no longer log in, and
     /// [`Accounts::restore`] brings it back as it was.
-    pub async fn delete(&self, actor: Actor, id: UserId, context: &RequestContext) -> Result<User> {
+    pub async fn delete(
+        &self,
+        admin: &AdminWrite,
+        id: UserId,
+        context: &RequestContext,
+    ) -> Result<User> {
+        self.soft_delete(admin.actor(), id, context).await
+    }
+
+    /// The signed-in person deletes their own account (softly, as [`Accounts::delete`]).
+    pub async fn delete_own(&self, person: &Principal, context: &RequestContext) -> Result<User> {
+        let user = person.require_user()?;
+        self.soft_delete(person.actor(), user.id, context).await
+    }
+
+    async fn soft_delete(
+        &self,
+        actor: Actor,
+        id: UserId,
+        context: &RequestContext,
+    ) -> Result<User> {
         let user = self
             .change(
                 actor,
@@ -106,12 +132,12 @@ impl Accounts<'_> {
     /// Brings a deleted account back in the state it had.
     pub async fn restore(
         &self,
-        admin: AdminId,
+        admin: &AdminWrite,
         id: UserId,
         context: &RequestContext,
     ) -> Result<User> {
         self.change(
-            Actor::Admin(admin),
+            admin.actor(),
             id,
             &[UserStatus::Deleted],
             "status = COALESCE(status_before_delete, 'active'), status_before_delete = NULL,
@@ -192,7 +218,13 @@ impl Accounts<'_> {
     }
 
     async fn sign_out_everywhere(&self, id: UserId, reason: &str) -> Result<()> {
-        crate::credentials::sign_out_everywhere(self.core, Subject::User(id), reason).await?;
+        crate::credentials::sign_out_everywhere(
+            self.core,
+            Subject::User(id),
+            reason,
+            Ending::default(),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -84,6 +84,14 @@ pub(crate) async fn for_login(db: &Db, login: &str) -> Result<Option<(User, Stri
     }
 }
 
+/// The stored password hash of user `id`.
+pub(crate) async fn password_hash(db: &Db, id: UserId) -> Result<Option<String>> {
+    let row = db
+        .query_opt("SELECT password_hash FROM users WHERE id = $1", params![id])
+        .await?;
+    Ok(row.map(|r| r.get("password_hash")).transpose()?)
+}
+
 pub(crate) async fn email_taken(db: &Db, email: &str) -> Result<bool> {
     Ok(db
         .query_opt(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::rules;
 use crate::audit::AuditEntry;
-use crate::context::{Actor, RequestContext};
+use crate::context::RequestContext;
 use crate::core::CoreInner;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::AdminId;
@@ -106,13 +106,14 @@ impl<'a> Admins<'a> {
         Self { core }
     }
 
-    /// Creates an admin; `actor` is the admin who does it, or [`Actor::System`] for the command line.
+    /// Creates an admin, by an admin or the host's operator (the command line).
     pub async fn create(
         &self,
         new: NewAdmin,
-        actor: Actor,
+        by: &crate::credentials::AdminWrite,
         context: &RequestContext,
     ) -> Result<Admin> {
+        let actor = by.actor();
         let mut problems: Vec<FieldError> = [
             rules::check_username(&new.username),
             rules::check_email(&new.email),
@@ -169,6 +170,18 @@ impl<'a> Admins<'a> {
             .await?;
         tx.commit().await?;
         self.get(id).await
+    }
+
+    /// Leave to act as admin `id`, by the role and state stored for it: for an application that
+    /// authenticates its administrators itself. A support admin gets reading leave only, a
+    /// disabled one none.
+    pub async fn read_authority(&self, id: AdminId) -> Result<crate::credentials::AdminRead> {
+        crate::credentials::authority_read(&self.get(id).await?)
+    }
+
+    /// Leave to change things as admin `id`; refused for the support role and disabled admins.
+    pub async fn write_authority(&self, id: AdminId) -> Result<crate::credentials::AdminWrite> {
+        crate::credentials::authority_write(&self.get(id).await?)
     }
 
     pub async fn get(&self, id: AdminId) -> Result<Admin> {

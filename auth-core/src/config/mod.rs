@@ -65,9 +65,16 @@ pub struct TlsConfig {
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     pub login_per_minute: u32,
+    /// Registration, verification and password recovery (API and pages).
     pub register_per_minute: u32,
     pub pin_per_minute: u32,
     pub scan_per_minute: u32,
+    /// New QR codes on the login page, per address.
+    pub challenge_per_minute: u32,
+    /// Polling a QR code's state, per address.
+    pub poll_per_minute: u32,
+    /// A service's QR login calls (new codes, polls, PINs), per service key and kind of call.
+    pub service_key_per_minute: u32,
     pub service_per_minute_per_session: u32,
     pub service_per_minute_per_ip: u32,
     pub shared: bool,
@@ -220,6 +227,9 @@ pub struct ServiceSeed {
     pub hosts: Vec<String>,
     #[serde(default)]
     pub path_prefix: Option<String>,
+    /// Serve the path prefix on the gateway's own hosts (trusted services only).
+    #[serde(default)]
+    pub share_gateway_origin: bool,
     pub upstreams: Vec<String>,
 }
 

@@ -231,10 +231,17 @@ fn validate_service(key: &str, service: &ServiceSeed) -> Result<(), ConfigError>
     if service.name.trim().is_empty() {
         return Err(ConfigError::new(format!("{key}.name"), "must not be empty"));
     }
-    if service.hosts.is_empty() && service.path_prefix.is_none() {
+    if service.hosts.is_empty() && !(service.path_prefix.is_some() && service.share_gateway_origin)
+    {
         return Err(ConfigError::new(
-            key,
-            "needs at least one of `hosts` or `path_prefix` to be reachable",
+            format!("{key}.hosts"),
+            "needs at least one host (or a `path_prefix` with `share_gateway_origin = true`)",
+        ));
+    }
+    if service.share_gateway_origin && service.path_prefix.is_none() {
+        return Err(ConfigError::new(
+            format!("{key}.share_gateway_origin"),
+            "needs a `path_prefix` to serve on the gateway's hosts",
         ));
     }
     for (i, host) in service.hosts.iter().enumerate() {

@@ -11,7 +11,8 @@ use jiff::SignedDuration;
 use serde::Serialize;
 
 use super::edge_cache::Verified;
-use super::{CredentialKind, Credentials, Principal, TokenKind, TokenSpec};
+use super::scope::{self, Binding, CredentialKind, Place};
+use super::{Credentials, Principal, TokenKind, TokenSpec};
 use crate::context::RequestContext;
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
@@ -34,9 +35,9 @@ pub struct EdgeIdentity {
 }
 
 impl Credentials<'_> {
-    /// Checks a credential presented at `service` by the client in `context`: a session token for
-    /// that service, an access token, or a personal access token. A session token of another
-    /// service is refused.
+    /// Checks a credential presented at `service` by the client in `context`: what the table in
+    /// [`scope`] accepts there, a session token for that service or a personal access token that
+    /// names it. Anything else, a password login's access token included, is refused.
     pub async fn authenticate_at_service(
         &self,
         bearer: &str,
@@ -44,7 +45,10 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<EdgeIdentity> {
         if bearer.starts_with(super::PAT_PREFIX) {
-            let Principal::User { user, .. } = self.authenticate_pat(bearer, context).await? else {
+            let Principal::User { user, .. } = self
+                .authenticate_pat(bearer, Place::Service(service), context)
+                .await?
+            else {
                 return Err(Error::InvalidToken);
             };
             self.record_pat_login(bearer, user.id, service, context)
@@ -74,12 +78,17 @@ impl Credentials<'_> {
         }
         let claims = self.core.tokens.verify_signed(bearer, None).await?;
         let credential = match claims.kind {
-            TokenKind::Session if claims.aud == service => CredentialKind::SessionToken,
+            TokenKind::Session => CredentialKind::ServiceSession,
             TokenKind::Access if claims.aud == self.core.config.tokens.api_audience => {
                 CredentialKind::AccessToken
             }
             _ => return Err(Error::InvalidToken),
         };
+        let binding = Binding {
+            service: Some(claims.aud.as_str()),
+            services: &[],
+        };
+        scope::check(credential, binding, Place::Service(service))?;
         let session_id: SessionId = claims
             .sid
             .as_deref()
@@ -181,10 +190,14 @@ impl Credentials<'_> {
         Ok(token)
     }
 
-    /// Whether session `id` is live (for services that check revocation at once through the SDK).
+    /// Whether session `id` at `service` is live (for services that check revocation at once
+    /// through the SDK). Another service's sessions, and password sessions, are not its business.
     pub async fn session_is_live(&self, id: SessionId, service: &str) -> Result<bool> {
-        Ok(self.core.sessions.live(&id).await?.is_some_and(|s| {
-            s.audience == service || s.audience == self.core.config.tokens.api_audience
-        }))
+        Ok(self
+            .core
+            .sessions
+            .live(&id)
+            .await?
+            .is_some_and(|s| s.audience == service))
     }
 }

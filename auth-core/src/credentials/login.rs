@@ -274,7 +274,7 @@ impl Credentials<'_> {
             .succeeded(db, ADMIN_PASSWORDS, &id, attempt)
             .await?;
         if admin.disabled {
-            return Err(Error::Forbidden("the admin account is disabled".into()));
+            return Err(Error::AdminDisabled);
         }
         let ttl = core.config.tokens.admin_ttl_secs;
         let session = core
@@ -348,7 +348,10 @@ impl Credentials<'_> {
         token: &str,
         context: &RequestContext,
     ) -> Result<TokenValidity> {
-        match self.authenticate(token, context).await {
+        match self
+            .authenticate(token, super::Place::Introspection, context)
+            .await
+        {
             Ok(Principal::User { user, session, .. }) => {
                 let expires_at = match session {
                     Some(_) => self

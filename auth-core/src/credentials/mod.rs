@@ -1,6 +1,8 @@
 //! Credentials: passwords, lockout, signing keys and tokens, refresh-token families, password
-//! reset and personal access tokens, and turning a bearer credential into a [`Principal`].
+//! reset and personal access tokens, and turning a bearer credential into a [`Principal`] at the
+//! place it is presented, as the table in [`scope`] allows.
 
+mod authority;
 mod edge;
 pub(crate) mod edge_cache;
 mod jwt;
@@ -9,14 +11,14 @@ mod lockout;
 mod login;
 mod master_key;
 pub mod password;
+mod password_change;
 mod pat;
 mod refresh;
 mod reset;
-
-use serde::Serialize;
+pub mod scope;
 
 use crate::accounts::{User, UserStatus};
-use crate::admins::{Admin, Role};
+use crate::admins::Admin;
 use crate::audit::AuditEntry;
 use crate::context::{Actor, RequestContext};
 use crate::core::CoreInner;
@@ -25,30 +27,29 @@ use crate::ids::{AdminId, SessionId, UserId};
 use crate::params;
 use crate::sessions::Subject;
 
+pub use authority::{AdminRead, AdminWrite};
+pub(crate) use authority::{read_for as authority_read, write_for as authority_write};
 pub use edge::{ASSERTION_TTL, EdgeIdentity};
 pub use jwt::{Claims, TokenKind, TokenSigner, TokenSpec};
 pub use keys::KeyRing;
 pub use lockout::{Lockout, USER_PASSWORDS, USER_PINS};
 pub use login::{AdminLogin, AdminToken, LoginRequest, LoginTokens, TokenValidity};
 pub use master_key::{MASTER_KEY_FILE, MasterKey};
+pub(crate) use master_key::{open_with, seal_with};
+pub use password_change::PasswordChange;
 pub use pat::{NewPersonalAccessToken, PAT_PREFIX, PersonalAccessToken};
+pub use scope::{Binding, CredentialKind, Place, PlaceKind};
 
 /// `aud` of admin tokens.
 pub const ADMIN_AUDIENCE: &str = "auth-admin";
 
-/// How a request proved who it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CredentialKind {
-    AccessToken,
-    SessionToken,
-    AdminToken,
-    PersonalAccessToken,
-}
-
-/// Who a request comes from, once its credential checked out.
+/// Who a request comes from, once its credential checked out at the place it was presented.
+///
+/// Only this crate makes one (its variants cannot be built elsewhere), so the leave derived from
+/// it ([`Principal::admin_write`]) cannot be forged by a caller.
 #[derive(Debug, Clone)]
 pub enum Principal {
+    #[non_exhaustive]
     User {
         user: Box<User>,
         /// None for personal access tokens.
@@ -57,6 +58,7 @@ pub enum Principal {
         audience: String,
         credential: CredentialKind,
     },
+    #[non_exhaustive]
     Admin {
         admin: Admin,
         session: Option<SessionId>,
@@ -85,28 +87,42 @@ impl Principal {
         }
     }
 
-    /// The admin and role, or FORBIDDEN for anyone else.
-    pub fn require_admin(&self, write: bool) -> Result<(AdminId, Role)> {
+    /// The kind of credential the request presented.
+    pub fn credential(&self) -> CredentialKind {
         match self {
-            Principal::Admin { admin, .. } if !write || admin.role.may_write() => {
-                Ok((admin.id, admin.role))
-            }
-            Principal::Admin { .. } => {
-                Err(Error::Forbidden("the support role may only read".into()))
-            }
-            Principal::User { .. } => Err(Error::Forbidden(
-                "this needs an administrator's token".into(),
-            )),
+            Principal::User { credential, .. } | Principal::Admin { credential, .. } => *credential,
         }
     }
 
-    /// The user, or FORBIDDEN for an admin.
+    /// Leave to read as an admin: any enabled admin.
+    pub fn admin_read(&self) -> Result<AdminRead> {
+        match self {
+            Principal::Admin { admin, .. } => authority::read_for(admin),
+            Principal::User { .. } => Err(Error::NeedsAdmin),
+        }
+    }
+
+    /// Leave to change things as an admin: an enabled admin whose role may write.
+    pub fn admin_write(&self) -> Result<AdminWrite> {
+        match self {
+            Principal::Admin { admin, .. } => authority::write_for(admin),
+            Principal::User { .. } => Err(Error::NeedsAdmin),
+        }
+    }
+
+    /// The user, or a refusal for an admin.
     pub fn require_user(&self) -> Result<&User> {
         match self {
             Principal::User { user, .. } => Ok(user),
-            Principal::Admin { .. } => Err(Error::Forbidden("this needs a user's token".into())),
+            Principal::Admin { .. } => Err(Error::NeedsPerson),
         }
     }
+}
+
+/// The host operator's leave to act as an admin: for the command line on the host, which holds
+/// the database already. Never hand it to anything a request controls.
+pub(crate) fn host_operator() -> AdminWrite {
+    authority::host()
 }
 
 /// The credentials domain.
@@ -120,20 +136,31 @@ impl<'a> Credentials<'a> {
     }
 
     /// Checks a bearer credential (an access, session or admin token, or a personal access token)
-    /// and says whose it is. The session it names must still be live and the account usable.
-    pub async fn authenticate(&self, bearer: &str, context: &RequestContext) -> Result<Principal> {
+    /// presented at `place`, and says whose it is. The kind must be one the table in [`scope`]
+    /// accepts there, the session it names must still be live, and the account usable.
+    pub async fn authenticate(
+        &self,
+        bearer: &str,
+        place: Place<'_>,
+        context: &RequestContext,
+    ) -> Result<Principal> {
         if bearer.starts_with(PAT_PREFIX) {
-            return self.authenticate_pat(bearer, context).await;
+            return self.authenticate_pat(bearer, place, context).await;
         }
         let claims = self.core.tokens.verify_signed(bearer, None).await?;
         let credential = match claims.kind {
             TokenKind::Access if claims.aud == self.core.config.tokens.api_audience => {
                 CredentialKind::AccessToken
             }
-            TokenKind::Session => CredentialKind::SessionToken,
+            TokenKind::Session => CredentialKind::ServiceSession,
             TokenKind::Admin if claims.aud == ADMIN_AUDIENCE => CredentialKind::AdminToken,
             _ => return Err(Error::InvalidToken),
         };
+        let binding = Binding {
+            service: (credential == CredentialKind::ServiceSession).then_some(claims.aud.as_str()),
+            services: &[],
+        };
+        scope::check(credential, binding, place)?;
         let session_id: SessionId = claims
             .sid
             .as_deref()
@@ -182,7 +209,7 @@ impl<'a> Credentials<'a> {
             .await?
             .ok_or(Error::InvalidToken)?;
         if admin.disabled {
-            return Err(Error::Forbidden("the admin account is disabled".into()));
+            return Err(Error::AdminDisabled);
         }
         Ok(admin)
     }
@@ -190,7 +217,7 @@ impl<'a> Credentials<'a> {
     /// Clears a user's failed-login count and lock (an admin's decision).
     pub async fn unlock(
         &self,
-        admin: AdminId,
+        admin: &AdminWrite,
         user: UserId,
         context: &RequestContext,
     ) -> Result<()> {
@@ -204,7 +231,7 @@ impl<'a> Credentials<'a> {
             .lockout
             .clear(&self.core.stores.db, USER_PASSWORDS, &user.to_string())
             .await?;
-        AuditEntry::new(Actor::Admin(admin), "user.unlocked")
+        AuditEntry::new(admin.actor(), "user.unlocked")
             .target("user", user)
             .from_client(context)
             .write(&mut self.core.stores.db.clone(), self.core.clock.now())
@@ -213,29 +240,57 @@ impl<'a> Credentials<'a> {
     }
 }
 
-/// Ends every session and refresh-token family of `subject` (blocked, deleted, new password).
-/// Returns how many sessions were live.
+/// What [`sign_out_everywhere`] ends besides sessions and refresh families.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ending {
+    /// Also revoke the subject's personal access tokens (a new password, "sign out everywhere").
+    pub tokens: bool,
+    /// A session to keep: the one changing its own password.
+    pub keep: Option<SessionId>,
+}
+
+/// Ends every session and refresh-token family of `subject` (blocked, deleted, new password), and
+/// with `ending.tokens` its personal access tokens. Returns how many sessions were live.
 pub(crate) async fn sign_out_everywhere(
     core: &CoreInner,
     subject: Subject,
     reason: &str,
+    ending: Ending,
 ) -> Result<usize> {
+    let now = core.clock.now();
+    let keep = ending.keep.map(|s| s.to_string()).unwrap_or_default();
     core.stores
         .db
         .execute(
             "UPDATE refresh_families SET revoked_at = $2, revoked_reason = $3
-             WHERE subject_id = $1 AND revoked_at IS NULL",
-            params![subject.id_string(), core.clock.now(), reason],
+             WHERE subject_id = $1 AND revoked_at IS NULL AND id <> $4",
+            params![subject.id_string(), now, reason, keep],
         )
         .await?;
-    Ok(core.sessions.revoke_all(&subject).await?.len())
+    if ending.tokens {
+        core.stores
+            .db
+            .execute(
+                "UPDATE personal_access_tokens SET revoked_at = $2
+                 WHERE owner_id = $1 AND revoked_at IS NULL",
+                params![subject.id_string(), now],
+            )
+            .await?;
+    }
+    let mut ended = 0;
+    for session in core.sessions.list(&subject).await? {
+        if Some(session.id) != ending.keep && core.sessions.revoke(&session.id).await?.is_some() {
+            ended += 1;
+        }
+    }
+    Ok(ended)
 }
 
 impl Credentials<'_> {
     /// Ends one session (an admin's decision) and, for a password session, its refresh family.
     pub async fn revoke_session(
         &self,
-        admin: AdminId,
+        admin: &AdminWrite,
         id: SessionId,
         context: &RequestContext,
     ) -> Result<()> {
@@ -252,7 +307,7 @@ impl Credentials<'_> {
                 params![id, now],
             )
             .await?;
-        AuditEntry::new(Actor::Admin(admin), "session.revoked")
+        AuditEntry::new(admin.actor(), "session.revoked")
             .target(session.subject.kind(), session.subject.id_string())
             .from_client(context)
             .detail("session", id.to_string())
@@ -264,13 +319,18 @@ impl Credentials<'_> {
     /// Ends every session of a user (an admin's decision); returns how many were live.
     pub async fn revoke_all_sessions(
         &self,
-        admin: AdminId,
+        admin: &AdminWrite,
         user: UserId,
         context: &RequestContext,
     ) -> Result<usize> {
-        let ended =
-            sign_out_everywhere(self.core, Subject::User(user), "revoked by an admin").await?;
-        AuditEntry::new(Actor::Admin(admin), "session.revoked_all")
+        let ended = sign_out_everywhere(
+            self.core,
+            Subject::User(user),
+            "revoked by an admin",
+            Ending::default(),
+        )
+        .await?;
+        AuditEntry::new(admin.actor(), "session.revoked_all")
             .target("user", user)
             .from_client(context)
             .detail("sessions", ended)

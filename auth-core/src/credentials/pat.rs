@@ -1,11 +1,14 @@
 //! Personal access tokens: named, expiring bearer credentials a user (or admin) makes for scripts.
-//! The secret is shown once; only its hash is kept. Each use updates `last_used_at` and, at most
-//! once a minute per token, writes an audit entry.
+//! A person's token names the services it may open (at least one) and opens nothing else but the
+//! reading of its owner's account; an admin's token opens the admin API only. The secret is shown
+//! once; only its hash is kept. Each use updates `last_used_at` and, at most once a minute per
+//! token, writes an audit entry.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{CredentialKind, Credentials, Principal};
+use super::scope::{self, Binding, CredentialKind, Place};
+use super::{Credentials, Principal};
 use crate::audit::AuditEntry;
 use crate::context::RequestContext;
 use crate::error::{Error, Result};
@@ -22,6 +25,9 @@ pub const PAT_PREFIX: &str = "pat_";
 
 const USE_AUDIT_INTERVAL: SignedDuration = SignedDuration::from_secs(60);
 
+/// Most services one token may name.
+const MAX_SERVICES: usize = 50;
+
 /// What to create.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -29,6 +35,10 @@ const USE_AUDIT_INTERVAL: SignedDuration = SignedDuration::from_secs(60);
 pub struct NewPersonalAccessToken {
     pub name: String,
     pub expires_in_days: u32,
+    /// The slugs of the services the token may open: at least one for a person's token, none for
+    /// an admin's (which opens the admin API only).
+    #[serde(default)]
+    pub services: Vec<String>,
 }
 
 /// A token as its owner sees it (never the secret, except once at creation).
@@ -43,6 +53,8 @@ pub struct PersonalAccessToken {
     pub expires_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// The services the token may open.
+    pub services: Vec<String>,
     /// The secret: present only in the answer to creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -58,13 +70,19 @@ impl PersonalAccessToken {
             expires_at: row.get("expires_at")?,
             last_used_at: row.get("last_used_at")?,
             revoked_at: row.get("revoked_at")?,
+            services: services_of(row)?,
             token: None,
         })
     }
 }
 
+fn services_of(row: &Row) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(&row.get::<String>("services")?)
+        .map_err(|_| StoreError::Malformed("personal_access_tokens.services".into()))
+}
+
 const PAT_COLUMNS: &str =
-    "id, name, token_prefix, created_at, expires_at, last_used_at, revoked_at";
+    "id, name, token_prefix, created_at, expires_at, last_used_at, revoked_at, services";
 
 impl Credentials<'_> {
     /// Creates a token for `owner`; the answer carries the secret, which is never shown again.
@@ -85,6 +103,7 @@ impl Credentials<'_> {
                 format!("must be between 1 and {max_days}"),
             ));
         }
+        let services = self.check_services(owner, new.services).await?;
         let now = self.core.clock.now();
         let token = random_token(PAT_PREFIX);
         let prefix: String = token.expose().chars().take(PAT_PREFIX.len() + 6).collect();
@@ -93,8 +112,8 @@ impl Credentials<'_> {
         let mut tx = self.core.stores.db.begin().await?;
         tx.execute(
             "INSERT INTO personal_access_tokens (id, owner_kind, owner_id, name, token_hash,
-                                                 token_prefix, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                                 token_prefix, created_at, expires_at, services)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             params![
                 id.clone(),
                 owner.kind(),
@@ -103,7 +122,8 @@ impl Credentials<'_> {
                 hash_token(token.expose()),
                 prefix.clone(),
                 now,
-                expires_at
+                expires_at,
+                serde_json::to_string(&services).map_err(Error::internal)?
             ],
         )
         .await?;
@@ -111,6 +131,7 @@ impl Credentials<'_> {
             .target("pat", &id)
             .from_client(context)
             .detail("name", name)
+            .detail("services", services.clone())
             .write(&mut tx, now)
             .await?;
         tx.commit().await?;
@@ -122,8 +143,45 @@ impl Credentials<'_> {
             expires_at,
             last_used_at: None,
             revoked_at: None,
+            services,
             token: Some(token.expose().to_string()),
         })
+    }
+
+    /// The services a new token of `owner` names, checked: a person's token names one to
+    /// [`MAX_SERVICES`] existing services; an admin's names none.
+    async fn check_services(&self, owner: Subject, services: Vec<String>) -> Result<Vec<String>> {
+        if let Subject::Admin(_) = owner {
+            if !services.is_empty() {
+                return Err(Error::invalid(
+                    "services",
+                    "an administrator's token opens the admin API only, no service",
+                ));
+            }
+            return Ok(services);
+        }
+        let mut named: Vec<String> = Vec::new();
+        for slug in services {
+            if !named.contains(&slug) {
+                named.push(slug);
+            }
+        }
+        if named.is_empty() || named.len() > MAX_SERVICES {
+            return Err(Error::invalid(
+                "services",
+                format!("name 1 to {MAX_SERVICES} services the token may open"),
+            ));
+        }
+        let known = crate::services::Services::new(self.core).list().await?;
+        for (i, slug) in named.iter().enumerate() {
+            if !known.iter().any(|s| &s.slug == slug) {
+                return Err(Error::invalid(
+                    format!("services[{i}]"),
+                    format!("there is no service `{slug}`"),
+                ));
+            }
+        }
+        Ok(named)
     }
 
     /// The owner's tokens, newest first.
@@ -151,6 +209,15 @@ impl Credentials<'_> {
             page: 1,
             total,
         })
+    }
+
+    /// A user's tokens, newest first, as an admin sees them (never the secrets).
+    pub async fn pats_of_user(
+        &self,
+        _reader: &super::AdminRead,
+        user: crate::ids::UserId,
+    ) -> Result<Page<PersonalAccessToken>> {
+        self.list_pats(Subject::User(user)).await
     }
 
     /// Revokes one of the owner's tokens; it stops working at once.
@@ -181,9 +248,13 @@ impl Credentials<'_> {
         Ok(())
     }
 
+    /// The owner of personal access token `token`, presented at `place`: refused where the table
+    /// does not accept the owner's kind of token, or at a service the token does not name, before
+    /// its use is recorded.
     pub(super) async fn authenticate_pat(
         &self,
         token: &str,
+        place: Place<'_>,
         context: &RequestContext,
     ) -> Result<Principal> {
         let core = self.core;
@@ -192,7 +263,7 @@ impl Credentials<'_> {
             .stores
             .db
             .query_opt(
-                "SELECT id, owner_kind, owner_id, expires_at, revoked_at, last_used_at
+                "SELECT id, owner_kind, owner_id, expires_at, revoked_at, last_used_at, services
                  FROM personal_access_tokens WHERE token_hash = $1",
                 params![hash_token(token)],
             )
@@ -206,7 +277,22 @@ impl Credentials<'_> {
         }
         let id: String = row.get("id")?;
         let owner_id: String = row.get("owner_id")?;
-        let principal = match row.get::<String>("owner_kind")?.as_str() {
+        let owner_kind: String = row.get("owner_kind")?;
+        let kind = match owner_kind.as_str() {
+            "user" => CredentialKind::PersonalAccessToken,
+            "admin" => CredentialKind::AdminPersonalAccessToken,
+            _ => return Err(Error::InvalidToken),
+        };
+        let services = services_of(&row)?;
+        scope::check(
+            kind,
+            Binding {
+                service: None,
+                services: &services,
+            },
+            place,
+        )?;
+        let principal = match owner_kind.as_str() {
             "user" => Principal::User {
                 user: Box::new(
                     self.usable_user(owner_id.parse().map_err(|_| Error::InvalidToken)?)
@@ -221,7 +307,7 @@ impl Credentials<'_> {
                     .usable_admin(owner_id.parse().map_err(|_| Error::InvalidToken)?)
                     .await?,
                 session: None,
-                credential: CredentialKind::PersonalAccessToken,
+                credential: CredentialKind::AdminPersonalAccessToken,
             },
             _ => return Err(Error::InvalidToken),
         };

@@ -11,10 +11,7 @@ use crate::accounts::{UserStatus, rules, store as users};
 use crate::audit::AuditEntry;
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
-use crate::ids::UserId;
 use crate::mail::messages;
-use crate::params;
-use crate::secret::hash_token;
 use crate::sessions::Subject;
 
 /// Reset requests per address and hour beyond which further ones are silently dropped.
@@ -84,20 +81,15 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<()> {
         let core = self.core;
-        // Find whose token it is first, so a weak password is refused without spending the token.
-        let owner: Option<UserId> = core
-            .stores
-            .db
-            .query_opt(
-                "SELECT user_id FROM email_tokens WHERE token_hash = $1 AND purpose = 'password_reset'",
-                params![hash_token(token.trim())],
-            )
-            .await?
-            .map(|row| row.get("user_id"))
-            .transpose()?;
-        let Some(owner) = owner else {
-            return Err(Error::InvalidToken);
-        };
+        // Whose token it is, and whether it can still be used, before anything costly: a weak
+        // password is refused without spending the token, a spent one without hashing anything.
+        let owner = email_tokens::owner_of_usable(
+            &mut core.stores.db.clone(),
+            token,
+            Purpose::PasswordReset,
+            core.clock.now(),
+        )
+        .await?;
         let user = users::by_id(&mut core.stores.db.clone(), owner)
             .await?
             .ok_or(Error::InvalidToken)?;
@@ -126,7 +118,16 @@ impl Credentials<'_> {
         core.lockout
             .clear(&core.stores.db, USER_PASSWORDS, &owner.to_string())
             .await?;
-        super::sign_out_everywhere(core, Subject::User(owner), "password reset").await?;
+        super::sign_out_everywhere(
+            core,
+            Subject::User(owner),
+            "password reset",
+            super::Ending {
+                tokens: true,
+                keep: None,
+            },
+        )
+        .await?;
         Ok(())
     }
 }

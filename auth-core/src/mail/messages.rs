@@ -96,14 +96,16 @@ pub fn password_reset(
     }
 }
 
-/// Sent after a password was changed through a reset.
+/// Sent after a password was changed, through a reset or by the person.
 pub fn password_changed(to: &str, name: &str) -> OutgoingMail {
     OutgoingMail {
         to: to.to_string(),
         subject: "Your password was changed".into(),
         body: format!(
             "Hello {name},\n\n\
-             the password of your account was just changed, and every session was signed out.\n\n\
+             the password of your account was just changed. Every session was signed out (but the \
+             one that changed it), every refresh token ended, and every personal access token \
+             revoked: scripts that use one need a new token.\n\n\
              If you did not do this, contact your administrator at once.\n"
         ),
     }

@@ -2,15 +2,18 @@
 //! gateway's host, but the session cookie must be scoped to the service's own host; so the page
 //! sends the browser there with a one-time code, and the gateway, answering on that host, swaps the
 //! code for the cookie. Codes are single-use, live one minute, are kept only as hashes, and work
-//! only at the service they were made for.
+//! only at the service they were made for, in the browser that was sent to log in: the edge set a
+//! login-state cookie on the service's host before sending it to the login page, the page carried
+//! the hash of that cookie's value, and the code is refused without the value.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::QrLogin;
+use crate::credentials::scope::{self, Binding, CredentialKind, Place};
 use crate::error::{Error, Result};
-use crate::secret::{hash_token, random_token};
+use crate::secret::{constant_time_eq, hash_token, random_token};
 
 const HANDOFF_TTL: Duration = Duration::from_secs(60);
 
@@ -22,6 +25,8 @@ pub struct Handoff {
     pub expires_in: u64,
     /// Where the browser goes afterwards (already checked to be a place of the service).
     pub return_to: String,
+    /// The hash of the login-state cookie of the browser the session is for.
+    pub browser_binding: String,
 }
 
 fn key(code: &str) -> String {
@@ -41,8 +46,14 @@ impl QrLogin<'_> {
         Ok(code.expose().to_string())
     }
 
-    /// Redeems a code at `service`; works once.
-    pub async fn redeem_handoff(&self, code: &str, service: &str) -> Result<Handoff> {
+    /// Redeems a code at `service` for the browser presenting `login_state` (the value of its
+    /// login-state cookie); works once, and only there.
+    pub async fn redeem_handoff(
+        &self,
+        code: &str,
+        service: &str,
+        login_state: Option<&str>,
+    ) -> Result<Handoff> {
         let store = &self.core.stores.ephemeral;
         let key = key(code);
         let value = store.get(&key).await?.ok_or(Error::InvalidToken)?;
@@ -51,8 +62,19 @@ impl QrLogin<'_> {
             return Err(Error::InvalidToken);
         }
         let handoff: Handoff = serde_json::from_slice(&value).map_err(Error::internal)?;
-        if handoff.service != service {
-            return Err(Error::InvalidToken);
+        scope::check(
+            CredentialKind::HandoffCode,
+            Binding {
+                service: Some(&handoff.service),
+                services: &[],
+            },
+            Place::HandoffCallback(service),
+        )?;
+        let presented = login_state.map(hash_token).unwrap_or_default();
+        if handoff.browser_binding.is_empty()
+            || !constant_time_eq(presented.as_bytes(), handoff.browser_binding.as_bytes())
+        {
+            return Err(Error::ForeignBrowser);
         }
         Ok(handoff)
     }

@@ -8,6 +8,7 @@
 //!    tries per challenge (then it is dead), wrong PINs also counting towards the account's lockout.
 //!    The right PIN consumes the challenge once and starts a session for that service.
 
+mod browser;
 mod challenge;
 mod handoff;
 pub mod image;

@@ -38,9 +38,7 @@ impl QrLogin<'_> {
         if let Some(binding) = &challenge.browser_binding {
             let presented = browser_nonce.map(hash_token).unwrap_or_default();
             if !constant_time_eq(binding.as_bytes(), presented.as_bytes()) {
-                return Err(Error::Forbidden(
-                    "this QR code was shown in another browser".into(),
-                ));
+                return Err(Error::ForeignBrowser);
             }
         }
         match challenge.stage {

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use super::Schedule;
 use crate::audit::AuditEntry;
-use crate::context::{Actor, RequestContext};
+use crate::context::RequestContext;
 use crate::error::{Error, Result};
 use crate::params;
 use crate::store::Ephemeral;
@@ -70,12 +70,13 @@ impl ScheduleStore {
     pub async fn replace(
         &self,
         schedule: Schedule,
-        actor: Actor,
+        admin: &crate::credentials::AdminWrite,
         context: &RequestContext,
         ephemeral: &dyn Ephemeral,
         now: jiff::Timestamp,
     ) -> Result<Arc<Schedule>> {
         schedule.validate()?;
+        let actor = admin.actor();
         let definition = serde_json::to_string(&schedule).map_err(Error::internal)?;
         let mut tx = self.db.begin().await?;
         tx.execute(

@@ -14,6 +14,8 @@ use crate::audit::AuditEntry;
 use crate::config::ServiceSeed;
 use crate::context::{Actor, RequestContext};
 use crate::core::CoreInner;
+use crate::credentials::AdminWrite;
+use crate::credentials::scope::{self, Binding, CredentialKind, Place};
 use crate::error::{Error, FieldError, Result};
 use crate::ids::ServiceId;
 use crate::params;
@@ -21,7 +23,7 @@ use crate::secret::{constant_time_eq, hash_token, random_token};
 use crate::store::StoreError;
 use crate::store::sql::Row;
 
-pub use return_to::{safe_return_url, service_base};
+pub use return_to::{safe_return_url, service_base, service_origins};
 pub use rules::{validate_host, validate_path_prefix, validate_slug};
 
 /// Every service API key starts with this.
@@ -39,6 +41,9 @@ pub struct Service {
     pub name: String,
     pub hosts: Vec<String>,
     pub path_prefix: Option<String>,
+    /// Whether the path prefix is served on the gateway's own hosts, which then share the origin
+    /// of the login pages and the API with this service: for trusted services only.
+    pub share_gateway_origin: bool,
     pub upstreams: Vec<String>,
     pub enabled: bool,
     /// The first characters of the current API key; None until a key is made.
@@ -48,8 +53,8 @@ pub struct Service {
     pub updated_at: Timestamp,
 }
 
-const SERVICE_COLUMNS: &str = "id, slug, name, hosts, path_prefix, upstreams, enabled, api_key_prefix, \
-     key_rotated_at, created_at, updated_at";
+const SERVICE_COLUMNS: &str = "id, slug, name, hosts, path_prefix, share_gateway_origin, upstreams, \
+     enabled, api_key_prefix, key_rotated_at, created_at, updated_at";
 
 impl Service {
     fn from_row(row: &Row) -> Result<Service, StoreError> {
@@ -63,6 +68,7 @@ impl Service {
             name: row.get("name")?,
             hosts: list("hosts")?,
             path_prefix: row.get("path_prefix")?,
+            share_gateway_origin: row.get("share_gateway_origin")?,
             upstreams: list("upstreams")?,
             enabled: row.get("enabled")?,
             api_key_prefix: row.get("api_key_prefix")?,
@@ -84,6 +90,10 @@ pub struct NewService {
     pub hosts: Vec<String>,
     #[serde(default)]
     pub path_prefix: Option<String>,
+    /// Serve the path prefix on the gateway's own hosts, sharing the origin of the login pages
+    /// and the API (unsafe for a service that is not fully trusted; off by default).
+    #[serde(default)]
+    pub share_gateway_origin: bool,
     pub upstreams: Vec<String>,
 }
 
@@ -112,10 +122,16 @@ fn check(new: &NewService) -> Result<()> {
     if let Some(Err(e)) = new.path_prefix.as_deref().map(validate_path_prefix) {
         problems.push(FieldError::new("path_prefix", e));
     }
-    if new.hosts.is_empty() && new.path_prefix.is_none() {
+    if new.hosts.is_empty() && !(new.path_prefix.is_some() && new.share_gateway_origin) {
         problems.push(FieldError::new(
             "hosts",
-            "give at least one host or a path_prefix",
+            "give at least one host (or a path_prefix with share_gateway_origin)",
+        ));
+    }
+    if new.share_gateway_origin && new.path_prefix.is_none() {
+        problems.push(FieldError::new(
+            "share_gateway_origin",
+            "needs a path_prefix to serve on the gateway's hosts",
         ));
     }
     if new.upstreams.is_empty() {
@@ -180,7 +196,7 @@ impl<'a> Services<'a> {
     /// Registers a service and makes its API key.
     pub async fn register(
         &self,
-        admin: Actor,
+        admin: &AdminWrite,
         new: NewService,
         context: &RequestContext,
     ) -> Result<ServiceWithKey> {
@@ -210,7 +226,7 @@ impl<'a> Services<'a> {
                 owner.slug
             )));
         }
-        self.insert(admin, &new, true, context).await?;
+        self.insert(admin.actor(), &new, true, context).await?;
         self.announce().await;
         self.rotate_key(admin, &new.slug, context).await
     }
@@ -227,14 +243,16 @@ impl<'a> Services<'a> {
         let id = ServiceId::new();
         let mut tx = self.core.stores.db.begin().await?;
         tx.execute(
-            "INSERT INTO services (id, slug, name, hosts, path_prefix, upstreams, enabled, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            "INSERT INTO services (id, slug, name, hosts, path_prefix, share_gateway_origin,
+                                   upstreams, enabled, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
             params![
                 id,
                 new.slug.clone(),
                 new.name.trim(),
                 serde_json::to_string(&hosts).map_err(Error::internal)?,
                 new.path_prefix.clone(),
+                new.share_gateway_origin,
                 serde_json::to_string(&new.upstreams).map_err(Error::internal)?,
                 enabled,
                 now
@@ -268,6 +286,7 @@ impl<'a> Services<'a> {
                 slug: seed.slug.clone(),
                 hosts: seed.hosts.clone(),
                 path_prefix: seed.path_prefix.clone(),
+                share_gateway_origin: seed.share_gateway_origin,
                 upstreams: seed.upstreams.clone(),
             };
             match self
@@ -286,7 +305,7 @@ impl<'a> Services<'a> {
     /// Makes a new API key for the service; the old one stops working at once.
     pub async fn rotate_key(
         &self,
-        actor: Actor,
+        admin: &AdminWrite,
         slug: &str,
         context: &RequestContext,
     ) -> Result<ServiceWithKey> {
@@ -308,7 +327,7 @@ impl<'a> Services<'a> {
         if changed == 0 {
             return Err(Error::NotFound("service"));
         }
-        AuditEntry::new(actor, "service.key_rotated")
+        AuditEntry::new(admin.actor(), "service.key_rotated")
             .target("service", slug)
             .from_client(context)
             .write(&mut tx, now)
@@ -323,7 +342,7 @@ impl<'a> Services<'a> {
     /// Turns a service on or off; a disabled service's traffic and key are refused.
     pub async fn set_enabled(
         &self,
-        actor: Actor,
+        admin: &AdminWrite,
         slug: &str,
         enabled: bool,
         context: &RequestContext,
@@ -340,7 +359,7 @@ impl<'a> Services<'a> {
             return Err(Error::NotFound("service"));
         }
         AuditEntry::new(
-            actor,
+            admin.actor(),
             if enabled {
                 "service.enabled"
             } else {
@@ -356,11 +375,13 @@ impl<'a> Services<'a> {
         self.get(slug).await
     }
 
-    /// The enabled service whose API key this is.
-    pub async fn authenticate(&self, api_key: &str) -> Result<Service> {
+    /// The enabled service whose API key this is, presented at `place` (a key opens the QR
+    /// login calls only).
+    pub async fn authenticate(&self, api_key: &str, place: Place<'_>) -> Result<Service> {
         if !api_key.starts_with(API_KEY_PREFIX) {
             return Err(Error::Unauthenticated);
         }
+        scope::check(CredentialKind::ServiceApiKey, Binding::default(), place)?;
         let hash = hash_token(api_key.trim());
         let row = self
             .core
@@ -381,10 +402,7 @@ impl<'a> Services<'a> {
         }
         let service = Service::from_row(&row)?;
         if !service.enabled {
-            return Err(Error::Forbidden(format!(
-                "the service {} is disabled",
-                service.slug
-            )));
+            return Err(Error::ServiceKeyDisabled(service.slug));
         }
         Ok(service)
     }

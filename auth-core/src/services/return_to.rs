@@ -1,14 +1,43 @@
-//! Where a browser may be sent back after logging in: only to the service it logged into, on one of
-//! that service's own hosts (or under its path prefix on the gateway's host). Anything else, such as
-//! `//evil.example`, `https://evil.example` or `/\evil.example`, is refused: no open redirect.
+//! Where a browser may be sent back after logging in: only to the service it logged into, at one
+//! of that service's own origins exactly (scheme, host and port, as the gateway serves it), or
+//! under its path prefix on the gateway's own origin when the service shares it. Anything else,
+//! such as `//evil.example`, `https://evil.example`, `/\evil.example` or the service's host on
+//! another port, is refused: no open redirect.
 
 use url::Url;
 
 use super::Service;
+use crate::config::TlsConfig;
+
+/// The origins the gateway serves `service`'s hosts at: the scheme and port of its public URL,
+/// and with a TLS listener, https at that listener's port.
+pub fn service_origins(service: &Service, gateway: &Url, tls: Option<&TlsConfig>) -> Vec<String> {
+    let mut origins = Vec::new();
+    for host in &service.hosts {
+        let mut url = gateway.clone();
+        if url.set_host(Some(host)).is_ok() {
+            origins.push(url.origin().ascii_serialization());
+        }
+        if let Some(port) = tls.and_then(|t| t.listen.rsplit_once(':')).map(|(_, p)| p) {
+            let default = if port == "443" {
+                String::new()
+            } else {
+                format!(":{port}")
+            };
+            origins.push(format!("https://{}{default}", host.to_ascii_lowercase()));
+        }
+    }
+    origins
+}
 
 /// The absolute URL `raw` names, if it is a place of `service`; relative paths are taken on the
 /// service's first host (or under its prefix on the gateway).
-pub fn safe_return_url(service: &Service, raw: &str, gateway: &Url) -> Option<Url> {
+pub fn safe_return_url(
+    service: &Service,
+    raw: &str,
+    gateway: &Url,
+    tls: Option<&TlsConfig>,
+) -> Option<Url> {
     let raw = raw.trim();
     // Backslashes and control characters are read as slashes or dropped by some browsers.
     if raw.is_empty() || raw.contains('\\') || raw.chars().any(char::is_control) {
@@ -29,21 +58,21 @@ pub fn safe_return_url(service: &Service, raw: &str, gateway: &Url) -> Option<Ur
     {
         return None;
     }
-    let host = url.host_str()?.to_ascii_lowercase();
-    if service.hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+    let origin = url.origin().ascii_serialization();
+    if service_origins(service, gateway, tls).contains(&origin) {
         return Some(url);
     }
-    let on_gateway = gateway
-        .host_str()
-        .is_some_and(|g| g.eq_ignore_ascii_case(&host))
-        && url.port_or_known_default() == gateway.port_or_known_default();
-    let prefix = service.path_prefix.as_deref()?;
+    let on_gateway = origin == gateway.origin().ascii_serialization();
+    let prefix = service
+        .path_prefix
+        .as_deref()
+        .filter(|_| service.share_gateway_origin)?;
     let under_prefix = url.path() == prefix || url.path().starts_with(&format!("{prefix}/"));
     (on_gateway && under_prefix).then_some(url)
 }
 
 /// Where the service lives, with a trailing slash: its first host on the gateway's scheme and
-/// port, or its prefix on the gateway.
+/// port, or its prefix on the gateway when it shares the gateway's origin.
 pub fn service_base(service: &Service, gateway: &Url) -> Option<Url> {
     match (service.hosts.first(), service.path_prefix.as_deref()) {
         (Some(host), _) => {
@@ -53,8 +82,10 @@ pub fn service_base(service: &Service, gateway: &Url) -> Option<Url> {
             url.set_query(None);
             Some(url)
         }
-        (None, Some(prefix)) => gateway.join(&format!("{prefix}/")).ok(),
-        (None, None) => None,
+        (None, Some(prefix)) if service.share_gateway_origin => {
+            gateway.join(&format!("{prefix}/")).ok()
+        }
+        _ => None,
     }
 }
 
@@ -70,6 +101,7 @@ mod tests {
             name: "ServiceB".into(),
             hosts: vec!["service-b.localhost".into()],
             path_prefix: Some("/service-b".into()),
+            share_gateway_origin: false,
             upstreams: vec!["127.0.0.1:8081".into()],
             enabled: true,
             api_key_prefix: None,
@@ -84,7 +116,15 @@ mod tests {
     }
 
     fn resolve(raw: &str) -> Option<String> {
-        safe_return_url(&service_b(), raw, &gateway()).map(|u| u.to_string())
+        safe_return_url(&service_b(), raw, &gateway(), None).map(|u| u.to_string())
+    }
+
+    fn tls() -> TlsConfig {
+        TlsConfig {
+            listen: "127.0.0.1:8443".into(),
+            cert: "c".into(),
+            key: "k".into(),
+        }
     }
 
     #[test]
@@ -97,9 +137,38 @@ mod tests {
             resolve("http://service-b.localhost:8080/x").as_deref(),
             Some("http://service-b.localhost:8080/x")
         );
+    }
+
+    #[test]
+    fn the_gateways_origin_only_for_a_service_that_shares_it() {
+        assert_eq!(resolve("http://127.0.0.1:8080/service-b/x"), None);
+        let mut shared = service_b();
+        shared.share_gateway_origin = true;
         assert_eq!(
-            resolve("http://127.0.0.1:8080/service-b/x").as_deref(),
+            safe_return_url(
+                &shared,
+                "http://127.0.0.1:8080/service-b/x",
+                &gateway(),
+                None
+            )
+            .map(|u| u.to_string())
+            .as_deref(),
             Some("http://127.0.0.1:8080/service-b/x")
+        );
+    }
+
+    #[test]
+    fn the_origin_must_match_exactly() {
+        // Another port or scheme of the service's own host is another origin.
+        assert_eq!(resolve("http://service-b.localhost:9999/"), None);
+        assert_eq!(resolve("https://service-b.localhost:8080/"), None);
+        assert_eq!(resolve("http://service-b.localhost/"), None);
+        // With a TLS listener, its origin is the service's too.
+        let tls = tls();
+        let url = "https://service-b.localhost:8443/x";
+        assert_eq!(
+            safe_return_url(&service_b(), url, &gateway(), Some(&tls)).map(|u| u.to_string()),
+            Some(url.to_string())
         );
     }
 

@@ -10,12 +10,8 @@ use crate::harness::TestCore;
 
 async fn service_session(t: &TestCore, username: &str) -> (String, auth_core::ids::SessionId) {
     let service_b = t.core.services().get("service-b").await.unwrap();
-    let person = t
-        .core
-        .accounts()
-        .get(t.active_user(username).await)
-        .await
-        .unwrap();
+    let id = t.active_user(username).await;
+    let person = t.core.accounts().get(&t.reader().await, id).await.unwrap();
     let qr = t.core.qr_login();
     let challenge = qr
         .generate(&service_b, &TestCore::context(), None)
@@ -46,7 +42,7 @@ core_test!(a_remembered_token_still_meets_revocation_and_expiry, |t| {
             .authenticate_at_service(&token, "service-b", &TestCore::context())
             .await
             .unwrap();
-        assert_eq!(identity.credential, CredentialKind::SessionToken);
+        assert_eq!(identity.credential, CredentialKind::ServiceSession);
     }
     // Another service never accepts it, checked or remembered.
     assert!(matches!(

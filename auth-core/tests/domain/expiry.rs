@@ -1,6 +1,6 @@
 //! Every credential and lock ends when its time is up, by the clock, not by sleeping.
 
-use auth_core::credentials::{LoginRequest, NewPersonalAccessToken};
+use auth_core::credentials::{LoginRequest, NewPersonalAccessToken, Place};
 use auth_core::secret::Secret;
 use auth_core::sessions::Subject;
 use auth_core::{Error, accounts::Registration};
@@ -27,21 +27,33 @@ core_test!(access_token_expires_after_fifteen_minutes, |t| {
     let creds = t.core.credentials();
     assert!(
         creds
-            .authenticate(&tokens.access_token, &TestCore::context())
+            .authenticate(
+                &tokens.access_token,
+                Place::AccountApi,
+                &TestCore::context()
+            )
             .await
             .is_ok()
     );
     t.clock.advance(SignedDuration::from_mins(14));
     assert!(
         creds
-            .authenticate(&tokens.access_token, &TestCore::context())
+            .authenticate(
+                &tokens.access_token,
+                Place::AccountApi,
+                &TestCore::context()
+            )
             .await
             .is_ok()
     );
     t.clock.advance(SignedDuration::from_mins(2));
     assert!(matches!(
         creds
-            .authenticate(&tokens.access_token, &TestCore::context())
+            .authenticate(
+                &tokens.access_token,
+                Place::AccountApi,
+                &TestCore::context()
+            )
             .await,
         Err(Error::ExpiredToken)
     ));
@@ -52,7 +64,7 @@ core_test!(access_token_expires_after_fifteen_minutes, |t| {
         .unwrap();
     assert!(
         creds
-            .authenticate(&fresh.access_token, &TestCore::context())
+            .authenticate(&fresh.access_token, Place::AccountApi, &TestCore::context())
             .await
             .is_ok()
     );
@@ -205,6 +217,7 @@ core_test!(personal_access_token_expires_on_its_day, |t| {
             NewPersonalAccessToken {
                 name: "ci".into(),
                 expires_in_days: 2,
+                services: vec!["service-b".into()],
             },
             &TestCore::context(),
         )
@@ -213,14 +226,16 @@ core_test!(personal_access_token_expires_on_its_day, |t| {
     let secret = pat.token.unwrap();
     assert!(
         creds
-            .authenticate(&secret, &TestCore::context())
+            .authenticate(&secret, Place::Service("service-b"), &TestCore::context())
             .await
             .is_ok()
     );
     t.clock
         .advance(SignedDuration::from_hours(48) + SignedDuration::from_secs(1));
     assert!(matches!(
-        creds.authenticate(&secret, &TestCore::context()).await,
+        creds
+            .authenticate(&secret, Place::Service("service-b"), &TestCore::context())
+            .await,
         Err(Error::ExpiredToken)
     ));
 });
@@ -258,7 +273,7 @@ core_test!(
         ));
         assert!(
             creds
-                .authenticate(&a.access_token, &TestCore::context())
+                .authenticate(&a.access_token, Place::AccountApi, &TestCore::context())
                 .await
                 .is_err()
         );

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use auth_core::accounts::Registration;
 use auth_core::admins::{NewAdmin, Role};
-use auth_core::ids::{AdminId, UserId};
+use auth_core::credentials::{AdminRead, AdminWrite};
+use auth_core::ids::UserId;
 use auth_core::secret::Secret;
-use auth_core::{Actor, AuthCore, ManualClock, RequestContext, config};
+use auth_core::{AuthCore, ManualClock, RequestContext, config};
 use auth_test_support::{Postgres, Redis};
 
 pub const PASSWORD: &str = "violet harbor tumbles";
@@ -63,8 +64,10 @@ impl TestCore {
         }
     }
 
-    pub async fn admin(&self) -> AdminId {
-        self.core
+    /// A new admin, and its leave to act (read from its stored role, as an embedding app gets it).
+    pub async fn admin(&self) -> AdminWrite {
+        let id = self
+            .core
             .admins()
             .create(
                 NewAdmin {
@@ -73,12 +76,18 @@ impl TestCore {
                     password: Secret::new("quiet meadow lantern 42"),
                     role: Role::Admin,
                 },
-                Actor::System,
+                &self.core.host_operator(),
                 &Self::context(),
             )
             .await
             .unwrap()
-            .id
+            .id;
+        self.core.admins().write_authority(id).await.unwrap()
+    }
+
+    /// Reading leave, as an admin's.
+    pub async fn reader(&self) -> AdminRead {
+        self.admin().await.read()
     }
 
     /// Registers a user and takes the account to active, reading the token from the database's
@@ -109,7 +118,7 @@ impl TestCore {
         let admin = self.admin().await;
         self.core
             .accounts()
-            .approve(admin, registered.user_id, &Self::context())
+            .approve(&admin, registered.user_id, &Self::context())
             .await
             .unwrap();
         registered.user_id

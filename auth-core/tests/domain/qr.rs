@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
+use auth_core::Error;
 use auth_core::accounts::User;
-use auth_core::credentials::{CredentialKind, LoginRequest, Principal};
+use auth_core::credentials::{CredentialKind, LoginRequest, Place, Principal};
 use auth_core::login_history::{GroupBy, HistoryQuery};
 use auth_core::page::PageRequest;
 use auth_core::qr_login::ScanResult;
 use auth_core::secret::Secret;
 use auth_core::services::Service;
 use auth_core::sessions::Subject;
-use auth_core::{Actor, Error};
 use jiff::SignedDuration;
 
 use crate::core_test;
@@ -21,7 +21,7 @@ async fn service(t: &TestCore, slug: &str) -> Service {
 }
 
 async fn user(t: &TestCore, id: auth_core::ids::UserId) -> User {
-    t.core.accounts().get(id).await.unwrap()
+    t.core.accounts().get(&t.reader().await, id).await.unwrap()
 }
 
 /// A challenge of ServiceB, scanned by a fresh active user.
@@ -70,7 +70,11 @@ core_test!(the_whole_flow_yields_a_session_for_that_service, |t| {
     let principal = t
         .core
         .credentials()
-        .authenticate(&login.session_token, &TestCore::context())
+        .authenticate(
+            &login.session_token,
+            Place::OwnSession,
+            &TestCore::context(),
+        )
         .await
         .unwrap();
     let Principal::User {
@@ -83,7 +87,7 @@ core_test!(the_whole_flow_yields_a_session_for_that_service, |t| {
     };
     assert_eq!(
         (audience.as_str(), credential),
-        ("service-b", CredentialKind::SessionToken)
+        ("service-b", CredentialKind::ServiceSession)
     );
     let claims = t
         .core
@@ -156,14 +160,22 @@ core_test!(session_is_refused_after_thirty_minutes, |t| {
     t.clock.advance(SignedDuration::from_mins(29));
     assert!(
         creds
-            .authenticate(&login.session_token, &TestCore::context())
+            .authenticate(
+                &login.session_token,
+                Place::OwnSession,
+                &TestCore::context()
+            )
             .await
             .is_ok()
     );
     t.clock.advance(SignedDuration::from_mins(1));
     assert!(
         creds
-            .authenticate(&login.session_token, &TestCore::context())
+            .authenticate(
+                &login.session_token,
+                Place::OwnSession,
+                &TestCore::context()
+            )
             .await
             .is_err()
     );
@@ -192,7 +204,11 @@ core_test!(session_ends_at_closing_time, |t| {
     assert!(
         t.core
             .credentials()
-            .authenticate(&login.session_token, &TestCore::context())
+            .authenticate(
+                &login.session_token,
+                Place::OwnSession,
+                &TestCore::context()
+            )
             .await
             .is_err()
     );
@@ -375,7 +391,7 @@ core_test!(only_active_people_can_scan, |t| {
     let blocked = t.active_user("jon").await;
     t.core
         .accounts()
-        .block(admin, blocked, None, &TestCore::context())
+        .block(&admin, blocked, None, &TestCore::context())
         .await
         .unwrap();
     let blocked = user(&t, blocked).await;
@@ -466,13 +482,17 @@ core_test!(admin_revocation_takes_effect_at_once, |t| {
     );
     t.core
         .credentials()
-        .revoke_session(admin, login.session_id, &TestCore::context())
+        .revoke_session(&admin, login.session_id, &TestCore::context())
         .await
         .unwrap();
     assert!(
         t.core
             .credentials()
-            .authenticate(&login.session_token, &TestCore::context())
+            .authenticate(
+                &login.session_token,
+                Place::OwnSession,
+                &TestCore::context()
+            )
             .await
             .is_err()
     );
@@ -627,31 +647,46 @@ core_test!(login_history_counts_answer_who_used_what, |t| {
 core_test!(disabled_services_and_rotated_keys_are_refused, |t| {
     let services = t.core.services();
     let first = services
-        .rotate_key(Actor::System, "service-b", &TestCore::context())
+        .rotate_key(&t.core.host_operator(), "service-b", &TestCore::context())
         .await
         .unwrap();
     assert_eq!(
-        services.authenticate(&first.api_key).await.unwrap().slug,
+        services
+            .authenticate(&first.api_key, Place::QrService)
+            .await
+            .unwrap()
+            .slug,
         "service-b"
     );
     let second = services
-        .rotate_key(Actor::System, "service-b", &TestCore::context())
+        .rotate_key(&t.core.host_operator(), "service-b", &TestCore::context())
         .await
         .unwrap();
     assert!(matches!(
-        services.authenticate(&first.api_key).await,
+        services
+            .authenticate(&first.api_key, Place::QrService)
+            .await,
         Err(Error::Unauthenticated)
     ));
     services
-        .set_enabled(Actor::System, "service-b", false, &TestCore::context())
+        .set_enabled(
+            &t.core.host_operator(),
+            "service-b",
+            false,
+            &TestCore::context(),
+        )
         .await
         .unwrap();
     assert!(matches!(
-        services.authenticate(&second.api_key).await,
-        Err(Error::Forbidden(_))
+        services
+            .authenticate(&second.api_key, Place::QrService)
+            .await,
+        Err(Error::ServiceKeyDisabled(_))
     ));
     assert!(matches!(
-        services.authenticate("svc_not-a-real-key").await,
+        services
+            .authenticate("svc_not-a-real-key", Place::QrService)
+            .await,
         Err(Error::Unauthenticated)
     ));
 });

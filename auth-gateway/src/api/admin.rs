@@ -3,6 +3,7 @@
 //! `history.rs`.
 
 use auth_core::accounts::{User, UserQuery, UserStatus};
+use auth_core::credentials::PersonalAccessToken;
 use auth_core::ids::UserId;
 use auth_core::page::{Page, PageRequest};
 use axum::extract::State;
@@ -34,10 +35,10 @@ use crate::state::AppState;
 )]
 pub async fn pending(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<PageRequest>,
 ) -> ApiResult<Data<Page<User>>> {
-    Ok(Data(state.core.accounts().pending(params).await?))
+    Ok(Data(state.core.accounts().pending(&reader, params).await?))
 }
 
 /// Approve an account
@@ -65,7 +66,7 @@ pub async fn approve(
     PathId(id): PathId<UserId>,
 ) -> ApiResult<Data<User>> {
     Ok(Data(
-        state.core.accounts().approve(admin, id, &client).await?,
+        state.core.accounts().approve(&admin, id, &client).await?,
     ))
 }
 
@@ -107,7 +108,7 @@ pub async fn reject(
         state
             .core
             .accounts()
-            .reject(admin, id, &body.reason, &client)
+            .reject(&admin, id, &body.reason, &client)
             .await?,
     ))
 }
@@ -159,7 +160,7 @@ pub(super) fn page_of(page: Option<u32>, per_page: Option<u32>) -> PageRequest {
 )]
 pub async fn users(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<UserListParams>,
 ) -> ApiResult<Data<Page<User>>> {
     let status = params
@@ -175,12 +176,23 @@ pub async fn users(
         state
             .core
             .accounts()
-            .list(&query, page_of(params.page, params.per_page))
+            .list(&reader, &query, page_of(params.page, params.per_page))
             .await?,
     ))
 }
 
+/// An account as an admin sees it: with its personal access tokens and the services each opens.
+#[derive(Serialize, ToSchema)]
+pub struct UserDetail {
+    #[serde(flatten)]
+    user: User,
+    /// Newest first, revoked ones included; never the secrets.
+    personal_access_tokens: Vec<PersonalAccessToken>,
+}
+
 /// One account
+///
+/// The account, with its personal access tokens and the services each may open.
 #[utoipa::path(
     get,
     path = "/api/admin/users/{id}",
@@ -188,7 +200,7 @@ pub async fn users(
     params(("id" = UserId, Path, description = "The user")),
     security(("admin_bearer" = [])),
     responses(
-        (status = 200, description = "The account", body = Success<User>),
+        (status = 200, description = "The account", body = Success<UserDetail>),
         doc::AdminReaderRefusals,
         (status = 404, description = "NOT_FOUND: no such user", body = Failure),
         (status = 422, description = doc::BAD_ID, body = Failure),
@@ -197,10 +209,15 @@ pub async fn users(
 )]
 pub async fn user(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     PathId(id): PathId<UserId>,
-) -> ApiResult<Data<User>> {
-    Ok(Data(state.core.accounts().get(id).await?))
+) -> ApiResult<Data<UserDetail>> {
+    let user = state.core.accounts().get(&reader, id).await?;
+    let tokens = state.core.credentials().pats_of_user(&reader, id).await?;
+    Ok(Data(UserDetail {
+        user,
+        personal_access_tokens: tokens.items,
+    }))
 }
 
 /// Why an account is blocked, if the admin says.
@@ -244,7 +261,7 @@ pub async fn block(
         state
             .core
             .accounts()
-            .block(admin, id, reason.as_deref(), &client)
+            .block(&admin, id, reason.as_deref(), &client)
             .await?,
     ))
 }
@@ -272,7 +289,7 @@ pub async fn unblock(
     PathId(id): PathId<UserId>,
 ) -> ApiResult<Data<User>> {
     Ok(Data(
-        state.core.accounts().unblock(admin, id, &client).await?,
+        state.core.accounts().unblock(&admin, id, &client).await?,
     ))
 }
 
@@ -301,11 +318,7 @@ pub async fn delete_user(
     PathId(id): PathId<UserId>,
 ) -> ApiResult<Data<User>> {
     Ok(Data(
-        state
-            .core
-            .accounts()
-            .delete(auth_core::Actor::Admin(admin), id, &client)
-            .await?,
+        state.core.accounts().delete(&admin, id, &client).await?,
     ))
 }
 
@@ -334,7 +347,7 @@ pub async fn restore(
     PathId(id): PathId<UserId>,
 ) -> ApiResult<Data<User>> {
     Ok(Data(
-        state.core.accounts().restore(admin, id, &client).await?,
+        state.core.accounts().restore(&admin, id, &client).await?,
     ))
 }
 
@@ -368,7 +381,7 @@ pub async fn unlock(
     Client(client): Client,
     PathId(id): PathId<UserId>,
 ) -> ApiResult<Data<Unlocked>> {
-    state.core.credentials().unlock(admin, id, &client).await?;
+    state.core.credentials().unlock(&admin, id, &client).await?;
     Ok(Data(Unlocked {
         user_id: id,
         unlocked: true,

@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::cookies;
 use super::envelope::{ApiResult, Data, Failure, Success};
 use super::extract::{Caller, Client, JsonBody, OptionalJsonBody, Secure};
 use super::openapi as doc;
 use super::registration::TokenBody;
+use crate::cookies::{self, Jar, Owned};
 use crate::state::AppState;
 
 /// The answer of a login or refresh: the tokens, or the cookies that now hold them.
@@ -115,11 +115,11 @@ pub async fn login(
     let config = &state.core.config().tokens;
     let mut response = Data(LoginAnswer::Cookies(CookieLogin::of(&tokens))).into_response();
     for cookie in cookies::set_tokens(
+        &Jar::new(secure),
         &tokens.access_token,
         config.access_ttl_secs,
         &tokens.refresh_token,
         config.refresh_ttl_secs,
-        secure,
     ) {
         append_cookie(response.headers_mut(), cookie);
     }
@@ -176,7 +176,9 @@ pub async fn refresh(
     OptionalJsonBody(body): OptionalJsonBody<RefreshBody>,
 ) -> ApiResult<Response> {
     let from_body = body.refresh_token;
-    let from_cookie = cookies::read(&headers, cookies::REFRESH);
+    let from_cookie = Jar::new(secure)
+        .read(&headers, Owned::Refresh)
+        .map_err(|dup| Error::BadRequest(dup.to_string()))?;
     let uses_cookie = from_body.is_none() && from_cookie.is_some();
     let token = from_body
         .or(from_cookie)
@@ -188,11 +190,11 @@ pub async fn refresh(
     let config = &state.core.config().tokens;
     let mut response = Data(LoginAnswer::Cookies(CookieLogin::of(&tokens))).into_response();
     for cookie in cookies::set_tokens(
+        &Jar::new(secure),
         &tokens.access_token,
         config.access_ttl_secs,
         &tokens.refresh_token,
         config.refresh_ttl_secs,
-        secure,
     ) {
         append_cookie(response.headers_mut(), cookie);
     }
@@ -225,7 +227,7 @@ pub async fn logout(
 ) -> ApiResult<Response> {
     state.core.credentials().logout(&caller, &client).await?;
     let mut response = Data(LoggedOut { logged_out: true }).into_response();
-    for cookie in cookies::clear_tokens(secure) {
+    for cookie in cookies::clear_tokens(&Jar::new(secure)) {
         append_cookie(response.headers_mut(), cookie);
     }
     Ok(response)

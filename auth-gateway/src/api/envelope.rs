@@ -68,7 +68,8 @@ pub struct ErrorBody {
 }
 
 /// The `details` of a refusal, by code: the fields at fault (VALIDATION_ERROR), until when an account
-/// is locked (ACCOUNT_LOCKED), the PINs left (PIN_INVALID), when to retry (RATE_LIMITED,
+/// is locked (ACCOUNT_LOCKED), the PINs left (PIN_INVALID), the kind of a credential that is not
+/// accepted where it was presented (FORBIDDEN), when to retry (RATE_LIMITED,
 /// SYSTEM_CLOSED with the next opening), or the health report (`/health`, SERVICE_UNAVAILABLE).
 /// Only documents the JSON that auth-core builds; nothing is serialised from it.
 #[derive(ToSchema)]
@@ -83,6 +84,10 @@ pub enum ErrorDetails {
     },
     Pin {
         attempts_left: u32,
+    },
+    /// FORBIDDEN for a credential that is not accepted at the route: which kind it is.
+    Credential {
+        credential: auth_core::credentials::CredentialKind,
     },
     Retry {
         retry_after_secs: u64,

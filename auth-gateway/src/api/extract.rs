@@ -2,19 +2,18 @@
 //! a JSON body (422 naming the field, 400 for malformed JSON), query strings and path ids, the
 //! client, and the caller's credentials (401 without, 403 with the wrong kind).
 
-use auth_core::admins::Role;
-use auth_core::credentials::Principal;
-use auth_core::ids::AdminId;
+use auth_core::credentials::{AdminRead, AdminWrite, Place, PlaceKind, Principal};
 use auth_core::{Error, RequestContext};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use super::cookies;
 use super::envelope::ApiError;
+use crate::cookies::{Jar, Owned};
 use crate::edge::dispatch::ClientInfo;
+use crate::edge::policy;
 use crate::state::AppState;
 
 /// A JSON body, deserialised strictly.
@@ -164,80 +163,128 @@ impl<S: Send + Sync> FromRequestParts<S> for Secure {
     }
 }
 
-/// The bearer credential of a request: `Authorization: Bearer …`, else the access cookie.
-pub fn bearer(headers: &HeaderMap) -> Option<String> {
-    if let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let (scheme, token) = value.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_string());
+/// The bearer credential of a request: `Authorization: Bearer …`, else the access cookie. A
+/// request with two access cookies is refused.
+pub fn bearer(headers: &HeaderMap, tls: bool) -> Result<Option<String>, Error> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Ok(crate::edge::authn::bearer(headers));
     }
-    cookies::read(headers, cookies::ACCESS)
+    Jar::new(tls)
+        .read(headers, Owned::Access)
+        .map_err(|dup| Error::BadRequest(dup.to_string()))
 }
 
-/// A caller whose credential checked out.
+/// The kind of place the matched route is, by its entry in the route policy table: where a
+/// credential presented to it must be accepted. A route without one refuses every credential.
+pub fn route_place(parts: &Parts) -> Result<Place<'static>, Error> {
+    let pattern = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|m| m.as_str())
+        .ok_or_else(|| Error::internal("a credential on a route that did not match"))?;
+    let rule = policy::by_pattern(&parts.method, pattern)
+        .ok_or_else(|| Error::internal(format!("{pattern} has no route policy")))?;
+    let place = match rule.caller.place() {
+        Some(PlaceKind::AccountApi) => Place::AccountApi,
+        Some(PlaceKind::AccountRead) => Place::AccountRead,
+        Some(PlaceKind::PhoneScan) => Place::PhoneScan,
+        Some(PlaceKind::OwnSession) => Place::OwnSession,
+        Some(PlaceKind::Introspection) => Place::Introspection,
+        Some(PlaceKind::AdminApi) => Place::AdminApi,
+        Some(PlaceKind::QrService) => Place::QrService,
+        Some(PlaceKind::TokenRefresh) => Place::TokenRefresh,
+        Some(PlaceKind::Service | PlaceKind::HandoffCallback) | None => {
+            return Err(Error::internal(format!(
+                "{pattern} takes no credential by its route policy"
+            )));
+        }
+    };
+    Ok(place)
+}
+
+/// A caller whose credential checked out at the place the route's policy names.
 pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers).ok_or(Error::Unauthenticated)?;
+        let place = route_place(parts)?;
+        let Secure(tls) = Secure::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|e| match e {});
+        let token = bearer(&parts.headers, tls)?.ok_or(Error::Unauthenticated)?;
         let Client(context) = Client::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|e| match e {});
         let principal = state
             .core
             .credentials()
-            .authenticate(&token, &context)
+            .authenticate(&token, place, &context)
             .await?;
         Ok(Caller(principal))
     }
 }
 
-/// A service, by its `X-API-Key`.
+/// A caller who presented a credential accepted at the route, if any: for pages, which show a
+/// sign-in form instead of refusing.
+pub struct MaybeCaller(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(MaybeCaller(
+            Caller::from_request_parts(parts, state)
+                .await
+                .ok()
+                .map(|Caller(principal)| principal),
+        ))
+    }
+}
+
+/// A service, by its `X-API-Key`, at a route whose policy takes one.
 pub struct ServiceCaller(pub auth_core::services::Service);
 
 impl FromRequestParts<AppState> for ServiceCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let place = route_place(parts)?;
         let key = parts
             .headers
             .get("x-api-key")
             .and_then(|v| v.to_str().ok())
             .ok_or(Error::Unauthenticated)?;
         Ok(ServiceCaller(
-            state.core.services().authenticate(key).await?,
+            state.core.services().authenticate(key, place).await?,
         ))
     }
 }
 
 /// An admin of any role (read-only routes).
-pub struct AdminReader(pub AdminId, pub Role);
+pub struct AdminReader(pub AdminRead);
 
 impl FromRequestParts<AppState> for AdminReader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Caller(principal) = Caller::from_request_parts(parts, state).await?;
-        let (id, role) = principal.require_admin(false)?;
-        Ok(AdminReader(id, role))
+        Ok(AdminReader(principal.admin_read()?))
     }
 }
 
 /// An admin allowed to change things (role `admin`).
-pub struct AdminWriter(pub AdminId);
+pub struct AdminWriter(pub AdminWrite);
 
 impl FromRequestParts<AppState> for AdminWriter {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Caller(principal) = Caller::from_request_parts(parts, state).await?;
-        let (id, _) = principal.require_admin(true)?;
-        Ok(AdminWriter(id))
+        Ok(AdminWriter(principal.admin_write()?))
     }
 }

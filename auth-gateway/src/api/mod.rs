@@ -2,7 +2,6 @@
 
 mod admin;
 mod auth;
-pub(crate) mod cookies;
 pub mod envelope;
 pub mod extract;
 mod health;
@@ -64,6 +63,8 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(registration::forgot_password))
         .routes(routes!(registration::reset_password))
         .routes(routes!(users::me, users::update_me, users::delete_me))
+        .routes(routes!(users::change_password))
+        .routes(routes!(users::sign_out_everywhere))
         .routes(routes!(users::create_token, users::list_tokens))
         .routes(routes!(users::revoke_token))
         .routes(routes!(auth::admin_login))
@@ -103,6 +104,28 @@ fn documented() -> OpenApiRouter<AppState> {
 /// part of it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     documented().into_openapi()
+}
+
+/// Every route of the API as (method, path pattern), from the same routes the router serves.
+pub fn served_routes() -> Vec<(http::Method, String)> {
+    let mut served = Vec::new();
+    for (path, item) in openapi().paths.paths {
+        let operations = [
+            (http::Method::GET, item.get.is_some()),
+            (http::Method::PUT, item.put.is_some()),
+            (http::Method::POST, item.post.is_some()),
+            (http::Method::DELETE, item.delete.is_some()),
+            (http::Method::PATCH, item.patch.is_some()),
+            (http::Method::HEAD, item.head.is_some()),
+            (http::Method::OPTIONS, item.options.is_some()),
+        ];
+        for (method, present) in operations {
+            if present {
+                served.push((method, path.clone()));
+            }
+        }
+    }
+    served
 }
 
 /// Every route the gateway answers itself.

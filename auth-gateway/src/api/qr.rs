@@ -2,7 +2,7 @@
 //! the scan (a person's phone), and `/api/auth/session`.
 
 use auth_core::Error;
-use auth_core::credentials::{CredentialKind, Principal};
+use auth_core::credentials::Principal;
 use auth_core::ids::SessionId;
 use auth_core::qr_login::{ChallengeState, NewChallenge, PinLogin, ScanResult, UserInfo};
 use auth_core::sessions::Session;
@@ -78,8 +78,9 @@ pub struct ScanBody {
 
 /// Scan a QR code
 ///
-/// From a person's signed-in phone (an access token or personal access token): ties the challenge
-/// to the person and answers the PIN to type into the service.
+/// From a person's signed-in phone (the access token of a password sign-in; no other credential,
+/// not a service's session token nor a personal access token): ties the challenge to the person
+/// and answers the PIN to type into the service.
 #[utoipa::path(
     post,
     path = "/api/auth/qr/scan",
@@ -91,7 +92,8 @@ pub struct ScanBody {
             body = Success<ScanResult>),
         doc::BodyRefusals,
         (status = 401, description = doc::NO_TOKEN, body = Failure),
-        (status = 403, description = "FORBIDDEN: an admin's or a service session token; \
+        (status = 403, description = "FORBIDDEN: a credential that may not scan (a service \
+            session, a personal access token, an admin's token; `details.credential` names it); \
             EMAIL_NOT_VERIFIED … ACCOUNT_BLOCKED: the account may not be used", body = Failure),
         (status = 404, description = "QR_NOT_FOUND", body = Failure),
         (status = 409, description = "QR_ALREADY_SCANNED", body = Failure),
@@ -108,21 +110,9 @@ pub async fn scan(
     Client(client): Client,
     JsonBody(body): JsonBody<ScanBody>,
 ) -> ApiResult<Data<ScanResult>> {
-    let Principal::User {
-        user, credential, ..
-    } = &caller
-    else {
-        return Err(Error::Forbidden("only a person's phone can scan".into()).into());
-    };
-    if !matches!(
-        credential,
-        CredentialKind::AccessToken | CredentialKind::PersonalAccessToken
-    ) {
-        return Err(Error::Forbidden(
-            "scan with the phone's own login (an access token or personal access token)".into(),
-        )
-        .into());
-    }
+    // The route's policy admits only what may scan: a person's access token from a password
+    // sign-in on the phone.
+    let user = caller.require_user()?;
     Ok(Data(
         state
             .core

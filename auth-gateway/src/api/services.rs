@@ -1,6 +1,5 @@
 //! `/api/services/*`: registering and managing the services behind the gateway (admins).
 
-use auth_core::Actor;
 use auth_core::services::{NewService, Service, ServiceWithKey};
 use axum::extract::State;
 
@@ -40,11 +39,7 @@ pub async fn register(
     JsonBody(new): JsonBody<NewService>,
 ) -> ApiResult<Created<ServiceWithKey>> {
     Ok(Created(
-        state
-            .core
-            .services()
-            .register(Actor::Admin(admin), new, &client)
-            .await?,
+        state.core.services().register(&admin, new, &client).await?,
     ))
 }
 
@@ -89,7 +84,7 @@ pub async fn enable(
         state
             .core
             .services()
-            .set_enabled(Actor::Admin(admin), &slug, true, &client)
+            .set_enabled(&admin, &slug, true, &client)
             .await?,
     ))
 }
@@ -120,7 +115,7 @@ pub async fn disable(
         state
             .core
             .services()
-            .set_enabled(Actor::Admin(admin), &slug, false, &client)
+            .set_enabled(&admin, &slug, false, &client)
             .await?,
     ))
 }
@@ -152,7 +147,7 @@ pub async fn rotate_key(
         state
             .core
             .services()
-            .rotate_key(Actor::Admin(admin), &slug, &client)
+            .rotate_key(&admin, &slug, &client)
             .await?,
     ))
 }

@@ -92,7 +92,7 @@ pub async fn revoke_session(
     state
         .core
         .credentials()
-        .revoke_session(admin, id, &client)
+        .revoke_session(&admin, id, &client)
         .await?;
     Ok(Data(SessionRevoked {
         session_id: id,
@@ -124,7 +124,7 @@ pub async fn revoke_sessions(
     let ended = state
         .core
         .credentials()
-        .revoke_all_sessions(admin, params.user_id, &client)
+        .revoke_all_sessions(&admin, params.user_id, &client)
         .await?;
     Ok(Data(SessionsRevoked {
         user_id: params.user_id,

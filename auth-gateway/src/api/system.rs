@@ -135,7 +135,7 @@ pub async fn replace_schedule(
         .schedule()
         .replace(
             schedule,
-            auth_core::Actor::Admin(admin),
+            &admin,
             &client,
             state.core.stores().ephemeral.as_ref(),
             state.core.clock().now(),

@@ -3,7 +3,7 @@
 //! names).
 
 use auth_core::accounts::{ProfileChanges, User};
-use auth_core::credentials::{NewPersonalAccessToken, PersonalAccessToken};
+use auth_core::credentials::{NewPersonalAccessToken, PasswordChange, PersonalAccessToken};
 use auth_core::page::Page;
 use axum::extract::State;
 use serde::Serialize;
@@ -91,34 +91,103 @@ pub async fn delete_me(
     Client(client): Client,
     Caller(caller): Caller,
 ) -> ApiResult<Data<AccountState>> {
-    let user = caller.require_user()?;
-    let deleted = state
-        .core
-        .accounts()
-        .delete(caller.actor(), user.id, &client)
-        .await?;
+    let deleted = state.core.accounts().delete_own(&caller, &client).await?;
     Ok(Data(AccountState {
         user_id: deleted.id,
         status: deleted.status,
     }))
 }
 
+/// Sessions ended by a password change or by signing out everywhere.
+#[derive(Serialize, ToSchema)]
+pub struct SignedOut {
+    /// How many sessions ended.
+    sessions_ended: usize,
+}
+
+/// Change one's password
+///
+/// The current password proves it is the person (wrong ones count towards the lockout). Every
+/// other session, every refresh token and every personal access token of the account ends; the
+/// caller's own session goes on. A mail tells the person.
+#[utoipa::path(
+    put,
+    path = "/api/users/me/password",
+    tag = "accounts",
+    request_body = PasswordChange,
+    security(("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The password is changed", body = Success<SignedOut>),
+        doc::BodyRefusals,
+        doc::PersonRefusals,
+        (status = 422, description = "VALIDATION_ERROR: `current_password` is not the current \
+            password, `new_password` does not meet the rules, or an unknown field",
+            body = Failure),
+        (status = 423, description = "ACCOUNT_LOCKED: too many wrong passwords", body = Failure),
+        doc::RateLimited,
+        doc::StorageRefusals,
+    )
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Caller(caller): Caller,
+    JsonBody(change): JsonBody<PasswordChange>,
+) -> ApiResult<Data<SignedOut>> {
+    let sessions_ended = state
+        .core
+        .credentials()
+        .change_password(&caller, change, &client)
+        .await?;
+    Ok(Data(SignedOut { sessions_ended }))
+}
+
+/// Sign out everywhere
+///
+/// Ends every session of the account (the caller's too), every refresh token and every personal
+/// access token.
+#[utoipa::path(
+    post,
+    path = "/api/users/me/sign-out-everywhere",
+    tag = "accounts",
+    security(("bearer" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "Everything has ended", body = Success<SignedOut>),
+        doc::PersonRefusals,
+        doc::StorageRefusals,
+    )
+)]
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Caller(caller): Caller,
+) -> ApiResult<Data<SignedOut>> {
+    let sessions_ended = state
+        .core
+        .credentials()
+        .sign_out_everywhere(&caller, &client)
+        .await?;
+    Ok(Data(SignedOut { sessions_ended }))
+}
+
 /// Create a personal access token
 ///
-/// The answer holds the secret, shown this once.
+/// The answer holds the secret, shown this once. The token opens the services named in
+/// `services` (at least one) and lets its holder read the account; nothing else.
 #[utoipa::path(
     post,
     path = "/api/users/me/tokens",
     tag = "accounts",
     request_body = NewPersonalAccessToken,
-    security(("bearer" = []), ("access_cookie" = []), ("admin_bearer" = [])),
+    security(("bearer" = []), ("access_cookie" = [])),
     responses(
         (status = 201, description = "The new token, with its secret in `token`",
             body = Success<PersonalAccessToken>),
         doc::BodyRefusals,
         doc::SignedInRefusals,
         (status = 422, description = "VALIDATION_ERROR: `name` not 1 to 100 characters, \
-            `expires_in_days` out of range, or an unknown field", body = Failure),
+            `expires_in_days` out of range, `services` empty or naming an unknown service, or \
+            an unknown field", body = Failure),
         doc::StorageRefusals,
     )
 )]
@@ -144,7 +213,7 @@ pub async fn create_token(
     get,
     path = "/api/users/me/tokens",
     tag = "accounts",
-    security(("bearer" = []), ("access_cookie" = []), ("admin_bearer" = [])),
+    security(("bearer" = []), ("access_cookie" = [])),
     responses(
         (status = 200, description = "The tokens, in one page", body = Success<Page<PersonalAccessToken>>),
         doc::SignedInRefusals,
@@ -166,7 +235,7 @@ pub async fn list_tokens(
     path = "/api/users/me/tokens/{id}",
     tag = "accounts",
     params(("id" = String, Path, description = "The token's id")),
-    security(("bearer" = []), ("access_cookie" = []), ("admin_bearer" = [])),
+    security(("bearer" = []), ("access_cookie" = [])),
     responses(
         (status = 200, description = "The token is revoked", body = Success<Revoked>),
         doc::SignedInRefusals,
@@ -190,13 +259,14 @@ pub async fn revoke_token(
 
 /// Create an admin's personal access token
 ///
-/// The same operation as `POST /api/users/me/tokens`, for the admin the token names.
+/// The same operation as `POST /api/users/me/tokens`, for the admin the token names. An admin's
+/// token opens the admin API (by the admin's role) and no service: `services` must be empty.
 #[utoipa::path(
     post,
     path = "/api/admin/tokens",
     tag = "admin",
     request_body = NewPersonalAccessToken,
-    security(("admin_bearer" = []), ("bearer" = []), ("access_cookie" = [])),
+    security(("admin_bearer" = [])),
     responses(
         (status = 201, description = "The new token, with its secret in `token`",
             body = Success<PersonalAccessToken>),
@@ -221,7 +291,7 @@ pub async fn create_admin_token(
     get,
     path = "/api/admin/tokens",
     tag = "admin",
-    security(("admin_bearer" = []), ("bearer" = []), ("access_cookie" = [])),
+    security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "The tokens, in one page", body = Success<Page<PersonalAccessToken>>),
         doc::SignedInRefusals,
@@ -241,7 +311,7 @@ pub async fn list_admin_tokens(
     path = "/api/admin/tokens/{id}",
     tag = "admin",
     params(("id" = String, Path, description = "The token's id")),
-    security(("admin_bearer" = []), ("bearer" = []), ("access_cookie" = [])),
+    security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "The token is revoked", body = Success<Revoked>),
         doc::SignedInRefusals,

@@ -9,7 +9,6 @@ use auth_core::credentials::EdgeIdentity;
 use http::header::{AUTHORIZATION, COOKIE, HeaderName, HeaderValue};
 use pingora::http::RequestHeader;
 
-use super::authn;
 use super::hygiene;
 
 /// Headers only the gateway may set.
@@ -46,7 +45,7 @@ pub fn decorate(
     );
     // The credential was for the gateway; the service gets the assertion instead.
     remove.push(AUTHORIZATION);
-    let cookies = authn::cookies_without_session(&upstream.headers);
+    let cookies = crate::cookies::cookie_header_for_upstream(&upstream.headers);
     remove.push(COOKIE);
     for name in remove {
         upstream.remove_header(&name);
@@ -104,7 +103,7 @@ mod tests {
             email: "ann@example.com".into(),
             name: Some("Ann".into()),
             session_id: Some("01a2085c-0000-7000-8000-000000000001".parse().unwrap()),
-            credential: CredentialKind::SessionToken,
+            credential: CredentialKind::ServiceSession,
         }
     }
 

@@ -1,9 +1,11 @@
-//! Rate limits by route class: the routes that guess at secrets or create things (login, register,
-//! PIN verify, scan) are strict per client IP; service traffic is limited per session and per IP.
-//! In process with governor (keyed, old keys swept), or, with `rate_limits.shared`, in Redis with a
-//! GCRA script so every gateway counts against the same budget.
+//! Rate limits: each gateway route draws on the budget its entry in the route policy table names
+//! (`policy.rs`), keyed by what an attacker spends: the client's address (IPv6 by its /64, so one
+//! host cannot rotate through its own prefix), or the service API key presented. Service traffic
+//! is limited per session and per address. In process with governor (keyed, old keys swept), or,
+//! with `rate_limits.shared`, in Redis with a GCRA script so every gateway counts against the
+//! same budget.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -13,49 +15,56 @@ use auth_core::config::RateLimitConfig;
 use auth_core::store::ephemeral::RedisStore;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sha2::{Digest, Sha256};
 
-/// Which budget a request draws on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteClass {
-    Login,
-    Register,
-    Pin,
-    Scan,
-    /// Everything else the gateway answers itself: not limited here.
-    Other,
+use super::policy::{Budget, Class};
+
+const CLASSES: [Class; 6] = [
+    Class::Login,
+    Class::Recovery,
+    Class::Scan,
+    Class::Pin,
+    Class::Challenge,
+    Class::Poll,
+];
+
+fn class_name(class: Class) -> &'static str {
+    match class {
+        Class::Login => "login",
+        Class::Recovery => "recovery",
+        Class::Scan => "scan",
+        Class::Pin => "pin",
+        Class::Challenge => "challenge",
+        Class::Poll => "poll",
+    }
 }
 
-impl RouteClass {
-    /// The class of a gateway path (already canonical).
-    pub fn of(path: &str) -> RouteClass {
-        match path {
-            "/api/auth/login" | "/api/admin/login" | "/api/auth/refresh" | "/m/login" => {
-                RouteClass::Login
-            }
-            "/api/register"
-            | "/api/auth/resend-verification"
-            | "/api/auth/password/forgot"
-            | "/api/auth/password/reset"
-            | "/api/auth/verify-email" => RouteClass::Register,
-            "/api/auth/pin/verify" | "/login/verify" => RouteClass::Pin,
-            "/api/auth/qr/scan" | "/m/scan" => RouteClass::Scan,
-            _ => RouteClass::Other,
-        }
-    }
+fn index(class: Class) -> usize {
+    CLASSES.iter().position(|c| *c == class).unwrap_or(0)
+}
 
-    fn name(self) -> &'static str {
-        match self {
-            RouteClass::Login => "login",
-            RouteClass::Register => "register",
-            RouteClass::Pin => "pin",
-            RouteClass::Scan => "scan",
-            RouteClass::Other => "other",
-        }
+/// The address a budget is kept for: IPv4 as it is, IPv6 by its /64.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
     }
+}
+
+/// A presented service API key, as a budget key: its hash, never the key.
+fn service_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.trim().as_bytes()).into()
 }
 
 struct Local {
-    by_ip: [(RouteClass, DefaultKeyedRateLimiter<IpAddr>); 4],
+    by_address: Vec<DefaultKeyedRateLimiter<IpAddr>>,
+    by_service_key: Vec<DefaultKeyedRateLimiter<[u8; 32]>>,
     service_ip: DefaultKeyedRateLimiter<IpAddr>,
     service_session: DefaultKeyedRateLimiter<String>,
 }
@@ -92,25 +101,16 @@ return {1, 0}";
 
 impl Limits {
     pub fn new(config: &RateLimitConfig, redis: Option<RedisStore>) -> Self {
+        let quota = |class| per_minute(per_minute_of(config, class));
         let local = Local {
-            by_ip: [
-                (
-                    RouteClass::Login,
-                    RateLimiter::keyed(per_minute(config.login_per_minute)),
-                ),
-                (
-                    RouteClass::Register,
-                    RateLimiter::keyed(per_minute(config.register_per_minute)),
-                ),
-                (
-                    RouteClass::Pin,
-                    RateLimiter::keyed(per_minute(config.pin_per_minute)),
-                ),
-                (
-                    RouteClass::Scan,
-                    RateLimiter::keyed(per_minute(config.scan_per_minute)),
-                ),
-            ],
+            by_address: CLASSES
+                .iter()
+                .map(|c| RateLimiter::keyed(quota(*c)))
+                .collect(),
+            by_service_key: CLASSES
+                .iter()
+                .map(|_| RateLimiter::keyed(per_minute(config.service_key_per_minute)))
+                .collect(),
             service_ip: RateLimiter::keyed(per_minute(config.service_per_minute_per_ip)),
             service_session: RateLimiter::keyed(per_minute(config.service_per_minute_per_session)),
         };
@@ -125,7 +125,11 @@ impl Limits {
     pub async fn sweep_forever(self: Arc<Self>) {
         loop {
             tokio::time::sleep(Duration::from_secs(60)).await;
-            for (_, limiter) in &self.local.by_ip {
+            for limiter in &self.local.by_address {
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+            }
+            for limiter in &self.local.by_service_key {
                 limiter.retain_recent();
                 limiter.shrink_to_fit();
             }
@@ -136,38 +140,46 @@ impl Limits {
         }
     }
 
-    fn per_minute_of(&self, class: RouteClass) -> u32 {
-        match class {
-            RouteClass::Login => self.config.login_per_minute,
-            RouteClass::Register => self.config.register_per_minute,
-            RouteClass::Pin => self.config.pin_per_minute,
-            RouteClass::Scan => self.config.scan_per_minute,
-            RouteClass::Other => u32::MAX,
+    /// Draws one request from the budget a route's policy names: per service key when the route
+    /// takes one and a key is presented, else per client address.
+    pub async fn check(
+        &self,
+        budget: Budget,
+        ip: Option<IpAddr>,
+        presented_key: Option<&str>,
+    ) -> Result<(), Error> {
+        match (budget, presented_key) {
+            (Budget::Unlimited, _) => Ok(()),
+            (Budget::PerServiceKey(class), Some(key)) => self.check_key(class, key).await,
+            (Budget::PerServiceKey(class) | Budget::PerAddress(class), _) => match ip {
+                Some(ip) => self.check_address(class, ip).await,
+                None => Ok(()),
+            },
         }
     }
 
-    /// Draws one request of `class` from `ip`'s budget.
-    pub async fn check_route(&self, class: RouteClass, ip: IpAddr) -> Result<(), Error> {
-        if class == RouteClass::Other {
-            return Ok(());
-        }
+    async fn check_address(&self, class: Class, ip: IpAddr) -> Result<(), Error> {
+        let ip = address_key(ip);
         if let Some(redis) = &self.shared {
-            return gcra(
-                redis,
-                &format!("rl:{}:{ip}", class.name()),
-                self.per_minute_of(class),
-            )
-            .await;
+            let key = format!("rl:{}:{ip}", class_name(class));
+            return gcra(redis, &key, per_minute_of(&self.config, class)).await;
         }
-        match self.local.by_ip.iter().find(|(c, _)| *c == class) {
-            Some((_, limiter)) => local(limiter.check_key(&ip)),
-            None => Ok(()),
+        local(self.local.by_address[index(class)].check_key(&ip))
+    }
+
+    async fn check_key(&self, class: Class, key: &str) -> Result<(), Error> {
+        let hash = service_key(key);
+        if let Some(redis) = &self.shared {
+            let key = format!("rl:{}:key:{}", class_name(class), hex::encode(hash));
+            return gcra(redis, &key, self.config.service_key_per_minute).await;
         }
+        local(self.local.by_service_key[index(class)].check_key(&hash))
     }
 
     /// Draws one request to a service from `ip`'s budget: checked before the credential, so a
     /// flood of unauthenticated requests is cut off before any signature work.
     pub async fn check_service_ip(&self, ip: IpAddr) -> Result<(), Error> {
+        let ip = address_key(ip);
         if let Some(redis) = &self.shared {
             let key = format!("rl:service-ip:{ip}");
             return gcra(redis, &key, self.config.service_per_minute_per_ip).await;
@@ -183,6 +195,17 @@ impl Limits {
             return gcra(redis, &key, self.config.service_per_minute_per_session).await;
         }
         local(self.local.service_session.check_key(&session.to_string()))
+    }
+}
+
+fn per_minute_of(config: &RateLimitConfig, class: Class) -> u32 {
+    match class {
+        Class::Login => config.login_per_minute,
+        Class::Recovery => config.register_per_minute,
+        Class::Scan => config.scan_per_minute,
+        Class::Pin => config.pin_per_minute,
+        Class::Challenge => config.challenge_per_minute,
+        Class::Poll => config.poll_per_minute,
     }
 }
 
@@ -225,29 +248,71 @@ mod tests {
     fn config(n: u32) -> RateLimitConfig {
         let mut config = auth_core::Config::defaults().rate_limits;
         config.login_per_minute = n;
+        config.pin_per_minute = n;
+        config.service_key_per_minute = n;
         config.service_per_minute_per_session = n;
         config
     }
+
+    const LOGIN: Budget = Budget::PerAddress(Class::Login);
+    const PIN_BY_KEY: Budget = Budget::PerServiceKey(Class::Pin);
 
     #[tokio::test]
     async fn the_eleventh_login_in_a_minute_is_refused() {
         let limits = Limits::new(&config(10), None);
         let ip: IpAddr = "198.51.100.1".parse().unwrap();
         for _ in 0..10 {
-            limits.check_route(RouteClass::Login, ip).await.unwrap();
+            limits.check(LOGIN, Some(ip), None).await.unwrap();
         }
-        match limits.check_route(RouteClass::Login, ip).await {
+        match limits.check(LOGIN, Some(ip), None).await {
             Err(Error::RateLimited { retry_after_secs }) => {
                 assert!((1..=6).contains(&retry_after_secs))
             }
             other => panic!("expected RATE_LIMITED, got {other:?}"),
         }
         // Another client has its own budget; other classes are separate.
+        let other: IpAddr = "198.51.100.2".parse().unwrap();
+        limits.check(LOGIN, Some(other), None).await.unwrap();
+        let recovery = Budget::PerAddress(Class::Recovery);
+        limits.check(recovery, Some(ip), None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_service_key_has_its_own_budget_apart_from_its_address() {
+        let limits = Limits::new(&config(2), None);
+        let ip: IpAddr = "198.51.100.4".parse().unwrap();
         limits
-            .check_route(RouteClass::Login, "198.51.100.2".parse().unwrap())
+            .check(PIN_BY_KEY, Some(ip), Some("svc_a"))
             .await
             .unwrap();
-        limits.check_route(RouteClass::Register, ip).await.unwrap();
+        limits
+            .check(PIN_BY_KEY, Some(ip), Some("svc_a"))
+            .await
+            .unwrap();
+        assert!(
+            limits
+                .check(PIN_BY_KEY, Some(ip), Some("svc_a"))
+                .await
+                .is_err()
+        );
+        // The same backend address with another key, and the address's own PIN budget, go on.
+        limits
+            .check(PIN_BY_KEY, Some(ip), Some("svc_b"))
+            .await
+            .unwrap();
+        limits.check(PIN_BY_KEY, Some(ip), None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_host_cannot_rotate_through_its_prefix() {
+        let limits = Limits::new(&config(2), None);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        limits.check(LOGIN, Some(a), None).await.unwrap();
+        limits.check(LOGIN, Some(b), None).await.unwrap();
+        assert!(limits.check(LOGIN, Some(a), None).await.is_err());
+        limits.check(LOGIN, Some(elsewhere), None).await.unwrap();
     }
 
     #[tokio::test]
@@ -263,11 +328,11 @@ mod tests {
     }
 
     #[test]
-    fn routes_fall_into_classes() {
-        assert_eq!(RouteClass::of("/api/auth/login"), RouteClass::Login);
-        assert_eq!(RouteClass::of("/api/register"), RouteClass::Register);
-        assert_eq!(RouteClass::of("/api/auth/pin/verify"), RouteClass::Pin);
-        assert_eq!(RouteClass::of("/api/auth/qr/scan"), RouteClass::Scan);
-        assert_eq!(RouteClass::of("/health"), RouteClass::Other);
+    fn mapped_ipv4_is_keyed_as_ipv4() {
+        let mapped: IpAddr = "::ffff:198.51.100.7".parse().unwrap();
+        assert_eq!(
+            address_key(mapped),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
     }
 }

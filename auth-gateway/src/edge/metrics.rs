@@ -1,5 +1,5 @@
-//! Prometheus metrics of the edge: requests by service and status, refusals by reason, and a
-//! latency histogram, rendered as text at `/metrics`.
+//! Prometheus metrics of the edge: requests by service and status, refusals by reason, a latency
+//! histogram, and the gateway cookies services tried to set, rendered as text at `/metrics`.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
@@ -11,6 +11,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     refusals: IntCounterVec,
     latency: HistogramVec,
+    planted_cookies: IntCounterVec,
 }
 
 impl Metrics {
@@ -42,11 +43,21 @@ impl Metrics {
             &["service"],
         )
         .expect("valid metric");
+        let planted_cookies = IntCounterVec::new(
+            Opts::new(
+                "gateway_upstream_cookies_dropped_total",
+                "Set-Cookie headers for a gateway cookie that a service sent and the gateway \
+                 dropped, by service.",
+            ),
+            &["service"],
+        )
+        .expect("valid metric");
         let registry = Registry::new();
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(refusals.clone()),
             Box::new(latency.clone()),
+            Box::new(planted_cookies.clone()),
         ] {
             registry
                 .register(metric)
@@ -57,7 +68,13 @@ impl Metrics {
             requests,
             refusals,
             latency,
+            planted_cookies,
         }
+    }
+
+    /// A service tried to set one of the gateway's cookies.
+    pub fn planted_cookie(&self, service: &str) {
+        self.planted_cookies.with_label_values(&[service]).inc();
     }
 
     pub fn request(&self, service: &str, status: u16, seconds: f64) {

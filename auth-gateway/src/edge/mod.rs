@@ -14,6 +14,7 @@ pub mod identity;
 pub mod limits;
 pub mod metrics;
 mod own;
+pub mod policy;
 pub mod respond;
 pub mod routing;
 mod service;
@@ -106,6 +107,50 @@ impl Gateway {
             .require_open(self.core.clock().now())
             .err()
             .unwrap_or(Error::Unavailable(what))
+    }
+}
+
+impl Gateway {
+    /// Removes every `Set-Cookie` of a service's answer that would set one of the gateway's own
+    /// cookies (in any case or prefix): a service cannot plant a session for another service or
+    /// an access token for the phone page.
+    fn drop_planted_cookies(
+        &self,
+        response: &mut ResponseHeader,
+        ctx: &RequestCtx,
+    ) -> pingora::Result<()> {
+        let set_cookie = http::header::SET_COOKIE;
+        let planted =
+            response.headers.get_all(&set_cookie).iter().any(|v| {
+                crate::cookies::is_owned_bytes(crate::cookies::set_cookie_name(v.as_bytes()))
+            });
+        if !planted {
+            return Ok(());
+        }
+        let kept: Vec<http::HeaderValue> = response
+            .headers
+            .get_all(&set_cookie)
+            .iter()
+            .filter(|v| {
+                !crate::cookies::is_owned_bytes(crate::cookies::set_cookie_name(v.as_bytes()))
+            })
+            .cloned()
+            .collect();
+        let service = ctx.service.as_deref().unwrap_or("");
+        let dropped = response.headers.get_all(&set_cookie).iter().count() - kept.len();
+        for _ in 0..dropped {
+            self.metrics.planted_cookie(service);
+        }
+        tracing::warn!(
+            service,
+            dropped,
+            "dropped gateway cookies a service tried to set"
+        );
+        response.remove_header(&set_cookie);
+        for value in kept {
+            response.append_header(set_cookie.clone(), value)?;
+        }
+        Ok(())
     }
 }
 
@@ -267,7 +312,7 @@ impl ProxyHttp for Gateway {
         if let Some(seconds) = ctx.closing_in {
             response.insert_header(respond::CLOSING_IN, seconds.to_string())?;
         }
-        Ok(())
+        self.drop_planted_cookies(response, ctx)
     }
 
     async fn fail_to_proxy(

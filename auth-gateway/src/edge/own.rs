@@ -1,34 +1,10 @@
-//! Requests for the gateway itself: its API and pages, answered in process after the hours and the
-//! strict per-address limits of the routes that log people in.
+//! Requests for the gateway itself: its API and pages, answered in process after the rules of the
+//! route's entry in the policy table (closed outside hours or not, which budget it draws on).
 
 use auth_core::schedule::ScheduleStatus;
 use pingora::proxy::Session;
 
-use super::limits::RouteClass;
-use super::{Gateway, RequestCtx, dispatch, query_suffix};
-
-/// Gateway paths that stay up while closed, so admins can change the schedule and monitors see.
-fn open_while_closed(path: &str) -> bool {
-    path == "/health"
-        || path == "/metrics"
-        || path.starts_with("/.well-known/")
-        || path.starts_with("/api/admin/")
-        || path.starts_with("/api/system/")
-        || path.starts_with("/assets/")
-}
-
-/// Gateway paths that log people in: closed outside operating hours.
-fn logs_in(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/auth/login"
-            | "/api/auth/refresh"
-            | "/api/auth/pin/verify"
-            | "/login"
-            | "/login/verify"
-    ) || path.starts_with("/api/auth/qr/")
-        || path.starts_with("/m/")
-}
+use super::{Gateway, RequestCtx, dispatch, policy, query_suffix};
 
 impl Gateway {
     pub(super) async fn serve_gateway(
@@ -39,12 +15,20 @@ impl Gateway {
         hours: &ScheduleStatus,
     ) -> pingora::Result<bool> {
         ctx.label = "gateway";
-        if !hours.open && logs_in(path) && !open_while_closed(path) {
+        let rule = policy::gateway_route(&session.req_header().method, path);
+        if !hours.open && rule.closes {
             let err = self.closed("logins");
             return self.refuse(session, ctx, err, "closed").await;
         }
-        if let Some(ip) = ctx.client_ip
-            && let Err(err) = self.limits.check_route(RouteClass::of(path), ip).await
+        let presented_key = session
+            .req_header()
+            .headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok());
+        if let Err(err) = self
+            .limits
+            .check(rule.budget, ctx.client_ip, presented_key)
+            .await
         {
             return self.refuse(session, ctx, err, "rate_limited").await;
         }
@@ -69,31 +53,5 @@ impl Gateway {
         )
         .await?;
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn admin_and_monitoring_paths_stay_open_and_logins_close() {
-        for path in [
-            "/health",
-            "/metrics",
-            "/.well-known/jwks.json",
-            "/api/admin/schedule",
-        ] {
-            assert!(open_while_closed(path), "{path}");
-        }
-        for path in [
-            "/api/auth/login",
-            "/api/auth/qr/generate",
-            "/m/scan",
-            "/login",
-        ] {
-            assert!(logs_in(path) && !open_while_closed(path), "{path}");
-        }
-        assert!(!logs_in("/api/users/me"));
     }
 }

@@ -1,7 +1,10 @@
-//! Which way a request goes: to a service by its host, or by its path prefix on the gateway's own
-//! hosts; otherwise to the gateway's API and pages. Hosts that are neither are refused. The table
-//! is built from the services in the store and rebuilt when an admin changes them, without a
-//! restart; each service's upstreams are balanced round-robin and health-checked.
+//! Which way a request goes: to a service by its host; on the gateway's own hosts to the
+//! gateway's API and pages, or by path prefix to a service that explicitly shares the gateway's
+//! origin (`share_gateway_origin`, for trusted services only: such a service shares the origin of
+//! the login pages and the API). Hosts that are neither are refused. A service's host never
+//! reaches the gateway's API or pages. The table is built from the services in the store and
+//! rebuilt when an admin changes them, without a restart; each service's upstreams are balanced
+//! round-robin and health-checked.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -94,7 +97,11 @@ impl RouteTable {
                     .by_host
                     .insert(host.to_ascii_lowercase(), route.clone());
             }
-            if let Some(prefix) = &service.path_prefix {
+            if let Some(prefix) = service
+                .path_prefix
+                .as_ref()
+                .filter(|_| service.share_gateway_origin)
+            {
                 table.by_prefix.push((prefix.clone(), route.clone()));
             }
         }
@@ -233,6 +240,7 @@ mod tests {
             name: slug.into(),
             hosts: vec![host.into()],
             path_prefix: Some(prefix.into()),
+            share_gateway_origin: true,
             upstreams: vec!["127.0.0.1:9".into()],
             enabled: true,
             api_key_prefix: None,
@@ -302,6 +310,18 @@ mod tests {
                 .1,
             "/api/admin/users"
         );
+    }
+
+    #[test]
+    fn a_prefix_is_served_on_the_gateways_hosts_only_when_the_service_shares_its_origin() {
+        let mut private = service("service-b", "service-b.localhost", "/service-b");
+        private.share_gateway_origin = false;
+        let table = RouteTable::build(&[private], &["127.0.0.1".into()]).unwrap();
+        assert!(matches!(
+            table.resolve("127.0.0.1", "/service-b/x"),
+            Route::Gateway
+        ));
+        assert!(slug(&table.resolve("service-b.localhost", "/x")).is_some());
     }
 
     #[test]

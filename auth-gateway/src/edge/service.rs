@@ -7,8 +7,9 @@ use auth_core::schedule::ScheduleStatus;
 use auth_core::{Error, RequestContext};
 use pingora::proxy::Session;
 
+use super::handoff::{self, jar_for};
 use super::routing::Route;
-use super::{Gateway, RequestCtx, authn, handoff, header_host, query_suffix, respond};
+use super::{Gateway, RequestCtx, authn, policy};
 
 impl Gateway {
     pub(super) async fn serve_service(
@@ -33,22 +34,25 @@ impl Gateway {
             let err = Error::ServiceDisabled(slug.clone());
             return self.refuse(session, ctx, err, "service_disabled").await;
         }
+        if forwarded_path.starts_with(handoff::RESERVED) {
+            let method = session.req_header().method.clone();
+            let rule = policy::service_host_route(&method, forwarded_path);
+            if let Some(rule) = rule {
+                if !hours.open && rule.closes {
+                    let err = self.closed("logins");
+                    return self.refuse(session, ctx, err, "closed").await;
+                }
+                if let Err(err) = self.limits.check(rule.budget, ctx.client_ip, None).await {
+                    return self.refuse(session, ctx, err, "rate_limited").await;
+                }
+            }
+            return self
+                .answer_reserved(session, ctx, service_route, base, forwarded_path)
+                .await;
+        }
         if !hours.open {
             let err = self.closed("the service");
             return self.refuse(session, ctx, err, "closed").await;
-        }
-        if forwarded_path.starts_with(handoff::RESERVED) {
-            handoff::answer(
-                &self.core,
-                session,
-                slug,
-                base,
-                forwarded_path,
-                ctx.tls,
-                ctx.closing_in,
-            )
-            .await?;
-            return Ok(true);
         }
         // The address's budget first, so a flood without credentials costs no signature checks.
         if let Some(ip) = ctx.client_ip
@@ -56,22 +60,21 @@ impl Gateway {
         {
             return self.refuse(session, ctx, err, "rate_limited").await;
         }
-        let identity = match self.identify(session, ctx, slug).await {
+        let jar = jar_for(ctx.tls, slug, base);
+        let identity = match self.identify(session, ctx, slug, &jar).await {
             Ok(identity) => identity,
-            Err(err @ (Error::Unavailable(_) | Error::Internal(_))) => {
-                return self.refuse(session, ctx, err, "unavailable").await;
+            Err(err @ (Error::Unavailable(_) | Error::Internal(_) | Error::BadRequest(_))) => {
+                let reason = match err {
+                    Error::BadRequest(_) => "bad_request",
+                    _ => "unavailable",
+                };
+                return self.refuse(session, ctx, err, reason).await;
             }
             Err(_) if wants_login_page(session) => {
                 ctx.refusal = Some("unauthenticated");
                 self.metrics.refusal("unauthenticated");
-                let here = format!(
-                    "{scheme}://{host}{base}{forwarded_path}{query}",
-                    scheme = if ctx.tls { "https" } else { "http" },
-                    host = header_host(session.req_header()),
-                    query = query_suffix(session.req_header()),
-                );
-                let login = authn::login_url(&self.public_url, slug, &here);
-                respond::redirect(session, &login, ctx.closing_in).await?;
+                let here = self.requested_url(session, ctx, base, forwarded_path);
+                self.send_to_login(session, ctx, slug, &jar, &here).await?;
                 return Ok(true);
             }
             Err(err) => {
@@ -106,9 +109,12 @@ impl Gateway {
         session: &Session,
         ctx: &RequestCtx,
         slug: &str,
+        jar: &crate::cookies::Jar<'_>,
     ) -> Result<EdgeIdentity, Error> {
         let headers = &session.req_header().headers;
-        let token = authn::credential(headers).ok_or(Error::Unauthenticated)?;
+        let token = authn::credential(headers, jar)
+            .map_err(|dup| Error::BadRequest(dup.to_string()))?
+            .ok_or(Error::Unauthenticated)?;
         let client = RequestContext {
             client_ip: ctx.client_ip,
             user_agent: headers

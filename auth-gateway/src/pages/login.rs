@@ -1,6 +1,9 @@
 //! `/login`: the page a browser is sent to for a service. It shows a QR code bound to this browser
-//! (an HttpOnly nonce cookie), follows the code's state, takes the PIN, and on the right one sends
-//! the browser to the service's own host with a one-time code, where the session cookie is set.
+//! (an HttpOnly nonce cookie; a reload shows the same code while it waits), follows the code's
+//! state, takes the PIN, and on the right one sends the browser to the service's own host with a
+//! one-time code, where the session cookie is set. The code is bound to the browser that was sent
+//! here: the login URL carries the hash of a login-state cookie the edge set on the service's host
+//! (a login page opened without one is first sent there to get it).
 
 use askama::Template;
 use auth_core::Error;
@@ -11,18 +14,17 @@ use axum::extract::State;
 use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use url::Url;
 
 use super::{closing_in, message, posted_here, public_url, render};
-use crate::api::cookies;
 use crate::api::envelope::{ApiResult, Data};
 use crate::api::extract::{Client, QueryParams, Secure};
+use crate::cookies::{Jar, Owned};
 use crate::state::AppState;
 
-/// Binds a QR code to the browser that shows it.
-const NONCE_COOKIE: &str = "auth_login_nonce";
+/// How long the login nonce cookie lives: longer than a code and its PIN.
+const NONCE_SECS: i64 = 15 * 60;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -31,6 +33,7 @@ struct LoginPage {
     service_name: String,
     return_to: String,
     return_to_encoded: String,
+    state: String,
     qr_token: String,
     qr_svg: String,
     scan_url: String,
@@ -44,6 +47,16 @@ struct LoginPage {
 pub struct LoginQuery {
     service: String,
     return_to: Option<String>,
+    /// The hash of the login-state cookie on the service's host.
+    state: Option<String>,
+}
+
+/// A login state's hash as the edge makes them (SHA-256, hex).
+fn well_formed_state(state: &str) -> bool {
+    state.len() == 64
+        && state
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// The enabled service `slug` and where to return, or the page that says why not.
@@ -64,8 +77,9 @@ async fn service_and_return(
         }
     };
     let gateway = public_url(state);
+    let tls = state.core.config().gateway.tls.as_ref();
     let target = match return_to {
-        Some(raw) => safe_return_url(&service, raw, &gateway),
+        Some(raw) => safe_return_url(&service, raw, &gateway, tls),
         None => service_base(&service, &gateway),
     };
     match target {
@@ -94,6 +108,21 @@ pub fn callback_url(service: &Service, return_to: &Url, gateway: &Url, code: &st
     )
 }
 
+/// Where a browser that came without a login state gets one: `/_auth/start` on the service's
+/// host it is returning to (or under its prefix on the gateway), which comes back here.
+fn start_url(service: &Service, return_to: &Url, gateway: &Url) -> String {
+    let origin = callback_origin(service, return_to, gateway);
+    let prefix = if origin == gateway.origin().ascii_serialization() {
+        service.path_prefix.as_deref().unwrap_or("")
+    } else {
+        ""
+    };
+    format!(
+        "{origin}{prefix}/_auth/start?return_to={}",
+        urlencode(return_to.as_str())
+    )
+}
+
 /// The origin the browser is sent to after the PIN: the service host it came from, or the gateway.
 fn callback_origin(service: &Service, return_to: &Url, gateway: &Url) -> String {
     let host = return_to.host_str().unwrap_or_default();
@@ -105,14 +134,8 @@ fn callback_origin(service: &Service, return_to: &Url, gateway: &Url) -> String 
 }
 
 fn nonce_cookie(nonce: &str, secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((NONCE_COOKIE, nonce.to_string()))
-        .path("/login")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure)
-        .max_age(cookie::time::Duration::minutes(15))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    let cookie = Jar::new(secure).set(Owned::LoginNonce, nonce, NONCE_SECS);
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 struct Shown {
@@ -126,6 +149,7 @@ fn login_page(
     state: &AppState,
     service: &Service,
     return_to: &Url,
+    login_state: &str,
     shown: Shown,
     error: Option<String>,
     status: StatusCode,
@@ -138,6 +162,7 @@ fn login_page(
             service_name: service.name.clone(),
             return_to: return_to.to_string(),
             return_to_encoded: urlencode(return_to.as_str()),
+            state: login_state.to_string(),
             qr_token: shown.token,
             qr_svg: shown.svg,
             scan_url: shown.scan_url,
@@ -152,11 +177,12 @@ fn login_page(
     response
 }
 
-/// A fresh challenge bound to `nonce`, shown on the page.
+/// The browser's challenge (its pending one, or a fresh one bound to `nonce`), shown on the page.
 async fn fresh(
     state: &AppState,
     service: &Service,
     return_to: &Url,
+    login_state: &str,
     client: &auth_core::RequestContext,
     nonce: &str,
     error: Option<String>,
@@ -164,7 +190,7 @@ async fn fresh(
     match state
         .core
         .qr_login()
-        .generate(service, client, Some(nonce))
+        .challenge_for_browser(service, client, nonce)
         .await
     {
         Ok(challenge) => {
@@ -176,7 +202,15 @@ async fn fresh(
                 scan_url: challenge.scan_url,
                 expires_at_ms,
             };
-            login_page(state, service, return_to, shown, error, StatusCode::OK)
+            login_page(
+                state,
+                service,
+                return_to,
+                login_state,
+                shown,
+                error,
+                StatusCode::OK,
+            )
         }
         Err(Error::SystemClosed {
             opens_at,
@@ -208,8 +242,12 @@ async fn fresh(
     }
 }
 
-fn browser_nonce(headers: &HeaderMap) -> Option<String> {
-    cookies::read(headers, NONCE_COOKIE).filter(|n| n.len() >= 32 && n.len() <= 64)
+fn browser_nonce(headers: &HeaderMap, secure: bool) -> Option<String> {
+    Jar::new(secure)
+        .read(headers, Owned::LoginNonce)
+        .ok()
+        .flatten()
+        .filter(|n| n.len() >= 32 && n.len() <= 64)
 }
 
 /// `GET /login?service=…&return_to=…`
@@ -225,11 +263,25 @@ pub async fn page(
             Ok(found) => found,
             Err(page) => return page,
         };
-    let nonce = match browser_nonce(&headers) {
+    let Some(login_state) = query.state.filter(|s| well_formed_state(s)) else {
+        // Bind this login to the browser first: the service's host sets the state and sends it
+        // back here.
+        return Redirect::to(&start_url(&service, &return_to, &public_url(&state))).into_response();
+    };
+    let nonce = match browser_nonce(&headers, secure) {
         Some(nonce) => nonce,
         None => auth_core::secret::random_token("").expose().to_string(),
     };
-    let mut response = fresh(&state, &service, &return_to, &client, &nonce, None).await;
+    let mut response = fresh(
+        &state,
+        &service,
+        &return_to,
+        &login_state,
+        &client,
+        &nonce,
+        None,
+    )
+    .await;
     response
         .headers_mut()
         .append(header::SET_COOKIE, nonce_cookie(&nonce, secure));
@@ -240,6 +292,7 @@ pub async fn page(
 pub struct VerifyForm {
     service: String,
     return_to: String,
+    state: String,
     qr_token: String,
     pin: String,
 }
@@ -248,6 +301,7 @@ pub struct VerifyForm {
 pub async fn verify(
     State(state): State<AppState>,
     Client(client): Client,
+    Secure(secure): Secure,
     headers: HeaderMap,
     form: Result<Form<VerifyForm>, FormRejection>,
 ) -> Response {
@@ -260,12 +314,20 @@ pub async fn verify(
             Ok(found) => found,
             Err(page) => return page,
         };
-    let Some(nonce) = browser_nonce(&headers) else {
-        let restart = format!(
-            "/login?service={}&return_to={}",
-            service.slug,
-            urlencode(return_to.as_str())
+    let restart = format!(
+        "/login?service={}&return_to={}",
+        service.slug,
+        urlencode(return_to.as_str())
+    );
+    if !well_formed_state(&form.state) {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Cannot sign in",
+            "This sign-in did not start at the service. Start again.",
+            Some((restart, "Start again".into())),
         );
+    }
+    let Some(nonce) = browser_nonce(&headers, secure) else {
         return message(
             StatusCode::BAD_REQUEST,
             "Cannot sign in",
@@ -290,6 +352,7 @@ pub async fn verify(
                 session_token: login.session_token,
                 expires_in: login.expires_in,
                 return_to: return_to.to_string(),
+                browser_binding: form.state.clone(),
             };
             match qr.handoff(&handoff).await {
                 Ok(code) => Redirect::to(&callback_url(
@@ -321,6 +384,7 @@ pub async fn verify(
                             &state,
                             &service,
                             &return_to,
+                            &form.state,
                             shown,
                             Some(text),
                             StatusCode::UNPROCESSABLE_ENTITY,
@@ -334,6 +398,7 @@ pub async fn verify(
                     ),
                 }
             };
+            let locked_text;
             let text = match &err {
                 Error::PinInvalid { attempts_left } => {
                     return same_code(format!(
@@ -352,11 +417,15 @@ pub async fn verify(
                 Error::QrExpired | Error::QrNotFound => "The code expired. Scan this new one.",
                 Error::QrLocked => "Too many wrong PINs for that code. Scan this new one.",
                 Error::QrAlreadyUsed => "That code was already used. Scan this new one.",
-                Error::Forbidden(_) => {
+                Error::ForeignBrowser => {
                     "That code was shown in another browser. Scan this one instead."
                 }
-                Error::AccountLocked { .. } => {
-                    "Too many wrong PINs on your account. Wait 15 minutes, then try again."
+                Error::AccountLocked { until } => {
+                    locked_text = format!(
+                        "Too many wrong PINs on your account. {}",
+                        super::wait_until(*until, state.core.clock().now())
+                    );
+                    &locked_text
                 }
                 Error::SystemClosed { .. } => "",
                 _ => {
@@ -368,6 +437,7 @@ pub async fn verify(
                 &state,
                 &service,
                 &return_to,
+                &form.state,
                 &client,
                 &nonce,
                 (!text.is_empty()).then(|| text.to_string()),

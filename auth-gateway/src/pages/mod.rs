@@ -16,9 +16,11 @@ use askama::Template;
 use axum::Router;
 use axum::extract::Form;
 use axum::extract::rejection::FormRejection;
+use axum::handler::Handler;
+use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, on};
 use jiff::Timestamp;
 
 use crate::state::AppState;
@@ -37,23 +39,67 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("referrer-policy", "same-origin"),
 ];
 
+/// The page routes as a router and as a list, built by the same calls so the two cannot differ.
+struct PageRoutes {
+    router: Router<AppState>,
+    served: Vec<(Method, &'static str)>,
+}
+
+impl PageRoutes {
+    fn new() -> Self {
+        PageRoutes {
+            router: Router::new(),
+            served: Vec::new(),
+        }
+    }
+
+    fn on<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = if method == Method::POST {
+            MethodFilter::POST
+        } else {
+            MethodFilter::GET
+        };
+        self.router = self.router.route(path, on(filter, handler));
+        self.served.push((method, path));
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.on(Method::GET, path, handler)
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.on(Method::POST, path, handler)
+    }
+}
+
+fn page_routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/login", login::page)
+        .post("/login/verify", login::verify)
+        .get("/login/status", login::status)
+        .get("/m/scan", phone::page)
+        .post("/m/scan", phone::confirm)
+        .post("/m/login", phone::sign_in)
+        .get("/verify-email", mail_links::verify_page)
+        .post("/verify-email", mail_links::verify)
+        .get("/reset-password", mail_links::reset_page)
+        .post("/reset-password", mail_links::reset)
+        .get("/assets/{file}", assets::serve)
+}
+
 /// The page routes, served on the gateway's own hosts.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login::page))
-        .route("/login/verify", post(login::verify))
-        .route("/login/status", get(login::status))
-        .route("/m/scan", get(phone::page).post(phone::confirm))
-        .route("/m/login", post(phone::sign_in))
-        .route(
-            "/verify-email",
-            get(mail_links::verify_page).post(mail_links::verify),
-        )
-        .route(
-            "/reset-password",
-            get(mail_links::reset_page).post(mail_links::reset),
-        )
-        .route("/assets/{file}", get(assets::serve))
+    page_routes().router
+}
+
+/// Every page route as (method, path pattern).
+pub fn served_routes() -> Vec<(Method, &'static str)> {
+    page_routes().served
 }
 
 /// A rendered page with the security headers.
@@ -219,6 +265,15 @@ pub fn closed(opens_at: Option<Timestamp>, timezone: &str) -> String {
     }
     .render()
     .unwrap_or_else(|_| "<!doctype html><title>Closed</title><h1>Closed</h1>".into())
+}
+
+/// "Try again after …" for a lock that ends at `until`, in minutes from `now`.
+pub fn wait_until(until: Timestamp, now: Timestamp) -> String {
+    let minutes = (until.duration_since(now).as_secs() + 59) / 60;
+    match minutes {
+        ..=1 => "Wait a minute, then try again.".to_string(),
+        n => format!("Wait {n} minutes, then try again."),
+    }
 }
 
 /// The closing warning for pages rendered by handlers (the edge adds the header itself).

@@ -2,9 +2,9 @@
 //! (password), shows which service asks and from where, and on confirmation shows the PIN.
 
 use askama::Template;
+use auth_core::Error;
 use auth_core::credentials::{LoginRequest, Principal};
 use auth_core::secret::Secret;
-use auth_core::{Error, RequestContext};
 use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{closing_in, message, posted_here, render};
-use crate::api::cookies;
-use crate::api::extract::{Client, QueryParams, Secure};
+use crate::api::extract::{Client, MaybeCaller, QueryParams, Secure};
+use crate::cookies::{self, Jar};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -49,19 +49,6 @@ struct ShowPin {
 #[derive(Deserialize)]
 pub struct ScanQuery {
     t: String,
-}
-
-/// The person signed in on this phone, from the access cookie.
-async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    context: &RequestContext,
-) -> Option<Principal> {
-    let token = cookies::read(headers, cookies::ACCESS)?;
-    match state.core.credentials().authenticate(&token, context).await {
-        Ok(principal @ Principal::User { .. }) => Some(principal),
-        _ => None,
-    }
 }
 
 fn sign_in_page(
@@ -103,11 +90,12 @@ fn refusal_page(err: &Error) -> Response {
 /// `GET /m/scan?t=…`
 pub async fn page(
     State(state): State<AppState>,
-    Client(client): Client,
-    headers: HeaderMap,
+    MaybeCaller(signed_in): MaybeCaller,
     QueryParams(query): QueryParams<ScanQuery>,
 ) -> Response {
-    let Some(Principal::User { user, .. }) = signed_in(&state, &headers, &client).await else {
+    // Only what the route's policy admits counts as signed in: a password sign-in's access token,
+    // never a service's session token put in the cookie.
+    let Some(Principal::User { user, .. }) = signed_in else {
         return sign_in_page(&state, &query.t, None, StatusCode::OK);
     };
     match state.core.qr_login().preview(&query.t).await {
@@ -154,13 +142,17 @@ pub async fn sign_in(
     match state.core.credentials().login(request, &client).await {
         Ok(tokens) => {
             let config = &state.core.config().tokens;
-            let mut response = Redirect::to(&format!("/m/scan?t={}", form.t)).into_response();
+            let target = format!(
+                "/m/scan?t={}",
+                url::form_urlencoded::byte_serialize(form.t.as_bytes()).collect::<String>()
+            );
+            let mut response = Redirect::to(&target).into_response();
             for cookie in cookies::set_tokens(
+                &Jar::new(secure),
                 &tokens.access_token,
                 config.access_ttl_secs,
                 &tokens.refresh_token,
                 config.refresh_ttl_secs,
-                secure,
             ) {
                 if let Ok(value) = HeaderValue::from_str(&cookie) {
                     response.headers_mut().append(header::SET_COOKIE, value);
@@ -171,9 +163,10 @@ pub async fn sign_in(
         Err(err) => {
             let text = match &err {
                 Error::InvalidCredentials => "That login or password is not right.".to_string(),
-                Error::AccountLocked { .. } => {
-                    "Too many wrong passwords. Wait 15 minutes, then try again.".to_string()
-                }
+                Error::AccountLocked { until } => format!(
+                    "Too many wrong passwords. {}",
+                    super::wait_until(*until, state.core.clock().now())
+                ),
                 other => other.public_message(),
             };
             let status =
@@ -192,6 +185,7 @@ pub struct ConfirmForm {
 pub async fn confirm(
     State(state): State<AppState>,
     Client(client): Client,
+    MaybeCaller(signed_in): MaybeCaller,
     headers: HeaderMap,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Response {
@@ -199,7 +193,7 @@ pub async fn confirm(
         Ok(form) => form,
         Err(refused) => return refused.into_response(),
     };
-    let Some(Principal::User { user, .. }) = signed_in(&state, &headers, &client).await else {
+    let Some(Principal::User { user, .. }) = signed_in else {
         return sign_in_page(&state, &form.t, None, StatusCode::UNAUTHORIZED);
     };
     match state.core.qr_login().scan(&user, &form.t, &client).await {

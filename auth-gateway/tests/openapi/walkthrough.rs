@@ -115,7 +115,7 @@ async fn admin_and_accounts(api: &Api) -> (String, String) {
     let context = auth_core::RequestContext::default();
     let admins = api.core.admins();
     admins
-        .create(new_admin, auth_core::Actor::System, &context)
+        .create(new_admin, &api.core.host_operator(), &context)
         .await
         .unwrap();
     let login = json!({ "username": "boss", "password": BOSS_PASSWORD });
@@ -278,7 +278,7 @@ async fn person_and_qr_login(api: &Api, admin: &str, user_id: &str, key: &str) {
         .await
         .expect(422);
 
-    let pat = json!({ "name": "phone", "expires_in_days": 30 });
+    let pat = json!({ "name": "phone", "expires_in_days": 30, "services": ["service-b"] });
     let created = api
         .at(
             "post",
@@ -387,10 +387,37 @@ async fn person_and_qr_login(api: &Api, admin: &str, user_id: &str, key: &str) {
     api.call("delete", template, &one, As::Bearer(admin), None)
         .await
         .expect(404);
+    let password = "/api/users/me/password";
+    let wrong =
+        json!({ "current_password": "not it at all", "new_password": "a brand new phrase" });
+    api.at("put", password, As::Bearer(&access), Some(wrong))
+        .await
+        .expect(422);
+    let change = json!({ "current_password": ANN_PASSWORD, "new_password": "a brand new phrase" });
+    let changed = api
+        .at("put", password, As::Bearer(&access), Some(change))
+        .await
+        .data(200);
+    assert!(changed["sessions_ended"].as_u64().is_some());
     api.at("post", "/api/auth/logout", As::Bearer(&access), None)
         .await
         .expect(200);
     api.at("post", "/api/auth/logout", As::Bearer(&access), None)
+        .await
+        .expect(401);
+    let login = json!({ "login": "ann", "password": "a brand new phrase" });
+    let tokens = api
+        .at("post", "/api/auth/login", As::Anyone, Some(login))
+        .await
+        .data(200);
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let everywhere = "/api/users/me/sign-out-everywhere";
+    let ended = api
+        .at("post", everywhere, As::Bearer(&access), None)
+        .await
+        .data(200);
+    assert_eq!(ended["sessions_ended"], 1);
+    api.at("get", "/api/users/me", As::Bearer(&access), None)
         .await
         .expect(401);
     let all = api

@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
         "[gateway]\npublic_url = \"http://127.0.0.1:{port}\"\n\
          [storage]\ndata_dir = \"{data_dir}\"\n\
          [schedule]\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\nopen = \"00:00\"\nclose = \"24:00\"\n\
-         [[services]]\nslug = \"{SERVICE}\"\nname = \"Embedded app\"\npath_prefix = \"/app\"\nupstreams = [\"127.0.0.1:{port}\"]\n"
+         [[services]]\nslug = \"{SERVICE}\"\nname = \"Embedded app\"\nhosts = [\"embedded.localhost\"]\nupstreams = [\"127.0.0.1:{port}\"]\n"
     ))?;
     let core = AuthCore::open(config, Arc::new(SystemClock)).await?;
     core.spawn_background();

@@ -39,7 +39,7 @@ async fn security_events_are_audited_with_their_outcome() {
         .post(
             "/api/users/me/tokens",
             Some(&access),
-            json!({ "name": "audit", "expires_in_days": 7 }),
+            json!({ "name": "audit", "expires_in_days": 7, "services": ["service-b"] }),
         )
         .await;
     let pat = made["data"]["token"].as_str().unwrap().to_string();

@@ -303,7 +303,7 @@ async fn personal_access_tokens_live_until_revoked() {
         .post(
             "/api/users/me/tokens",
             Some(&access),
-            json!({ "name": "deploy script", "expires_in_days": 30 }),
+            json!({ "name": "deploy script", "expires_in_days": 30, "services": ["service-b"] }),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -359,7 +359,7 @@ async fn personal_access_tokens_live_until_revoked() {
         .post(
             "/api/users/me/tokens",
             Some(&access),
-            json!({ "name": "forever", "expires_in_days": 10000 }),
+            json!({ "name": "forever", "expires_in_days": 10000, "services": ["service-b"] }),
         )
         .await;
     assert_eq!(
@@ -387,13 +387,29 @@ async fn personal_access_tokens_live_until_revoked() {
         .post(
             "/api/admin/tokens",
             Some(&admin),
+            json!({ "name": "reports", "expires_in_days": 7, "services": ["service-b"] }),
+        )
+        .await;
+    // An admin's token names no service: it opens the admin API only.
+    assert_eq!(
+        body["error"]["details"]["fields"][0]["field"], "services",
+        "{body}"
+    );
+    let (_, body) = system
+        .post(
+            "/api/admin/tokens",
+            Some(&admin),
             json!({ "name": "reports", "expires_in_days": 7 }),
         )
         .await;
     let admin_pat = body["data"]["token"].as_str().unwrap();
     assert_eq!(system.get_as("/api/admin/users", admin_pat).await.0, 200);
     assert_eq!(system.get_as("/api/admin/users", &pat).await.0, 401);
-    // An admin's token is for the admin API, not for services.
+    // An admin's token is for the admin API, not for services nor a person's account API.
+    assert_eq!(
+        system.get_as("/api/users/me/tokens", admin_pat).await.0,
+        403
+    );
     assert_eq!(at_service_b(admin_pat).await.0, 401);
 }
 

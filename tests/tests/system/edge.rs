@@ -133,7 +133,7 @@ async fn a_session_for_serviceb_is_refused_at_appc_and_after_revocation() {
         401
     );
 
-    // Access tokens and personal access tokens are the person's own, good at any service.
+    // A password login's access token opens no service: only the QR + PIN login does.
     let access = crate::flows::tokens(&system, &person).await["access_token"]
         .as_str()
         .unwrap()
@@ -148,7 +148,7 @@ async fn a_session_for_serviceb_is_refused_at_appc_and_after_revocation() {
         .await
         .status()
         .as_u16(),
-        200
+        401
     );
 
     let (_, sessions) = system
@@ -411,7 +411,11 @@ async fn every_response_warns_in_the_last_fifteen_minutes() {
     assert_eq!(body["data"]["warning"], true);
     assert!(body["data"]["seconds_until_close"].as_i64().unwrap() <= 900);
     // The gateway's pages say it in words too.
-    for path in ["/login?service=service-b&return_to=/", "/m/scan?t=unknown"] {
+    let login = format!(
+        "/login?service=service-b&return_to=/&state={}",
+        "0".repeat(64)
+    );
+    for path in [login.as_str(), "/m/scan?t=unknown"] {
         let html = get(&system, &system.url(path), None, true)
             .await
             .text()

@@ -38,7 +38,8 @@ async fn proxies_to_services_by_host_and_by_prefix() {
     assert_eq!(body["path"], "/orders/7");
     assert_eq!(body["query"], "x=1");
 
-    let (status, body) = json(
+    // ServiceB lives on its own host only: its old prefix on the gateway's host is the gateway's.
+    let (status, _) = json(
         client
             .get(system.url("/service-b/orders/7"))
             .header("cookie", format!("auth_session={service_b}"))
@@ -47,13 +48,22 @@ async fn proxies_to_services_by_host_and_by_prefix() {
             .unwrap(),
     )
     .await;
+    assert_eq!(status, 404);
+
+    // AppC opted in to sharing the gateway's origin under /app-c, with a cookie of its own there.
+    let (status, body) = json(
+        client
+            .get(system.url("/app-c/orders/7"))
+            .header("cookie", format!("auth_session-app-c={app_c}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["service"], "ServiceB");
+    assert_eq!(body["service"], "AppC");
     assert_eq!(body["path"], "/orders/7");
-    assert_eq!(
-        body["forwarded_headers"]["x-forwarded-prefix"],
-        "/service-b"
-    );
+    assert_eq!(body["forwarded_headers"]["x-forwarded-prefix"], "/app-c");
 
     let (_, body) = json(
         client

@@ -208,12 +208,14 @@ impl System {
     }
 }
 
+/// ServiceB on its own host only, as in the default configuration; AppC also under `/app-c` on
+/// the gateway's host, the opt-in for a trusted service that shares the gateway's origin.
 pub fn services_toml(service_b: &EchoService, app_c: &EchoService) -> String {
     format!(
         "[[services]]\nslug = \"service-b\"\nname = \"ServiceB\"\nhosts = [\"service-b.localhost\"]\n\
-         path_prefix = \"/service-b\"\nupstreams = [\"{}\"]\n\n\
+         upstreams = [\"{}\"]\n\n\
          [[services]]\nslug = \"app-c\"\nname = \"AppC\"\nhosts = [\"app-c.localhost\"]\n\
-         path_prefix = \"/app-c\"\nupstreams = [\"{}\"]\n",
+         path_prefix = \"/app-c\"\nshare_gateway_origin = true\nupstreams = [\"{}\"]\n",
         service_b.addr(),
         app_c.addr()
     )

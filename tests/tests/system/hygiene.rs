@@ -96,7 +96,7 @@ async fn system_with_counter() -> (System, Counter, String) {
         Storage::Embedded,
         &format!(
             "[[services]]\nslug = \"counter\"\nname = \"Counter\"\nhosts = [\"counter.localhost\"]\n\
-             path_prefix = \"/counter\"\nupstreams = [\"127.0.0.1:{}\"]\n",
+             path_prefix = \"/counter\"\nshare_gateway_origin = true\nupstreams = [\"127.0.0.1:{}\"]\n",
             counter.port
         ),
     );

@@ -335,7 +335,21 @@ async fn pages_refuse_foreign_return_targets_and_frames() {
         "/\\evil.example",
         "http://evil.example/service-b/",
         "javascript:alert(1)",
-    ] {
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .chain([
+        // ServiceB's own host at another port or scheme is another origin.
+        system
+            .host_url("service-b.localhost", "/")
+            .replace(&format!(":{}/", system.gateway.port), ":9/"),
+        system
+            .host_url("service-b.localhost", "/")
+            .replace("http://", "https://"),
+        // ServiceB does not share the gateway's origin, so nothing under it is ServiceB's.
+        system.url("/service-b/"),
+    ]) {
+        let evil = evil.as_str();
         let response = client
             .get(system.url("/login"))
             .query(&[("service", "service-b"), ("return_to", evil)])
@@ -349,7 +363,10 @@ async fn pages_refuse_foreign_return_targets_and_frames() {
         );
     }
     for path in [
-        "/login?service=service-b&return_to=/x",
+        &format!(
+            "/login?service=service-b&return_to=/x&state={}",
+            "0".repeat(64)
+        ),
         "/m/scan?t=unknown",
         phone_sign_in.as_str(),
         "/verify-email?token=x",
@@ -398,6 +415,7 @@ async fn forms_posted_from_another_site_or_incomplete_are_refused() {
             &[
                 ("service", "service-b"),
                 ("return_to", "/"),
+                ("state", &"0".repeat(64)),
                 ("qr_token", "x"),
                 ("pin", "123456"),
             ],

@@ -115,7 +115,7 @@ async fn no_secret_handed_out_is_stored_as_it_is() {
         .post(
             "/api/users/me/tokens",
             Some(&access),
-            json!({ "name": "script", "expires_in_days": 7 }),
+            json!({ "name": "script", "expires_in_days": 7, "services": ["service-b"] }),
         )
         .await;
     let pat = body["data"]["token"].as_str().unwrap().to_string();

@@ -1,0 +1,130 @@
+//! A person changing their own password, and signing out everywhere. Both end every other session,
+//! every refresh family and every personal access token of the account: whoever may have learnt
+//! the old password, or copied a token, loses what it opened.
+
+use serde::Deserialize;
+
+use super::lockout::USER_PASSWORDS;
+use super::password::{PasswordPolicy, Verified};
+use super::{Credentials, Ending, Principal, sign_out_everywhere};
+use crate::accounts::store as users;
+use crate::audit::{AuditEntry, Outcome};
+use crate::context::RequestContext;
+use crate::error::{Error, Result};
+use crate::mail::messages;
+use crate::secret::Secret;
+use crate::sessions::Subject;
+
+/// A new password, with the current one to prove it is the person.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: Secret,
+    pub new_password: Secret,
+}
+
+impl Credentials<'_> {
+    /// Sets a new password for the signed-in person, who proves the current one (wrong ones count
+    /// towards the account's lockout). Ends every other session, refresh family and personal
+    /// access token, and mails a notice. Returns how many sessions were ended.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        change: PasswordChange,
+        context: &RequestContext,
+    ) -> Result<usize> {
+        let core = self.core;
+        let user = principal.require_user()?;
+        let current = principal.session().ok_or(Error::NeedsPerson)?;
+        let wrong = || Error::invalid("current_password", "is not the current password");
+        if change.current_password.expose().chars().count() > core.config.passwords.max_length {
+            return Err(wrong());
+        }
+        let db = &core.stores.db;
+        let stored = users::password_hash(db, user.id)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        let id = user.id.to_string();
+        let attempt = core
+            .lockout
+            .admit(db, USER_PASSWORDS, &id, core.clock.now())
+            .await?;
+        let presented = PasswordPolicy::normalize(change.current_password.expose());
+        if let Verified::No = core.hasher.verify(&presented, Some(&stored)).await? {
+            let now = core.clock.now();
+            let locked = core
+                .lockout
+                .failed(db, USER_PASSWORDS, &id, attempt, now)
+                .await?;
+            let mut entry = AuditEntry::new(principal.actor(), "password.change_failed")
+                .target("user", user.id)
+                .from_client(context)
+                .outcome(Outcome::Failure);
+            if let Some(until) = locked {
+                entry = entry.detail("locked_until", until.to_string());
+            }
+            entry.write(&mut db.clone(), now).await?;
+            return Err(wrong());
+        }
+        core.lockout
+            .succeeded(db, USER_PASSWORDS, &id, attempt)
+            .await?;
+        let password = core.policy.check(
+            "new_password",
+            change.new_password.expose(),
+            &[&user.email, &user.username],
+        )?;
+        let hash = core.hasher.hash(&password).await?;
+        let now = core.clock.now();
+        let mut tx = db.begin().await?;
+        users::set_password(&mut tx, user.id, &hash, now).await?;
+        AuditEntry::new(principal.actor(), "password.changed")
+            .target("user", user.id)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        messages::password_changed(&user.email, &user.full_name)
+            .enqueue(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        core.mailer.wake();
+        sign_out_everywhere(
+            core,
+            Subject::User(user.id),
+            "password changed",
+            Ending {
+                tokens: true,
+                keep: Some(current),
+            },
+        )
+        .await
+    }
+
+    /// Ends every session, refresh family and personal access token of the signed-in person, the
+    /// caller's own session included. Returns how many sessions were ended.
+    pub async fn sign_out_everywhere(
+        &self,
+        principal: &Principal,
+        context: &RequestContext,
+    ) -> Result<usize> {
+        let user = principal.require_user()?;
+        let ended = sign_out_everywhere(
+            self.core,
+            Subject::User(user.id),
+            "signed out everywhere",
+            Ending {
+                tokens: true,
+                keep: None,
+            },
+        )
+        .await?;
+        AuditEntry::new(principal.actor(), "session.signed_out_everywhere")
+            .target("user", user.id)
+            .from_client(context)
+            .detail("sessions", ended)
+            .write(&mut self.core.stores.db.clone(), self.core.clock.now())
+            .await?;
+        Ok(ended)
+    }
+}
