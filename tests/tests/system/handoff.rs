@@ -75,6 +75,34 @@ async fn sent_to_login(system: &System, return_to: &str) -> AtLoginPage {
     }
 }
 
+/// A hand-off code for ServiceB, made by a browser login of `person` and not yet redeemed.
+pub(crate) async fn code_for_service_b(system: &System, person: &crate::flows::Person) -> String {
+    let return_to = system.host_url("service-b.localhost", "/");
+    let browser = sent_to_login(system, &return_to).await;
+    let phone = tokens(system, person).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let scanned = scan(system, &phone, &browser.qr_token).await;
+    let verified = system
+        .client()
+        .post(system.url("/login/verify"))
+        .header("cookie", &browser.nonce)
+        .header("origin", system.url("").trim_end_matches('/'))
+        .form(&[
+            ("service", "service-b"),
+            ("return_to", return_to.as_str()),
+            ("state", browser.state.as_str()),
+            ("qr_token", browser.qr_token.as_str()),
+            ("pin", scanned["pin"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let callback = verified.headers()["location"].to_str().unwrap().to_string();
+    query_param(&callback, "code")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_login_code_works_once_in_the_browser_that_logged_in_and_logout_ends_it() {
     let system = System::start_with_mail(Storage::Embedded, "");

@@ -4,6 +4,8 @@
 mod accounts;
 mod admin_lists;
 mod audit;
+mod budgets;
+mod cookies;
 mod cors;
 mod credentials;
 mod edge;
@@ -18,5 +20,6 @@ mod pages;
 mod qr;
 mod roles;
 mod routing;
+mod scope;
 mod sdk;
 mod secrets;
