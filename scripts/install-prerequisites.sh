@@ -2,8 +2,8 @@
 # Installs what building and testing need and a fresh Debian machine lacks. Idempotent: anything
 # already present is left alone. Usage: install-prerequisites.sh [build|test]
 #   build: cmake (pingora's compression library is built with it)
-#   test:  build + redis-server, the PostgreSQL server, Chromium and ChromeDriver, and the Python
-#          packages the tests use
+#   test:  build + redis-server, the PostgreSQL server, Chromium and ChromeDriver, Node.js with
+#          axe-core (the accessibility check of the page tests), and the Python packages the tests use
 #          (aiosmtpd, the SMTP server mail tests deliver to; PyJWT, which checks our tokens)
 set -euo pipefail
 
@@ -37,12 +37,20 @@ if [ "$what" = "test" ]; then
     # The page tests drive a real headless Chromium over WebDriver.
     command -v chromium >/dev/null 2>&1 || packages+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+    # npm installs axe-core, which the page tests run inside Chromium.
+    command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
     apt_install "${packages[@]}"
 fi
 
 if [ "$what" = "test" ]; then
+    # axe-core at the version tests/a11y/package-lock.json pins, for the accessibility checks.
+    a11y="$(dirname "$0")/../tests/a11y"
+    if [ ! -f "$a11y/node_modules/axe-core/axe.min.js" ]; then
+        echo "installing with npm: axe-core (tests/a11y)"
+        npm ci --prefix "$a11y" --no-audit --no-fund --loglevel=error
+    fi
     python="${PYTHON:-python3}"
     # aiosmtpd: the SMTP server mail tests deliver to; PyJWT: the independent verifier of our tokens.
     if ! "$python" -c "import aiosmtpd, jwt, cryptography" >/dev/null 2>&1; then

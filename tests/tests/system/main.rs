@@ -4,6 +4,7 @@
 mod accounts;
 mod admin_lists;
 mod audit;
+mod browser;
 mod budgets;
 mod cookies;
 mod cors;

@@ -1,80 +1,15 @@
 //! The login page and the phone page in a real headless Chromium, plus their headers and the
 //! refusal of foreign `return_to` targets.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use auth_test_support::ChromeDriver;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::json;
+
+use crate::browser::{assert_accessible, browser, screenshot, text_of};
 
 use crate::flows::{PASSWORD, Person, active_person, admin_token};
 use crate::harness::{Storage, System};
-
-/// A fresh browser: its own profile, so its own cookies (a second person, or a second device).
-async fn browser(width: u32, height: u32) -> Client {
-    // Several TLS providers are compiled into this test binary; the WebDriver client needs one chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let profile = tempfile::Builder::new()
-        .prefix("auth-test-chromium-")
-        .tempdir()
-        .unwrap()
-        .keep();
-    auth_test_support::process::remove_at_exit(profile.clone());
-    let args = vec![
-        "--headless=new".to_string(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-sync".into(),
-        "--disable-quic".into(),
-        "--disable-dev-shm-usage".into(),
-        "--no-first-run".into(),
-        format!("--window-size={width},{height}"),
-        format!("--user-data-dir={}", profile.display()),
-    ];
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({ "args": args, "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()) }),
-    );
-    let driver = tokio::task::spawn_blocking(ChromeDriver::shared)
-        .await
-        .unwrap();
-    ClientBuilder::rustls()
-        .expect("rustls")
-        .capabilities(capabilities)
-        .connect(&driver.url())
-        .await
-        .expect("a Chromium session")
-}
-
-fn screenshots() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/screenshots"
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(screenshots().join(name), png).unwrap();
-}
-
-async fn text_of(client: &Client, css: &str) -> String {
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
 
 /// Opens ServiceB in `desktop`, lands on the login page; returns the QR's scan URL and token.
 async fn show_qr(system: &System, desktop: &Client) -> (String, String) {
@@ -104,6 +39,10 @@ async fn phone_pin(
 ) -> String {
     phone.goto(scan_url).await.unwrap();
     if phone.find(Locator::Id("password")).await.is_ok() {
+        if screenshots_too {
+            screenshot(phone, "phone-sign-in.png").await;
+            assert_accessible(phone, "phone sign-in").await;
+        }
         phone
             .find(Locator::Id("login"))
             .await
@@ -146,12 +85,14 @@ async fn phone_pin(
     );
     if screenshots_too {
         screenshot(phone, "phone-page.png").await;
+        assert_accessible(phone, "phone confirmation").await;
     }
     confirm.click().await.unwrap();
     let pin = text_of(phone, "#pin").await;
     assert_eq!(pin.len(), 6, "{pin}");
     if screenshots_too {
         screenshot(phone, "phone-pin.png").await;
+        assert_accessible(phone, "phone PIN").await;
     }
     pin
 }
@@ -202,6 +143,7 @@ async fn a_person_logs_into_serviceb_with_qr_and_pin_in_a_real_browser() {
     let page = text_of(&desktop, "main").await;
     assert!(page.contains("Sign in to ServiceB"), "{page}");
     screenshot(&desktop, "login-page.png").await;
+    assert_accessible(&desktop, "login page").await;
 
     let pin = phone_pin(&phone, &scan_url, &person, true).await;
     // The login page follows its challenge: the scan shows there, and the time left counts down.
