@@ -1,11 +1,13 @@
 //! Request hygiene before anything else looks at a request: framing that two parsers could read
 //! differently is refused, the path is put in one canonical form that routing, the access decision
-//! and the forwarded request all use, and the headers a client may not hand a service are named
-//! in one list (`headers`).
+//! and the forwarded request all use, the host is checked and put in one form the same way
+//! (`host`), and the headers a client may not hand a service are named in one list (`headers`).
 
 mod headers;
+mod host;
 
 pub use headers::{connection_named, never_forwarded};
+pub use host::{RequestHost, request_host};
 
 use http::HeaderMap;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};

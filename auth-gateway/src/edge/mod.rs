@@ -35,7 +35,7 @@ use url::Url;
 use client_ip::TrustedProxies;
 use limits::Limits;
 use metrics::Metrics;
-use routing::{Route, Routes, host_without_port};
+use routing::{Route, Routes};
 
 /// The proxy and everything its phases consult.
 pub struct Gateway {
@@ -182,8 +182,15 @@ impl ProxyHttp for Gateway {
                     .await;
             }
         };
-        ctx.host = header_host(head);
-        let host = host_without_port(&ctx.host).to_string();
+        let host = match hygiene::request_host(&head.headers, &head.uri) {
+            Ok(host) => host,
+            Err(why) => {
+                return self
+                    .refuse(session, ctx, Error::BadRequest(why.into()), "bad_request")
+                    .await;
+            }
+        };
+        ctx.host = host.to_string();
         let hours = self.hours.status(&self.core);
         ctx.closing_in = if hours.warning {
             hours.seconds_until_close
@@ -191,7 +198,7 @@ impl ProxyHttp for Gateway {
             None
         };
 
-        match self.routes.current().resolve(&host, &path) {
+        match self.routes.current().resolve(host.name(), &path) {
             Route::UnknownHost(host) => {
                 self.refuse(session, ctx, Error::UnknownHost(host), "unknown_host")
                     .await
