@@ -190,7 +190,7 @@ impl ProxyHttp for Gateway {
                     .await;
             }
         };
-        ctx.host = host.to_string();
+        ctx.host = host.as_str().to_owned();
         let hours = self.hours.status(&self.core);
         ctx.closing_in = if hours.warning {
             hours.seconds_until_close

@@ -18,7 +18,10 @@ const MAX_NAME_LEN: usize = 253;
 /// brackets, as routing keys it) and the port, if the client gave one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHost {
-    name: String,
+    /// `name` or `name:port`, the port without leading zeros: built once, so that handing it on
+    /// costs no formatting.
+    text: String,
+    name_len: usize,
     port: Option<u16>,
 }
 
@@ -53,31 +56,44 @@ impl RequestHost {
                 (name, port)
             }
         };
-        let port = port.map(parse_port).transpose()?;
+        let mut text = String::with_capacity(raw.len());
+        text.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        let name_len = text.len();
+        let port = match port {
+            Some(digits) => {
+                let number = parse_port(digits)?;
+                text.push(':');
+                text.push_str(digits.trim_start_matches('0'));
+                Some(number)
+            }
+            None => None,
+        };
         Ok(RequestHost {
-            name: name.to_ascii_lowercase(),
+            text,
+            name_len,
             port,
         })
     }
 
     /// The name, lower case, without the port: what routing looks up.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.text[..self.name_len]
     }
 
     /// The port the client named, if any.
     pub fn port(&self) -> Option<u16> {
         self.port
     }
+
+    /// `name` or `name:port`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
 }
 
-/// `name` or `name:port`.
 impl fmt::Display for RequestHost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.port {
-            Some(port) => write!(f, "{}:{port}", self.name),
-            None => f.write_str(&self.name),
-        }
+        f.write_str(&self.text)
     }
 }
 
@@ -127,7 +143,8 @@ pub fn request_host(headers: &HeaderMap, uri: &Uri) -> Result<RequestHost, Refus
     match (header, target) {
         (Some(header), Some(target)) => {
             let default = default_port(uri);
-            if header.name != target.name || header.port.or(default) != target.port.or(default) {
+            if header.name() != target.name() || header.port.or(default) != target.port.or(default)
+            {
                 return Err("the request line names another host than Host");
             }
             Ok(header)
