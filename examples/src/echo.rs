@@ -1,7 +1,9 @@
 //! ServiceB and AppC: services behind the gateway that trust it through auth-sdk. Every request
 //! must carry the gateway's assertion for this service (or, reached directly, a session token for
 //! it); a forged or missing one gets 401. They answer with what reached them: the identity the SDK
-//! verified, the path and the forwarding headers. Browsers get a greeting page.
+//! verified, the path, and every header as it arrived, so a test can see whatever the gateway let
+//! through (credentials, cookies, hop-by-hop headers) as well as what it added. Browsers get a
+//! greeting page.
 
 use std::net::SocketAddr;
 
@@ -9,7 +11,7 @@ use auth_sdk::{AuthLayer, AuthUser, Verifier};
 use axum::Json;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::header;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -55,12 +57,31 @@ fn answer(name: &str, user: &AuthUser, request: &Request) -> Response {
     Json(echo(name, user, request)).into_response()
 }
 
+/// The text of a header value; bytes that are not UTF-8 are shown replaced, never dropped.
+fn value_text(value: &HeaderValue) -> Value {
+    Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
+/// Every header the service received: each name once, with all its values in the order they
+/// came, names in the order the HTTP library keeps them (first appearance).
+fn all_headers(headers: &HeaderMap) -> Value {
+    headers
+        .keys()
+        .map(|name| {
+            let values: Vec<Value> = headers.get_all(name).iter().map(value_text).collect();
+            json!({ "name": name.as_str(), "values": values })
+        })
+        .collect()
+}
+
 fn echo(name: &str, user: &AuthUser, request: &Request) -> Value {
+    // The two maps below are the shorthand most tests read (the last value of each name);
+    // `headers` is the whole truth.
     let mut identity_headers = Map::new();
     let mut forwarded = Map::new();
     for (header, value) in request.headers() {
         let header = header.as_str();
-        let value = Value::String(value.to_str().unwrap_or("<binary>").to_string());
+        let value = value_text(value);
         if header.starts_with("x-auth-") {
             identity_headers.insert(header.to_string(), value);
         } else if header.starts_with("x-forwarded-")
@@ -86,6 +107,7 @@ fn echo(name: &str, user: &AuthUser, request: &Request) -> Value {
         },
         "identity_headers": identity_headers,
         "forwarded_headers": forwarded,
+        "headers": all_headers(request.headers()),
     })
 }
 
@@ -123,4 +145,26 @@ pub async fn serve(
     tracing::info!(%addr, service = name, %gateway, "listening");
     axum::serve(listener, router(name, slug, &gateway)?).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_header_and_every_value_is_reported_in_order() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-one", HeaderValue::from_static("a"));
+        headers.append("cookie", HeaderValue::from_static("auth_session=s"));
+        headers.append("x-one", HeaderValue::from_static("b"));
+        headers.append("x-bytes", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        assert_eq!(
+            all_headers(&headers),
+            json!([
+                { "name": "x-one", "values": ["a", "b"] },
+                { "name": "cookie", "values": ["auth_session=s"] },
+                { "name": "x-bytes", "values": ["caf\u{fffd}"] },
+            ])
+        );
+    }
 }

@@ -17,7 +17,7 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 
 use super::routing::ServiceRoute;
-use super::{Gateway, RequestCtx, authn, header_host, query_suffix, respond};
+use super::{Gateway, RequestCtx, authn, query_suffix, respond};
 use crate::cookies::{Jar, Owned};
 
 /// The reserved path prefix.
@@ -223,7 +223,7 @@ impl Gateway {
         format!(
             "{scheme}://{host}{base}{path}{query}",
             scheme = if ctx.tls { "https" } else { "http" },
-            host = header_host(session.req_header()),
+            host = ctx.host,
             query = query_suffix(session.req_header()),
         )
     }

@@ -1,9 +1,16 @@
 //! Request hygiene before anything else looks at a request: framing that two parsers could read
 //! differently is refused, the path is put in one canonical form that routing, the access decision
-//! and the forwarded request all use, and hop-by-hop headers are dropped before ours are added.
+//! and the forwarded request all use, the host is checked and put in one form the same way
+//! (`host`), and the headers a client may not hand a service are named in one list (`headers`).
+
+mod headers;
+mod host;
+
+pub use headers::{connection_named, never_forwarded};
+pub use host::{RequestHost, request_host};
 
 use http::HeaderMap;
-use http::header::{CONNECTION, CONTENT_LENGTH, HeaderName, TRANSFER_ENCODING, UPGRADE};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};
 
 /// Why a request was refused.
 pub type Refusal = &'static str;
@@ -109,44 +116,10 @@ pub fn canonical_path(raw: &str) -> Result<String, Refusal> {
     Ok(path)
 }
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1), removed before forwarding.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "upgrade",
-];
-
-/// The headers to remove from a request before forwarding it: hop-by-hop ones, and those the
-/// client named in `Connection`. Called before the gateway adds its own headers, so a client can
-/// never use `Connection` to strip them.
-pub fn hop_by_hop_names(headers: &HeaderMap) -> Vec<HeaderName> {
-    let mut names: Vec<HeaderName> = HOP_BY_HOP
-        .iter()
-        .map(|n| HeaderName::from_static(n))
-        .collect();
-    for value in headers.get_all(CONNECTION) {
-        let Ok(value) = value.to_str() else { continue };
-        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            if let Ok(name) = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
-                // Framing stays with the proxy; the client cannot make us drop it.
-                && name != CONTENT_LENGTH
-                && name != TRANSFER_ENCODING
-            {
-                names.push(name);
-            }
-        }
-    }
-    names
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::HeaderName;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -229,16 +202,5 @@ mod tests {
         ] {
             assert!(canonical_path(raw).is_err(), "{raw}");
         }
-    }
-
-    #[test]
-    fn connection_named_headers_are_dropped_but_not_framing() {
-        let names = hop_by_hop_names(&headers(&[(
-            "connection",
-            "close, X-Secret, content-length",
-        )]));
-        assert!(names.contains(&HeaderName::from_static("x-secret")));
-        assert!(names.contains(&HeaderName::from_static("keep-alive")));
-        assert!(!names.contains(&CONTENT_LENGTH));
     }
 }

@@ -1,7 +1,8 @@
 //! The headers a service receives: forwarding headers set from what the gateway saw, and the
 //! verified identity, including `X-Auth-Assertion`, a short-lived token signed by the gateway for
-//! that service alone. Every copy a client sent of these headers is removed first, along with
-//! hop-by-hop headers and the credentials the gateway consumed.
+//! that service alone. Every copy a client sent of these headers is removed first, in any
+//! spelling, along with the other headers no client may hand a service (`hygiene::never_forwarded`
+//! has the list), the headers named in `Connection`, and the credentials the gateway consumed.
 
 use std::net::IpAddr;
 
@@ -11,18 +12,11 @@ use pingora::http::RequestHeader;
 
 use super::hygiene;
 
-/// Headers only the gateway may set.
-pub fn is_reserved(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with("x-auth-")
-        || name.starts_with("x-forwarded-")
-        || name == "forwarded"
-        || name == "x-real-ip"
-}
-
 /// What the gateway knows about the request being forwarded.
 pub struct Forwarding<'a> {
     pub client_ip: Option<IpAddr>,
+    /// The host the gateway routed on, as `hygiene::request_host` checked it; never the raw
+    /// header.
     pub host: &'a str,
     pub tls: bool,
     /// The path prefix the service was reached under, if any.
@@ -35,14 +29,14 @@ pub fn decorate(
     forwarding: &Forwarding<'_>,
     identity: Option<(&EdgeIdentity, &str)>,
 ) -> pingora::Result<()> {
-    let mut remove: Vec<HeaderName> = hygiene::hop_by_hop_names(&upstream.headers);
-    remove.extend(
-        upstream
-            .headers
-            .keys()
-            .filter(|n| is_reserved(n.as_str()))
-            .cloned(),
-    );
+    // One pass over the names; only those that go are copied.
+    let mut remove: Vec<HeaderName> = upstream
+        .headers
+        .keys()
+        .filter(|n| hygiene::never_forwarded(n.as_str()))
+        .cloned()
+        .collect();
+    remove.extend(hygiene::connection_named(&upstream.headers));
     // The credential was for the gateway; the service gets the assertion instead.
     remove.push(AUTHORIZATION);
     let cookies = crate::cookies::cookie_header_for_upstream(&upstream.headers);
@@ -159,5 +153,45 @@ mod tests {
         assert!(req.headers.get("x-forwarded-for").is_some());
         assert!(req.headers.get("connection").is_none());
         assert!(req.headers.get("keep-alive").is_none());
+    }
+
+    #[test]
+    fn forbidden_spellings_and_overrides_never_reach_the_service() {
+        let mut req = request(&[
+            ("X_Auth_User_Id", "forged"),
+            ("x-auth_assertion", "forged"),
+            ("X_Forwarded_For", "forged"),
+            ("X_Forwarded_Host", "forged"),
+            ("x-forwarded-host", "forged"),
+            ("X-Forwarded", "forged"),
+            ("X_Real_IP", "forged"),
+            ("True-Client-IP", "forged"),
+            ("CF-Connecting-IP", "forged"),
+            ("X-Original-URL", "forged"),
+            ("X-Rewrite-URL", "forged"),
+            ("X-HTTP-Method-Override", "forged"),
+            ("Proxy", "forged"),
+            ("Keep_Alive", "forged"),
+            ("X-Request-Id", "kept"),
+        ]);
+        let forwarding = Forwarding {
+            client_ip: Some("198.51.100.7".parse().unwrap()),
+            host: "service-b.localhost:8080",
+            tls: false,
+            prefix: "",
+        };
+        decorate(&mut req, &forwarding, Some((&identity(), "assertion-jwt"))).unwrap();
+        let forged: Vec<_> = req
+            .headers
+            .iter()
+            .filter(|(_, v)| *v == "forged")
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert!(forged.is_empty(), "{forged:?}");
+        let all = |n: &str| req.headers.get_all(n).iter().count();
+        assert_eq!(req.headers["x-forwarded-host"], "service-b.localhost:8080");
+        assert_eq!(all("x-forwarded-host"), 1);
+        assert_eq!(all("x-auth-user-id"), 1);
+        assert_eq!(req.headers["x-request-id"], "kept");
     }
 }

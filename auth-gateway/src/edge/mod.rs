@@ -36,7 +36,7 @@ use url::Url;
 use client_ip::TrustedProxies;
 use limits::Limits;
 use metrics::Metrics;
-use routing::{Route, Routes, host_without_port};
+use routing::{Route, Routes};
 
 /// The proxy and everything its phases consult.
 pub struct Gateway {
@@ -162,15 +162,6 @@ fn query_suffix(head: &RequestHeader) -> String {
         .unwrap_or_default()
 }
 
-fn header_host(head: &RequestHeader) -> String {
-    head.headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| head.uri.authority().map(|a| a.as_str()))
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[async_trait]
 impl ProxyHttp for Gateway {
     type CTX = RequestCtx;
@@ -227,8 +218,15 @@ impl ProxyHttp for Gateway {
                     .await;
             }
         };
-        ctx.host = header_host(head);
-        let host = host_without_port(&ctx.host).to_string();
+        let host = match hygiene::request_host(&head.headers, &head.uri) {
+            Ok(host) => host,
+            Err(why) => {
+                return self
+                    .refuse(session, ctx, Error::BadRequest(why.into()), "bad_request")
+                    .await;
+            }
+        };
+        ctx.host = host.as_str().to_owned();
         let hours = self.hours.status(&self.core);
         ctx.closing_in = if hours.warning {
             hours.seconds_until_close
@@ -236,7 +234,7 @@ impl ProxyHttp for Gateway {
             None
         };
 
-        match self.routes.current().resolve(&host, &path) {
+        match self.routes.current().resolve(host.name(), &path) {
             Route::UnknownHost(host) => {
                 self.refuse(session, ctx, Error::UnknownHost(host), "unknown_host")
                     .await

@@ -1,5 +1,6 @@
 //! Request hygiene over raw sockets: framing that could smuggle a second request is refused before
-//! anything reaches a service, and path variants get the decision of their canonical form.
+//! anything reaches a service, and path variants get the decision of their canonical form. The
+//! raw-socket client and the counting upstream here serve `header_hygiene` too.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -13,14 +14,14 @@ use crate::flows::{active_person, admin_token, qr_session};
 use crate::harness::{Storage, System};
 
 /// An upstream that records the path of every request it receives and echoes it.
-struct Counter {
+pub(crate) struct Counter {
     seen: Arc<Mutex<Vec<String>>>,
     port: u16,
 }
 
 impl Counter {
     /// How many requests for `path` arrived.
-    fn count(&self, path: &str) -> usize {
+    pub(crate) fn count(&self, path: &str) -> usize {
         self.seen
             .lock()
             .unwrap()
@@ -29,7 +30,7 @@ impl Counter {
             .count()
     }
 
-    fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.seen.lock().unwrap().len()
     }
 }
@@ -52,17 +53,17 @@ async fn counter() -> Counter {
 }
 
 /// What came back on a raw connection.
-struct RawAnswer {
+pub(crate) struct RawAnswer {
     /// The status of the first response; None if the connection ended without one.
-    status: Option<u16>,
+    pub(crate) status: Option<u16>,
     /// Everything read until the gateway closed the connection or went quiet.
-    text: String,
+    pub(crate) text: String,
     /// Whether the gateway closed the connection (rather than leaving it open and quiet).
-    closed: bool,
+    pub(crate) closed: bool,
 }
 
 /// Sends raw bytes and reads what comes back.
-fn raw(port: u16, request: &str) -> RawAnswer {
+pub(crate) fn raw(port: u16, request: &str) -> RawAnswer {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_millis(1500)))
@@ -90,7 +91,9 @@ fn raw(port: u16, request: &str) -> RawAnswer {
     }
 }
 
-async fn system_with_counter() -> (System, Counter, String) {
+/// A gateway with the counting upstream behind it as `counter.localhost` (and `/counter` on the
+/// gateway's hosts), and a session for it.
+pub(crate) async fn system_with_counter() -> (System, Counter, String) {
     let counter = counter().await;
     let system = System::start_with_mail(
         Storage::Embedded,

@@ -14,6 +14,7 @@ mod flows;
 mod foundation;
 mod handoff;
 mod harness;
+mod header_hygiene;
 mod hygiene;
 mod limits;
 mod mail_links;
