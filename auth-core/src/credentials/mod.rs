@@ -1,6 +1,7 @@
 //! Credentials: passwords, lockout, signing keys and tokens, refresh-token families, password
 //! reset and personal access tokens, and turning a bearer credential into a [`Principal`].
 
+mod admin_login;
 mod edge;
 pub(crate) mod edge_cache;
 mod jwt;
@@ -25,11 +26,12 @@ use crate::ids::{AdminId, SessionId, UserId};
 use crate::params;
 use crate::sessions::Subject;
 
+pub use admin_login::{AdminLogin, AdminToken};
 pub use edge::{ASSERTION_TTL, EdgeIdentity};
 pub use jwt::{Claims, TokenKind, TokenSigner, TokenSpec};
 pub use keys::KeyRing;
 pub use lockout::{Lockout, USER_PASSWORDS, USER_PINS};
-pub use login::{AdminLogin, AdminToken, LoginRequest, LoginTokens, TokenValidity};
+pub use login::{LoginRequest, LoginTokens, TokenValidity};
 pub use master_key::{MASTER_KEY_FILE, MasterKey};
 pub use pat::{NewPersonalAccessToken, PAT_PREFIX, PersonalAccessToken};
 

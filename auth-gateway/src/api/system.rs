@@ -157,8 +157,14 @@ pub async fn replace_schedule(
     )
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    let mut text = state.metrics.render();
+    // Counted by auth-core, not by the edge: what password checks cost, known account or not.
+    text.push_str(&format!(
+        "# HELP auth_password_verifications_total Password verifications started, against a \
+         stored hash or the dummy one.\n\
+         # TYPE auth_password_verifications_total counter\n\
+         auth_password_verifications_total {}\n",
+        state.core.password_verifications()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -3,10 +3,12 @@
 
 mod accounts;
 mod admin_lists;
+mod admin_lockout;
 mod audit;
 mod cors;
 mod credentials;
 mod edge;
+mod enumeration;
 mod flows;
 mod foundation;
 mod handoff;
