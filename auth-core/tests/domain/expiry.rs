@@ -159,7 +159,9 @@ core_test!(
         creds
             .forgot_password("eve@example.com", &TestCore::context())
             .await
-            .unwrap();
+            .unwrap()
+            .finished()
+            .await;
         let token = t
             .mailed_token("eve@example.com", "/reset-password?token=")
             .await;
@@ -173,7 +175,9 @@ core_test!(
         creds
             .forgot_password("eve@example.com", &TestCore::context())
             .await
-            .unwrap();
+            .unwrap()
+            .finished()
+            .await;
         let token = t
             .mailed_token("eve@example.com", "/reset-password?token=")
             .await;
