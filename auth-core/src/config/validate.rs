@@ -19,6 +19,14 @@ impl Config {
             crate::services::validate_host(host)
                 .map_err(|message| ConfigError::new(format!("gateway.hosts[{i}]"), message))?;
         }
+        for (i, cidr) in self.gateway.metrics_allow.iter().enumerate() {
+            if super::parse_cidr(cidr).is_none() {
+                return Err(ConfigError::new(
+                    format!("gateway.metrics_allow[{i}]"),
+                    format!("`{cidr}` is not an address or CIDR"),
+                ));
+            }
+        }
         if let Some(tls) = &self.gateway.tls {
             socket_addr("gateway.tls.listen", &tls.listen)?;
             for (key, path) in [
@@ -381,5 +389,28 @@ mod tests {
             refused_key("[redis]\nurl = \"http://not-redis\""),
             "redis.url"
         );
+    }
+
+    #[test]
+    fn metrics_allow_is_checked_and_defaults_to_loopback() {
+        assert_eq!(
+            refused_key("[gateway]\nmetrics_allow = [\"127.0.0.1/32\", \"loopback\"]"),
+            "gateway.metrics_allow[1]"
+        );
+        let gateway = from_toml("").unwrap().gateway;
+        for (ip, allowed) in [
+            ("127.0.0.1", true),
+            ("::1", true),
+            ("::ffff:127.0.0.1", true),
+            ("127.0.0.2", false),
+            ("10.0.0.1", false),
+        ] {
+            assert_eq!(
+                gateway.metrics_allowed(Some(ip.parse().unwrap())),
+                allowed,
+                "{ip}"
+            );
+        }
+        assert!(!gateway.metrics_allowed(None));
     }
 }

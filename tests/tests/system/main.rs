@@ -16,6 +16,7 @@ mod harness;
 mod hygiene;
 mod limits;
 mod mail_links;
+mod metrics_access;
 mod pages;
 mod qr;
 mod roles;
