@@ -54,6 +54,22 @@ pub struct GatewayConfig {
 }
 
 impl GatewayConfig {
+    /// The host names of the gateway's own API and pages: `hosts`, the host of `public_url`, and
+    /// the address it listens on. No service may be routed by one of them.
+    pub fn own_hosts(&self) -> Vec<String> {
+        let mut hosts = self.hosts.clone();
+        if let Some(host) = url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+        {
+            hosts.push(host);
+        }
+        if let Some((ip, _)) = self.listen.rsplit_once(':') {
+            hosts.push(ip.trim_matches(['[', ']']).to_string());
+        }
+        hosts
+    }
+
     /// Whether `ip` may read `/metrics`. The list is checked at load, so an entry that does not
     /// parse here cannot happen and would match nothing.
     pub fn metrics_allowed(&self, ip: Option<std::net::IpAddr>) -> bool {

@@ -124,12 +124,13 @@ impl Config {
 
         self.validate_credentials()?;
 
+        let own_hosts = self.gateway.own_hosts();
         let mut slugs = HashSet::new();
         let mut hosts = HashSet::new();
         let mut prefixes = HashSet::new();
         for (index, service) in self.services.iter().enumerate() {
             let key = format!("services[{index}]");
-            validate_service(&key, service)?;
+            validate_service(&key, service, &own_hosts)?;
             if !slugs.insert(service.slug.as_str()) {
                 return Err(ConfigError::new(
                     format!("{key}.slug"),
@@ -233,7 +234,11 @@ impl Config {
     }
 }
 
-fn validate_service(key: &str, service: &ServiceSeed) -> Result<(), ConfigError> {
+fn validate_service(
+    key: &str,
+    service: &ServiceSeed,
+    gateway_hosts: &[String],
+) -> Result<(), ConfigError> {
     crate::services::validate_slug(&service.slug)
         .map_err(|message| ConfigError::new(format!("{key}.slug"), message))?;
     if service.name.trim().is_empty() {
@@ -247,10 +252,12 @@ fn validate_service(key: &str, service: &ServiceSeed) -> Result<(), ConfigError>
     }
     for (i, host) in service.hosts.iter().enumerate() {
         crate::services::validate_host(host)
+            .and_then(|()| crate::services::check_host_not_gateways(host, gateway_hosts))
             .map_err(|message| ConfigError::new(format!("{key}.hosts[{i}]"), message))?;
     }
     if let Some(prefix) = &service.path_prefix {
         crate::services::validate_path_prefix(prefix)
+            .and_then(|()| crate::services::check_prefix_not_reserved(prefix))
             .map_err(|message| ConfigError::new(format!("{key}.path_prefix"), message))?;
     }
     if service.upstreams.is_empty() {
@@ -412,5 +419,37 @@ mod tests {
             );
         }
         assert!(!gateway.metrics_allowed(None));
+    }
+
+    #[test]
+    fn seeded_services_cannot_take_the_gateways_hosts_or_paths() {
+        let seed = |hosts: &str, prefix: &str| {
+            format!(
+                "[[services]]\nslug = \"x\"\nname = \"X\"\nhosts = [{hosts}]\n{prefix}\
+                 upstreams = [\"127.0.0.1:1\"]"
+            )
+        };
+        assert_eq!(
+            refused_key(&seed("\"x.localhost\", \"LOCALHOST\"", "")),
+            "services[0].hosts[1]"
+        );
+        // The host of public_url is the gateway's too.
+        assert_eq!(
+            refused_key(&format!(
+                "[gateway]\npublic_url = \"https://auth.example.com\"\n{}",
+                seed("\"auth.example.com\"", "")
+            )),
+            "services[0].hosts[0]"
+        );
+        for prefix in ["/api", "/.well-known/x", "/m"] {
+            assert_eq!(
+                refused_key(&seed(
+                    "\"x.localhost\"",
+                    &format!("path_prefix = \"{prefix}\"\n")
+                )),
+                "services[0].path_prefix",
+                "{prefix}"
+            );
+        }
     }
 }
