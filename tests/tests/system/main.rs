@@ -19,6 +19,7 @@ mod mail_links;
 mod metrics_access;
 mod pages;
 mod qr;
+mod requested_from;
 mod reserved_routes;
 mod roles;
 mod routing;
