@@ -78,6 +78,7 @@ impl AuthCore {
             .map_err(Error::internal)??;
         let master = MasterKey::load_or_create(&config)?;
         let pin_key = master.derive(b"qr-pin");
+        let unknown_logins_key = master.derive(b"unknown-logins");
         let default_schedule = Schedule::from_config(&config.schedule)
             .map_err(|(key, message)| Error::internal(format!("schedule.{key}: {message}")))?;
         let schedule = ScheduleStore::open(stores.db.clone(), default_schedule).await?;
@@ -98,7 +99,7 @@ impl AuthCore {
             Mailer::new(&config, stores.db.clone(), clock.clone()).map_err(Error::internal)?;
         let inner = CoreInner {
             policy: PasswordPolicy::new(&config.passwords),
-            lockout: Lockout::new(&config.lockout),
+            lockout: Lockout::new(&config.lockout, unknown_logins_key),
             sessions: Sessions::new(stores.ephemeral.clone(), clock.clone()),
             hasher,
             tokens,
@@ -175,6 +176,11 @@ impl AuthCore {
 
     pub fn stores(&self) -> &Stores {
         &self.inner.stores
+    }
+
+    /// How many password verifications (real or against the dummy hash) this core has started.
+    pub fn password_verifications(&self) -> u64 {
+        self.inner.hasher.verifications()
     }
 
     pub async fn health(&self) -> Health {

@@ -44,21 +44,6 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
     })
 }
 
-/// The host names of the gateway's own API and pages: configured ones and the public URL's.
-fn gateway_hosts(config: &Config) -> Vec<String> {
-    let mut hosts = config.gateway.hosts.clone();
-    if let Some(host) = url::Url::parse(&config.gateway.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-    {
-        hosts.push(host);
-    }
-    if let Some((ip, _)) = config.gateway.listen.rsplit_once(':') {
-        hosts.push(ip.trim_matches(['[', ']']).to_string());
-    }
-    hosts
-}
-
 /// Runs the gateway until it is told to stop.
 pub fn serve(config: Config) -> anyhow::Result<()> {
     let runtime = core_runtime()?;
@@ -68,8 +53,9 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let services = runtime
         .block_on(core.services().list())
         .context("read the services")?;
-    let routes =
-        Arc::new(Routes::new(&services, gateway_hosts(&config)).context("build the route table")?);
+    let routes = Arc::new(
+        Routes::new(&services, config.gateway.own_hosts()).context("build the route table")?,
+    );
     let limits = Arc::new(Limits::new(
         &config.rate_limits,
         core.stores().redis().cloned(),

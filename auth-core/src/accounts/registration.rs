@@ -10,13 +10,15 @@ use super::email_tokens::{self, Purpose};
 use super::store::{self, NewUser};
 use super::{Accounts, User, UserStatus, rules};
 use crate::audit::AuditEntry;
+use crate::clock::SharedClock;
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, FieldError, Result};
 use crate::events::Event;
 use crate::ids::UserId;
-use crate::mail::messages;
+use crate::mail::{AfterAnswer, Mailer, messages};
 use crate::params;
 use crate::secret::Secret;
+use crate::store::sql::Db;
 
 /// What a person gives to register.
 #[derive(Debug, Clone, Deserialize)]
@@ -189,8 +191,14 @@ impl Accounts<'_> {
     }
 
     /// Sends a new verification link to `email` if it names an unverified account. Says nothing
-    /// about whether it does; refuses with RATE_LIMITED past the hourly allowance per address.
-    pub async fn resend_verification(&self, email: &str, context: &RequestContext) -> Result<()> {
+    /// about whether it does, in its answer or in its timing: the lookup, the token and the mail
+    /// happen after the answer (see [`AfterAnswer`]). Refuses with RATE_LIMITED past the hourly
+    /// allowance per address, known or not.
+    pub async fn resend_verification(
+        &self,
+        email: &str,
+        context: &RequestContext,
+    ) -> Result<AfterAnswer> {
         let normalized = rules::normalize_email(email);
         let count = self
             .core
@@ -206,34 +214,68 @@ impl Accounts<'_> {
                 retry_after_secs: 3600,
             });
         }
-        let Some((user, _)) = store::for_login(&self.core.stores.db, &normalized).await? else {
+        let core = self.core;
+        let job = VerificationMail {
+            db: core.stores.db.clone(),
+            clock: core.clock.clone(),
+            mailer: core.mailer.clone(),
+            public_url: core.config.gateway.public_url.clone(),
+            ttl_secs: core.config.tokens.email_verification_ttl_secs,
+            email: normalized,
+            context: context.clone(),
+        };
+        Ok(AfterAnswer::start("verification mail", job.send()).await)
+    }
+}
+
+/// What mailing a new verification link needs, owned, so it can run after the answer.
+struct VerificationMail {
+    db: Db,
+    clock: SharedClock,
+    mailer: Mailer,
+    public_url: String,
+    ttl_secs: u64,
+    /// Normalised.
+    email: String,
+    context: RequestContext,
+}
+
+impl VerificationMail {
+    async fn send(self) -> Result<()> {
+        let Some((user, _)) = store::for_login(&self.db, &self.email).await? else {
             return Ok(());
         };
         if user.status != UserStatus::Unverified
-            || rules::normalize_email(&user.email) != normalized
+            || rules::normalize_email(&user.email) != self.email
         {
             return Ok(());
         }
-        let now = self.core.clock.now();
-        let mut tx = self.core.stores.db.begin().await?;
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
         let token = email_tokens::issue(
             &mut tx,
             user.id,
             Purpose::VerifyEmail,
-            self.verification_ttl(),
+            SignedDuration::from_secs(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX)),
             now,
         )
         .await?;
-        self.verification_mail(&user.email, &user.full_name, &token)
-            .enqueue(&mut tx, now)
-            .await?;
+        messages::verify_email(
+            &user.email,
+            &user.full_name,
+            &self.public_url,
+            token.expose(),
+            self.ttl_secs / 3600,
+        )
+        .enqueue(&mut tx, now)
+        .await?;
         AuditEntry::new(Actor::User(user.id), "user.verification_resent")
             .target("user", user.id)
-            .from_client(context)
+            .from_client(&self.context)
             .write(&mut tx, now)
             .await?;
         tx.commit().await?;
-        self.core.mailer.wake();
+        self.mailer.wake();
         Ok(())
     }
 }

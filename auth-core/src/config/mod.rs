@@ -49,6 +49,45 @@ pub struct GatewayConfig {
     pub hosts: Vec<String>,
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Addresses (CIDRs) that may read `/metrics`; others get 404 as for an unknown route.
+    pub metrics_allow: Vec<String>,
+}
+
+impl GatewayConfig {
+    /// The host names of the gateway's own API and pages: `hosts`, the host of `public_url`, and
+    /// the address it listens on. No service may be routed by one of them.
+    pub fn own_hosts(&self) -> Vec<String> {
+        let mut hosts = self.hosts.clone();
+        if let Some(host) = url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+        {
+            hosts.push(host);
+        }
+        if let Some((ip, _)) = self.listen.rsplit_once(':') {
+            hosts.push(ip.trim_matches(['[', ']']).to_string());
+        }
+        hosts
+    }
+
+    /// Whether `ip` may read `/metrics`. The list is checked at load, so an entry that does not
+    /// parse here cannot happen and would match nothing.
+    pub fn metrics_allowed(&self, ip: Option<std::net::IpAddr>) -> bool {
+        let Some(ip) = ip.map(|ip| ip.to_canonical()) else {
+            return false;
+        };
+        self.metrics_allow
+            .iter()
+            .filter_map(|cidr| parse_cidr(cidr))
+            .any(|net| net.contains(&ip))
+    }
+}
+
+/// An address or CIDR (`10.0.0.0/8`, `::1/128`, `127.0.0.1`).
+pub(crate) fn parse_cidr(text: &str) -> Option<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .ok()
 }
 
 /// An HTTPS listener.

@@ -19,6 +19,14 @@ impl Config {
             crate::services::validate_host(host)
                 .map_err(|message| ConfigError::new(format!("gateway.hosts[{i}]"), message))?;
         }
+        for (i, cidr) in self.gateway.metrics_allow.iter().enumerate() {
+            if super::parse_cidr(cidr).is_none() {
+                return Err(ConfigError::new(
+                    format!("gateway.metrics_allow[{i}]"),
+                    format!("`{cidr}` is not an address or CIDR"),
+                ));
+            }
+        }
         if let Some(tls) = &self.gateway.tls {
             socket_addr("gateway.tls.listen", &tls.listen)?;
             for (key, path) in [
@@ -116,12 +124,13 @@ impl Config {
 
         self.validate_credentials()?;
 
+        let own_hosts = self.gateway.own_hosts();
         let mut slugs = HashSet::new();
         let mut hosts = HashSet::new();
         let mut prefixes = HashSet::new();
         for (index, service) in self.services.iter().enumerate() {
             let key = format!("services[{index}]");
-            validate_service(&key, service)?;
+            validate_service(&key, service, &own_hosts)?;
             if !slugs.insert(service.slug.as_str()) {
                 return Err(ConfigError::new(
                     format!("{key}.slug"),
@@ -225,7 +234,11 @@ impl Config {
     }
 }
 
-fn validate_service(key: &str, service: &ServiceSeed) -> Result<(), ConfigError> {
+fn validate_service(
+    key: &str,
+    service: &ServiceSeed,
+    gateway_hosts: &[String],
+) -> Result<(), ConfigError> {
     crate::services::validate_slug(&service.slug)
         .map_err(|message| ConfigError::new(format!("{key}.slug"), message))?;
     if service.name.trim().is_empty() {
@@ -246,10 +259,12 @@ fn validate_service(key: &str, service: &ServiceSeed) -> Result<(), ConfigError>
     }
     for (i, host) in service.hosts.iter().enumerate() {
         crate::services::validate_host(host)
+            .and_then(|()| crate::services::check_host_not_gateways(host, gateway_hosts))
             .map_err(|message| ConfigError::new(format!("{key}.hosts[{i}]"), message))?;
     }
     if let Some(prefix) = &service.path_prefix {
         crate::services::validate_path_prefix(prefix)
+            .and_then(|()| crate::services::check_prefix_not_reserved(prefix))
             .map_err(|message| ConfigError::new(format!("{key}.path_prefix"), message))?;
     }
     if service.upstreams.is_empty() {
@@ -388,5 +403,60 @@ mod tests {
             refused_key("[redis]\nurl = \"http://not-redis\""),
             "redis.url"
         );
+    }
+
+    #[test]
+    fn metrics_allow_is_checked_and_defaults_to_loopback() {
+        assert_eq!(
+            refused_key("[gateway]\nmetrics_allow = [\"127.0.0.1/32\", \"loopback\"]"),
+            "gateway.metrics_allow[1]"
+        );
+        let gateway = from_toml("").unwrap().gateway;
+        for (ip, allowed) in [
+            ("127.0.0.1", true),
+            ("::1", true),
+            ("::ffff:127.0.0.1", true),
+            ("127.0.0.2", false),
+            ("10.0.0.1", false),
+        ] {
+            assert_eq!(
+                gateway.metrics_allowed(Some(ip.parse().unwrap())),
+                allowed,
+                "{ip}"
+            );
+        }
+        assert!(!gateway.metrics_allowed(None));
+    }
+
+    #[test]
+    fn seeded_services_cannot_take_the_gateways_hosts_or_paths() {
+        let seed = |hosts: &str, prefix: &str| {
+            format!(
+                "[[services]]\nslug = \"x\"\nname = \"X\"\nhosts = [{hosts}]\n{prefix}\
+                 upstreams = [\"127.0.0.1:1\"]"
+            )
+        };
+        assert_eq!(
+            refused_key(&seed("\"x.localhost\", \"LOCALHOST\"", "")),
+            "services[0].hosts[1]"
+        );
+        // The host of public_url is the gateway's too.
+        assert_eq!(
+            refused_key(&format!(
+                "[gateway]\npublic_url = \"https://auth.example.com\"\n{}",
+                seed("\"auth.example.com\"", "")
+            )),
+            "services[0].hosts[0]"
+        );
+        for prefix in ["/api", "/.well-known/x", "/m"] {
+            assert_eq!(
+                refused_key(&seed(
+                    "\"x.localhost\"",
+                    &format!("path_prefix = \"{prefix}\"\n")
+                )),
+                "services[0].path_prefix",
+                "{prefix}"
+            );
+        }
     }
 }

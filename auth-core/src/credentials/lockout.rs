@@ -2,6 +2,15 @@
 //! an attempt is admitted only while fewer than `max_failures` have been counted, so any number of
 //! parallel wrong attempts admits exactly `max_failures` of them, and the one that reaches the
 //! limit locks the account.
+//!
+//! Three kinds of count, one rule: a user's (a column pair on the row), an admin's per client
+//! address (table `admin_login_locks`, so nobody can keep an admin locked out from elsewhere), and
+//! one for a login that names no account ([`unknown`], in the short-lived store), so that the sixth
+//! try at an unknown name answers as it would for a real one.
+
+mod unknown;
+
+use std::net::IpAddr;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -9,6 +18,8 @@ use crate::config::LockoutConfig;
 use crate::error::{Error, Result};
 use crate::params;
 use crate::store::sql::Db;
+
+pub use unknown::UnknownLogin;
 
 /// Which counter: the table and its two columns (fixed names, never input).
 #[derive(Debug, Clone, Copy)]
@@ -32,18 +43,23 @@ pub const USER_PINS: Counter = Counter {
     until_column: "pins_locked_until",
 };
 
-/// Wrong passwords of admins.
-pub const ADMIN_PASSWORDS: Counter = Counter {
-    table: "admins",
-    count_column: "failed_logins",
-    until_column: "locked_until",
-};
-
 /// The lockout rules.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Lockout {
     max_failures: i64,
     lock_for: SignedDuration,
+    /// Keys the hashes under which unknown logins are counted, so a dump of the short-lived store
+    /// does not list the names people tried.
+    unknown_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Lockout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lockout")
+            .field("max_failures", &self.max_failures)
+            .field("lock_for", &self.lock_for)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An attempt the lockout let through; report its outcome with [`Lockout::failed`] or
@@ -54,11 +70,26 @@ pub struct Admitted {
     count: i64,
 }
 
+/// Where a client's attempts at an admin account are counted: its IPv4 address, or the /64 of its
+/// IPv6 address (one host usually holds a whole /64, so single addresses would be free to rotate).
+pub fn client_key(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).map(|n| n.trunc());
+            net.map_or_else(|_| v6.to_string(), |n| n.to_string())
+        }
+        None => "unknown".to_string(),
+    }
+}
+
 impl Lockout {
-    pub fn new(config: &LockoutConfig) -> Self {
+    /// The rules of `config`; `unknown_key` keys the hashes of unknown logins.
+    pub fn new(config: &LockoutConfig, unknown_key: [u8; 32]) -> Self {
         Self {
             max_failures: i64::from(config.max_failures),
             lock_for: SignedDuration::from_mins(i64::from(config.lock_minutes)),
+            unknown_key,
         }
     }
 
@@ -155,5 +186,110 @@ impl Lockout {
         )
         .await?;
         Ok(())
+    }
+
+    /// Counts an attempt at admin `admin` from `client` (see [`client_key`]), or refuses it with
+    /// [`Error::AccountLocked`]. Other clients keep their own count.
+    pub async fn admit_admin(
+        &self,
+        db: &Db,
+        admin: &str,
+        client: &str,
+        now: Timestamp,
+    ) -> Result<Admitted> {
+        // The first attempt inserts the row; later ones update it under the same rule as
+        // `admit`. When the rule refuses, the update does nothing and no row comes back.
+        let row = db
+            .query_opt(
+                "INSERT INTO admin_login_locks (admin_id, client_key, failed_logins, locked_until)
+                 VALUES ($1, $2, 1, NULL)
+                 ON CONFLICT (admin_id, client_key) DO UPDATE SET
+                     failed_logins = CASE
+                         WHEN admin_login_locks.locked_until IS NOT NULL
+                              AND admin_login_locks.locked_until <= $3 THEN 1
+                         ELSE admin_login_locks.failed_logins + 1 END,
+                     locked_until = CASE
+                         WHEN admin_login_locks.locked_until IS NOT NULL
+                              AND admin_login_locks.locked_until <= $3 THEN NULL
+                         ELSE admin_login_locks.locked_until END
+                 WHERE (admin_login_locks.locked_until IS NULL
+                        AND admin_login_locks.failed_logins < $4)
+                    OR (admin_login_locks.locked_until IS NOT NULL
+                        AND admin_login_locks.locked_until <= $3)
+                 RETURNING failed_logins AS n",
+                params![admin, client, now, self.max_failures],
+            )
+            .await?;
+        if let Some(row) = row {
+            return Ok(Admitted {
+                count: row.get("n")?,
+            });
+        }
+        let until = db
+            .query_opt(
+                "SELECT locked_until AS until FROM admin_login_locks
+                 WHERE admin_id = $1 AND client_key = $2",
+                params![admin, client],
+            )
+            .await?
+            .and_then(|r| r.get::<Option<Timestamp>>("until").ok().flatten())
+            .unwrap_or(now + self.lock_for);
+        Err(Error::AccountLocked { until })
+    }
+
+    /// The admitted attempt at `admin` from `client` failed; the time it is locked until for that
+    /// client if this failure reached the limit.
+    pub async fn failed_admin(
+        &self,
+        db: &Db,
+        admin: &str,
+        client: &str,
+        attempt: Admitted,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        if attempt.count < self.max_failures {
+            return Ok(None);
+        }
+        let until = now + self.lock_for;
+        let locked = db
+            .execute(
+                "UPDATE admin_login_locks SET locked_until = $3
+                 WHERE admin_id = $1 AND client_key = $2 AND locked_until IS NULL",
+                params![admin, client, until],
+            )
+            .await?;
+        Ok((locked > 0).then_some(until))
+    }
+
+    /// The admitted attempt at `admin` from `client` succeeded: that client's count is gone.
+    pub async fn succeeded_admin(
+        &self,
+        db: &Db,
+        admin: &str,
+        client: &str,
+        _attempt: Admitted,
+    ) -> Result<()> {
+        db.execute(
+            "DELETE FROM admin_login_locks WHERE admin_id = $1 AND client_key = $2",
+            params![admin, client],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_keyed_by_ipv4_address_or_ipv6_slash_64() {
+        let key = |ip: &str| client_key(Some(ip.parse().unwrap()));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(client_key(None), "unknown");
     }
 }

@@ -1,17 +1,17 @@
-//! Password login (users and admins), logout, and token validation.
+//! Password login of users (and the lockout of names that have no account), logout, and token
+//! validation.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::lockout::{ADMIN_PASSWORDS, USER_PASSWORDS};
+use super::lockout::{USER_PASSWORDS, UnknownLogin};
 use super::password::{PasswordPolicy, Verified};
-use super::{ADMIN_AUDIENCE, Credentials, Principal, TokenKind, TokenSpec, refresh};
+use super::{Credentials, Principal, TokenKind, TokenSpec, refresh};
 use crate::accounts::{User, UserStatus, store as users};
-use crate::admins::{self, Role};
 use crate::audit::{AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
-use crate::ids::{AdminId, SessionId, UserId};
+use crate::ids::{SessionId, UserId};
 use crate::login_history::{LoginAttempt, record_login};
 use crate::params;
 use crate::secret::Secret;
@@ -36,26 +36,6 @@ pub struct LoginTokens {
     pub user_id: UserId,
 }
 
-/// An admin's login.
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct AdminLogin {
-    pub username: String,
-    pub password: Secret,
-}
-
-/// What an admin login returns.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AdminToken {
-    pub access_token: String,
-    pub token_type: String,
-    pub expires_in: u64,
-    pub admin_id: AdminId,
-    pub role: Role,
-}
-
 /// The answer of `validate-token`.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -70,13 +50,15 @@ pub struct TokenValidity {
     pub reason: Option<&'static str>,
 }
 
-fn secs(value: u64) -> SignedDuration {
+pub(super) fn secs(value: u64) -> SignedDuration {
     SignedDuration::from_secs(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
 impl Credentials<'_> {
-    /// Logs a user in with a password. Unknown accounts cost the same as wrong passwords; the
-    /// account's state (unverified, pending, …) is revealed only to someone who knows the password.
+    /// Logs a user in with a password. Unknown accounts cost the same as wrong passwords and lock
+    /// the same way (after `lockout.max_failures`, ACCOUNT_LOCKED with its time); a locked account
+    /// costs the same hash as any other try. The account's state (unverified, pending, …) is
+    /// revealed only to someone who knows the password.
     pub async fn login(
         &self,
         request: LoginRequest,
@@ -92,10 +74,18 @@ impl Credentials<'_> {
             .await?
             .filter(|(user, _)| user.status != UserStatus::Deleted);
         let Some((user, hash)) = found else {
-            core.hasher.verify(&password, None).await?;
-            self.history(None, Some("INVALID_CREDENTIALS"), context)
-                .await?;
-            return Err(Error::InvalidCredentials);
+            let login = request.login.trim().to_lowercase();
+            let unknown = UnknownLogin {
+                realm: "user",
+                login: &login,
+                client: "",
+            };
+            let locked = self.unknown_login(&unknown, &password, context).await?;
+            let failure = locked
+                .as_ref()
+                .map_or("INVALID_CREDENTIALS", |_| "ACCOUNT_LOCKED");
+            self.history(None, Some(failure), context).await?;
+            return Err(locked.unwrap_or(Error::InvalidCredentials));
         };
         let id = user.id.to_string();
         let attempt = match core
@@ -105,6 +95,9 @@ impl Credentials<'_> {
         {
             Ok(attempt) => attempt,
             Err(err) => {
+                // Not checked, but hashed all the same: a locked account must take as long as
+                // an unknown one, or timing would tell them apart.
+                core.hasher.verify(&password, None).await?;
                 self.history(Some(user.id), Some("ACCOUNT_LOCKED"), context)
                     .await?;
                 return Err(err);
@@ -149,6 +142,54 @@ impl Credentials<'_> {
                 self.start_password_session(&user, context).await
             }
         }
+    }
+
+    /// A try at a login that names no account, counted and locked as a real account's would be,
+    /// with the same hash and, when it locks, the same audit entry (without a target). Returns
+    /// the refusal when it is locked, None for a plain wrong password.
+    pub(super) async fn unknown_login(
+        &self,
+        unknown: &UnknownLogin<'_>,
+        password: &Secret,
+        context: &RequestContext,
+    ) -> Result<Option<Error>> {
+        let core = self.core;
+        let store = core.stores.ephemeral.as_ref();
+        let admitted = match core
+            .lockout
+            .admit_unknown(store, unknown, core.clock.now())
+            .await
+        {
+            Ok(attempt) => Ok(attempt),
+            Err(locked @ Error::AccountLocked { .. }) => Err(locked),
+            Err(other) => return Err(other),
+        };
+        core.hasher.verify(password, None).await?;
+        let attempt = match admitted {
+            Ok(attempt) => attempt,
+            Err(locked) => return Ok(Some(locked)),
+        };
+        let now = core.clock.now();
+        if let Some(until) = core
+            .lockout
+            .failed_unknown(store, unknown, attempt, now)
+            .await?
+        {
+            AuditEntry::new(Actor::Anonymous, format!("{}.locked", unknown.realm))
+                .from_client(context)
+                .outcome(Outcome::Failure)
+                .detail("locked_until", until.to_string())
+                .write(&mut core.stores.db.clone(), now)
+                .await?;
+        } else if unknown.realm == "admin" {
+            // A wrong admin password is audited; so is a try at an admin that does not exist.
+            AuditEntry::new(Actor::Anonymous, "admin.login")
+                .from_client(context)
+                .outcome(Outcome::Failure)
+                .write(&mut core.stores.db.clone(), now)
+                .await?;
+        }
+        Ok(None)
     }
 
     async fn history(
@@ -229,89 +270,6 @@ impl Credentials<'_> {
             token_type: "bearer".into(),
             expires_in: ttl,
             user_id: user.id,
-        })
-    }
-
-    /// Logs an admin in; the token carries the role.
-    pub async fn admin_login(
-        &self,
-        request: AdminLogin,
-        context: &RequestContext,
-    ) -> Result<AdminToken> {
-        let core = self.core;
-        let password = PasswordPolicy::normalize(request.password.expose());
-        let db = &core.stores.db;
-        let Some((admin, hash)) = admins::for_login(db, &request.username).await? else {
-            core.hasher.verify(&password, None).await?;
-            return Err(Error::InvalidCredentials);
-        };
-        let id = admin.id.to_string();
-        let attempt = core
-            .lockout
-            .admit(db, ADMIN_PASSWORDS, &id, core.clock.now())
-            .await?;
-        let now = core.clock.now();
-        if let Verified::No = core.hasher.verify(&password, Some(&hash)).await? {
-            let locked = core
-                .lockout
-                .failed(db, ADMIN_PASSWORDS, &id, attempt, now)
-                .await?;
-            // A wrong password is a failed login, or, the one that locks, the lockout itself.
-            let entry = match locked {
-                Some(until) => AuditEntry::new(Actor::Anonymous, "admin.locked")
-                    .detail("locked_until", until.to_string()),
-                None => AuditEntry::new(Actor::Anonymous, "admin.login"),
-            };
-            entry
-                .target("admin", admin.id)
-                .from_client(context)
-                .outcome(Outcome::Failure)
-                .write(&mut db.clone(), now)
-                .await?;
-            return Err(Error::InvalidCredentials);
-        }
-        core.lockout
-            .succeeded(db, ADMIN_PASSWORDS, &id, attempt)
-            .await?;
-        if admin.disabled {
-            return Err(Error::AdminDisabled);
-        }
-        let ttl = core.config.tokens.admin_ttl_secs;
-        let session = core
-            .sessions
-            .start(NewSession {
-                id: SessionId::new(),
-                subject: Subject::Admin(admin.id),
-                audience: ADMIN_AUDIENCE,
-                method: LoginMethod::Password,
-                expires_at: now + secs(ttl),
-                context,
-            })
-            .await?;
-        let (access_token, _) = core.tokens.issue(
-            TokenKind::Admin,
-            &id,
-            ADMIN_AUDIENCE,
-            secs(ttl),
-            TokenSpec {
-                sid: Some(session.id.to_string()),
-                role: Some(admin.role.as_str().into()),
-                username: Some(admin.username.clone()),
-                email: Some(admin.email.clone()),
-                name: None,
-            },
-        )?;
-        AuditEntry::new(Actor::Admin(admin.id), "admin.login")
-            .target("admin", admin.id)
-            .from_client(context)
-            .write(&mut db.clone(), now)
-            .await?;
-        Ok(AdminToken {
-            access_token,
-            token_type: "bearer".into(),
-            expires_in: ttl,
-            admin_id: admin.id,
-            role: admin.role,
         })
     }
 

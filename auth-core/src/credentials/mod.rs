@@ -2,6 +2,7 @@
 //! reset and personal access tokens, and turning a bearer credential into a [`Principal`] at the
 //! place it is presented, as the table in [`scope`] allows.
 
+mod admin_login;
 mod authority;
 mod edge;
 pub(crate) mod edge_cache;
@@ -27,13 +28,14 @@ use crate::ids::{AdminId, SessionId, UserId};
 use crate::params;
 use crate::sessions::Subject;
 
+pub use admin_login::{AdminLogin, AdminToken};
 pub use authority::{AdminRead, AdminWrite};
 pub(crate) use authority::{read_for as authority_read, write_for as authority_write};
 pub use edge::{ASSERTION_TTL, EdgeIdentity};
 pub use jwt::{Claims, TokenKind, TokenSigner, TokenSpec};
 pub use keys::KeyRing;
 pub use lockout::{Lockout, USER_PASSWORDS, USER_PINS};
-pub use login::{AdminLogin, AdminToken, LoginRequest, LoginTokens, TokenValidity};
+pub use login::{LoginRequest, LoginTokens, TokenValidity};
 pub use master_key::{MASTER_KEY_FILE, MasterKey};
 pub(crate) use master_key::{open_with, seal_with};
 pub use password_change::PasswordChange;

@@ -1,5 +1,6 @@
-//! Password reset by a single-use emailed token. Asking always looks the same, whether or not the
-//! account exists; using the token sets the new password and signs the person out everywhere.
+//! Password reset by a single-use emailed token. Asking always looks the same and takes the same
+//! time, whether or not the account exists; using the token sets the new password and signs the
+//! person out everywhere.
 
 use std::time::Duration;
 
@@ -9,18 +10,26 @@ use super::{Credentials, USER_PASSWORDS};
 use crate::accounts::email_tokens::{self, Purpose};
 use crate::accounts::{UserStatus, rules, store as users};
 use crate::audit::AuditEntry;
+use crate::clock::SharedClock;
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
-use crate::mail::messages;
+use crate::mail::{AfterAnswer, Mailer, messages};
 use crate::sessions::Subject;
+use crate::store::sql::Db;
 
 /// Reset requests per address and hour beyond which further ones are silently dropped.
 const REQUESTS_PER_HOUR: i64 = 5;
 
 impl Credentials<'_> {
     /// Mails a reset link if `email` names an account that can log in. The caller answers the same
-    /// (202) in every case, so nobody learns which addresses have accounts.
-    pub async fn forgot_password(&self, email: &str, context: &RequestContext) -> Result<()> {
+    /// (202) in every case, so nobody learns which addresses have accounts; and it answers in the
+    /// same time, because the lookup, the token and the mail happen after the answer (see
+    /// [`AfterAnswer`]). Past the hourly allowance per address, requests are silently dropped.
+    pub async fn forgot_password(
+        &self,
+        email: &str,
+        context: &RequestContext,
+    ) -> Result<AfterAnswer> {
         let core = self.core;
         let normalized = rules::normalize_email(email);
         let requests = core
@@ -32,44 +41,18 @@ impl Credentials<'_> {
             )
             .await?;
         if requests > REQUESTS_PER_HOUR {
-            return Ok(());
+            return Ok(AfterAnswer::nothing());
         }
-        let Some((user, _)) = users::for_login(&core.stores.db, &normalized).await? else {
-            return Ok(());
+        let job = ResetMail {
+            db: core.stores.db.clone(),
+            clock: core.clock.clone(),
+            mailer: core.mailer.clone(),
+            public_url: core.config.gateway.public_url.clone(),
+            ttl_secs: core.config.tokens.password_reset_ttl_secs,
+            email: normalized,
+            context: context.clone(),
         };
-        if rules::normalize_email(&user.email) != normalized
-            || matches!(user.status, UserStatus::Deleted | UserStatus::Rejected)
-        {
-            return Ok(());
-        }
-        let now = core.clock.now();
-        let ttl = core.config.tokens.password_reset_ttl_secs;
-        let mut tx = core.stores.db.begin().await?;
-        let token = email_tokens::issue(
-            &mut tx,
-            user.id,
-            Purpose::PasswordReset,
-            SignedDuration::from_secs(ttl as i64),
-            now,
-        )
-        .await?;
-        messages::password_reset(
-            &user.email,
-            &user.full_name,
-            &core.config.gateway.public_url,
-            token.expose(),
-            ttl / 60,
-        )
-        .enqueue(&mut tx, now)
-        .await?;
-        AuditEntry::new(Actor::Anonymous, "password.reset_requested")
-            .target("user", user.id)
-            .from_client(context)
-            .write(&mut tx, now)
-            .await?;
-        tx.commit().await?;
-        core.mailer.wake();
-        Ok(())
+        Ok(AfterAnswer::start("password reset mail", job.send()).await)
     }
 
     /// Sets a new password with a reset token, ends every session and refresh family of the
@@ -128,6 +111,58 @@ impl Credentials<'_> {
             },
         )
         .await?;
+        Ok(())
+    }
+}
+
+/// What mailing a reset link needs, owned, so it can run after the answer.
+struct ResetMail {
+    db: Db,
+    clock: SharedClock,
+    mailer: Mailer,
+    public_url: String,
+    ttl_secs: u64,
+    /// Normalised.
+    email: String,
+    context: RequestContext,
+}
+
+impl ResetMail {
+    async fn send(self) -> Result<()> {
+        let Some((user, _)) = users::for_login(&self.db, &self.email).await? else {
+            return Ok(());
+        };
+        if rules::normalize_email(&user.email) != self.email
+            || matches!(user.status, UserStatus::Deleted | UserStatus::Rejected)
+        {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let token = email_tokens::issue(
+            &mut tx,
+            user.id,
+            Purpose::PasswordReset,
+            SignedDuration::from_secs(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX)),
+            now,
+        )
+        .await?;
+        messages::password_reset(
+            &user.email,
+            &user.full_name,
+            &self.public_url,
+            token.expose(),
+            self.ttl_secs / 60,
+        )
+        .enqueue(&mut tx, now)
+        .await?;
+        AuditEntry::new(Actor::Anonymous, "password.reset_requested")
+            .target("user", user.id)
+            .from_client(&self.context)
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        self.mailer.wake();
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! background worker with retries, over SMTP (lettre) or, with no SMTP server configured, as one
 //! `.eml` file per message in the outbox folder.
 
+mod after_answer;
 pub mod messages;
 
 use std::path::Path;
@@ -20,6 +21,8 @@ use crate::ids::row_id;
 use crate::params;
 use crate::store::StoreError;
 use crate::store::sql::{Db, Executor};
+
+pub use after_answer::AfterAnswer;
 
 /// After this many failed attempts a message is left undelivered (visible in the table, without
 /// its body).

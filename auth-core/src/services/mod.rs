@@ -24,7 +24,10 @@ use crate::store::StoreError;
 use crate::store::sql::Row;
 
 pub use return_to::{safe_return_url, service_base, service_origins};
-pub use rules::{validate_host, validate_path_prefix, validate_slug};
+pub use rules::{
+    RESERVED_PATH_PREFIXES, check_host_not_gateways, check_prefix_not_reserved, validate_host,
+    validate_path_prefix, validate_slug,
+};
 
 /// Every service API key starts with this.
 pub const API_KEY_PREFIX: &str = "svc_";
@@ -106,7 +109,8 @@ pub struct ServiceWithKey {
     pub api_key: String,
 }
 
-fn check(new: &NewService) -> Result<()> {
+/// Checks a new service; `gateway_hosts` are the gateway's own hosts, which no service may take.
+fn check(new: &NewService, gateway_hosts: &[String]) -> Result<()> {
     let mut problems = Vec::new();
     if new.name.trim().is_empty() || new.name.chars().count() > 100 {
         problems.push(FieldError::new("name", "must be 1 to 100 characters"));
@@ -115,11 +119,17 @@ fn check(new: &NewService) -> Result<()> {
         problems.push(FieldError::new("slug", e));
     }
     for (i, host) in new.hosts.iter().enumerate() {
-        if let Err(e) = validate_host(host) {
+        if let Err(e) =
+            validate_host(host).and_then(|()| check_host_not_gateways(host, gateway_hosts))
+        {
             problems.push(FieldError::new(format!("hosts[{i}]"), e));
         }
     }
-    if let Some(Err(e)) = new.path_prefix.as_deref().map(validate_path_prefix) {
+    if let Some(Err(e)) = new
+        .path_prefix
+        .as_deref()
+        .map(|p| validate_path_prefix(p).and_then(|()| check_prefix_not_reserved(p)))
+    {
         problems.push(FieldError::new("path_prefix", e));
     }
     if new.hosts.is_empty() && !(new.path_prefix.is_some() && new.share_gateway_origin) {
@@ -200,7 +210,7 @@ impl<'a> Services<'a> {
         new: NewService,
         context: &RequestContext,
     ) -> Result<ServiceWithKey> {
-        check(&new)?;
+        check(&new, &self.core.config.gateway.own_hosts())?;
         let existing = self.list().await?;
         if existing.iter().any(|s| s.slug == new.slug) {
             return Err(Error::Conflict(format!("the slug `{}` is taken", new.slug)));

@@ -4,6 +4,7 @@
 mod edge;
 mod expiry;
 mod harness;
+mod lockout;
 mod passwords;
 mod qr;
 mod tokens;

@@ -1,6 +1,6 @@
 //! Serves a request with the gateway's own axum router, in process: the Pingora session's request
-//! becomes an `http::Request`, the router's answer is written back on the same connection. No
-//! second hop, no second listener.
+//! becomes an `http::Request`, the router's answer is written back on the same connection, with
+//! the security headers every answer of the gateway carries. No second hop, no second listener.
 
 use auth_core::Error;
 use axum::Router;
@@ -62,6 +62,7 @@ pub async fn serve(
         )
         .await;
     };
+    let tls = client.tls;
     request.extensions_mut().insert(client);
 
     let response = match router.clone().oneshot(request).await {
@@ -72,11 +73,12 @@ pub async fn serve(
     let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_else(|_| Bytes::new());
-    let mut header = ResponseHeader::build(parts.status, Some(parts.headers.len() + 1))?;
+    let mut header = ResponseHeader::build(parts.status, Some(parts.headers.len() + 4))?;
     for (name, value) in parts.headers.iter() {
         header.append_header(name.clone(), value.clone())?;
     }
     header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
+    respond::secure_headers(&mut header, tls)?;
     if let Some(seconds) = closing_in {
         header.insert_header(respond::CLOSING_IN, seconds.to_string())?;
     }

@@ -310,6 +310,9 @@ impl ProxyHttp for Gateway {
         if let Some(seconds) = ctx.closing_in {
             response.insert_header(respond::CLOSING_IN, seconds.to_string())?;
         }
+        if ctx.tls {
+            respond::strict_transport(response)?;
+        }
         self.drop_planted_cookies(response, ctx)
     }
 

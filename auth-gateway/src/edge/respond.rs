@@ -11,6 +11,45 @@ use crate::api::envelope::error_json;
 /// Header every response carries in the warning window before closing: seconds left.
 pub const CLOSING_IN: &str = "x-system-closing-in";
 
+/// HSTS on every answer over TLS: a year, for the host that answered.
+pub const HSTS: &str = "max-age=31536000";
+
+/// The headers every answer of the gateway's own carries (API, pages, refusals): no content-type
+/// sniffing; not stored by caches unless the answer says otherwise (JWKS and assets do), since
+/// API answers carry tokens and personal data; and HSTS over TLS.
+pub fn secure_headers(header: &mut ResponseHeader, tls: bool) -> pingora::Result<()> {
+    if header
+        .headers
+        .get(http::header::X_CONTENT_TYPE_OPTIONS)
+        .is_none()
+    {
+        header.insert_header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")?;
+    }
+    if header.headers.get(http::header::CACHE_CONTROL).is_none() {
+        header.insert_header(http::header::CACHE_CONTROL, "no-store")?;
+    }
+    if tls {
+        strict_transport(header)?;
+    }
+    Ok(())
+}
+
+/// HSTS, unless the answer (a service's, say) has its own.
+pub fn strict_transport(header: &mut ResponseHeader) -> pingora::Result<()> {
+    if header
+        .headers
+        .get(http::header::STRICT_TRANSPORT_SECURITY)
+        .is_none()
+    {
+        header.insert_header(http::header::STRICT_TRANSPORT_SECURITY, HSTS)?;
+    }
+    Ok(())
+}
+
+fn over_tls(session: &Session) -> bool {
+    session.digest().is_some_and(|d| d.ssl_digest.is_some())
+}
+
 async fn send(
     session: &mut Session,
     mut header: ResponseHeader,
@@ -18,7 +57,7 @@ async fn send(
     closing_in: Option<i64>,
 ) -> pingora::Result<()> {
     header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
-    header.insert_header(http::header::CACHE_CONTROL, "no-store")?;
+    secure_headers(&mut header, over_tls(session))?;
     if let Some(seconds) = closing_in {
         header.insert_header(CLOSING_IN, seconds.to_string())?;
     }

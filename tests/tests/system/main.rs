@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_lists;
+mod admin_lockout;
 mod audit;
 mod browser;
 mod budgets;
@@ -10,6 +11,7 @@ mod cookies;
 mod cors;
 mod credentials;
 mod edge;
+mod enumeration;
 mod flows;
 mod foundation;
 mod handoff;
@@ -18,8 +20,11 @@ mod header_hygiene;
 mod hygiene;
 mod limits;
 mod mail_links;
+mod metrics_access;
 mod pages;
 mod qr;
+mod requested_from;
+mod reserved_routes;
 mod roles;
 mod routing;
 mod scope;

@@ -5,6 +5,7 @@
 //! the same parameters, so it costs what a wrong password costs and timing tells nothing.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -29,6 +30,7 @@ pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
     dummy_hash: Arc<str>,
+    verifications: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -67,6 +69,7 @@ impl PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(config.max_concurrent_hashes)),
             dummy_hash: dummy.into(),
+            verifications: Arc::default(),
         })
     }
 
@@ -98,9 +101,16 @@ impl PasswordHasher {
             .await?
     }
 
+    /// How many verifications this hasher has started: the work a login costs, which must not
+    /// depend on whether the account exists or is locked.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
     /// Verifies `password` against `stored`, or against the dummy hash when there is no account
     /// (`stored` is None), which always answers [`Verified::No`] after the same work.
     pub async fn verify(&self, password: &Secret, stored: Option<&str>) -> Result<Verified, Error> {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let password = password.clone();
         let is_real = stored.is_some();
         let stored: String = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_string);
