@@ -2,9 +2,10 @@
 # Installs what building and testing need and a fresh Debian machine lacks. Idempotent: anything
 # already present is left alone. Usage: install-prerequisites.sh [build|test]
 #   build: cmake (pingora's compression library is built with it)
-#   test:  build + redis-server, the PostgreSQL server, Chromium and ChromeDriver, Node.js with
-#          axe-core (the accessibility check of the page tests), and the Python packages the tests use
-#          (aiosmtpd, the SMTP server mail tests deliver to; PyJWT, which checks our tokens)
+#   test:  build + redis-server and redis-sentinel (the Sentinel tests), the PostgreSQL server,
+#          Chromium and ChromeDriver, Node.js with axe-core (the accessibility check of the page
+#          tests), and the Python packages the tests use (aiosmtpd, the SMTP server mail tests
+#          deliver to; PyJWT, which checks our tokens)
 set -euo pipefail
 
 what="${1:-test}"
@@ -33,6 +34,8 @@ packages=()
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
 if [ "$what" = "test" ]; then
     command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+    # The Sentinel tests run three sentinels beside a master and a replica.
+    command -v redis-sentinel >/dev/null 2>&1 || packages+=(redis-sentinel)
     have_postgres_server || packages+=(postgresql)
     # The page tests drive a real headless Chromium over WebDriver.
     command -v chromium >/dev/null 2>&1 || packages+=(chromium)

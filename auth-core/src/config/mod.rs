@@ -2,6 +2,7 @@
 //! environment, checked once in [`load`]. Nothing else in the program parses configuration.
 
 mod load;
+mod redis_section;
 mod validate;
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, DEFAULT_TOML, from_toml, load};
+pub use redis_section::{RedisConfig, RedisTopology};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,19 +155,6 @@ pub struct PostgresConfig {
     pub pool_size: usize,
     pub connect_timeout_secs: u64,
     pub acquire_timeout_secs: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisConfig {
-    pub url: String,
-    /// Prefix of every key and channel, so several deployments can share one Redis.
-    #[serde(default = "default_redis_prefix")]
-    pub key_prefix: String,
-}
-
-fn default_redis_prefix() -> String {
-    "auth:".to_string()
 }
 
 /// Password rules and hashing cost.

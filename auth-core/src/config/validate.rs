@@ -98,12 +98,24 @@ impl Config {
         }
         if self.storage.backend == StorageBackend::Postgres {
             let pg = &self.storage.postgres;
-            tokio_postgres::Config::from_str(&pg.url).map_err(|err| {
+            let parsed = tokio_postgres::Config::from_str(&pg.url).map_err(|err| {
                 ConfigError::new(
                     "storage.postgres.url",
                     format!("not a PostgreSQL URL: {err}"),
                 )
             })?;
+            // With a primary and standbys listed, only `read-write` keeps the gateway from
+            // settling on a standby, where every write would fail.
+            if parsed.get_hosts().len() > 1
+                && parsed.get_target_session_attrs()
+                    != tokio_postgres::config::TargetSessionAttrs::ReadWrite
+            {
+                return Err(ConfigError::new(
+                    "storage.postgres.url",
+                    "lists several hosts: add `target_session_attrs=read-write` so the gateway \
+                     connects to the primary only",
+                ));
+            }
             at_least("storage.postgres.pool_size", pg.pool_size, 1)?;
             at_least(
                 "storage.postgres.connect_timeout_secs",
@@ -118,8 +130,7 @@ impl Config {
         }
 
         if let Some(redis) = &self.redis {
-            redis::Client::open(redis.url.as_str())
-                .map_err(|err| ConfigError::new("redis.url", format!("not a Redis URL: {err}")))?;
+            redis.validate()?;
         }
 
         self.validate_credentials()?;
@@ -336,6 +347,22 @@ mod tests {
     fn malformed_database_url_names_the_key() {
         let toml = "[storage]\nbackend = \"postgres\"\n[storage.postgres]\nurl = \"postgres://a@b:notaport/x\"";
         assert_eq!(refused_key(toml), "storage.postgres.url");
+    }
+
+    #[test]
+    fn several_database_hosts_need_read_write_sessions() {
+        let pg = |url: &str| {
+            format!("[storage]\nbackend = \"postgres\"\n[storage.postgres]\nurl = \"{url}\"")
+        };
+        assert_eq!(
+            refused_key(&pg("postgres://auth@db1:5432,db2:5432/auth")),
+            "storage.postgres.url"
+        );
+        let config = from_toml(&pg(
+            "postgres://auth@db1:5432,db2:5433/auth?target_session_attrs=read-write",
+        ))
+        .unwrap();
+        assert!(config.storage.postgres.url.contains("db2:5433"));
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl Stores {
     pub async fn health(&self) -> Health {
         let database = component(self.db.kind().as_str(), self.db.ping()).await;
         let redis = match &self.redis {
-            Some(redis) => Some(component("redis", redis.ping()).await),
+            Some(redis) => Some(component(redis.backend_name(), redis.ping()).await),
             None => None,
         };
         Health { database, redis }

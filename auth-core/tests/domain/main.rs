@@ -3,6 +3,7 @@
 
 mod edge;
 mod expiry;
+mod failover;
 mod harness;
 mod lockout;
 mod passwords;

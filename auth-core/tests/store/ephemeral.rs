@@ -7,7 +7,9 @@ use std::time::Duration;
 use auth_core::config::RedisConfig;
 use auth_core::store::ephemeral::{EmbeddedStore, RedisStore, follow_announcements};
 use auth_core::store::{Ephemeral, StoreError};
-use auth_test_support::Redis;
+use auth_test_support::{Redis, RedisCluster};
+
+use crate::backends::RedisKind;
 
 use crate::ephemeral_test;
 
@@ -126,6 +128,64 @@ ephemeral_test!(published_messages_reach_subscribers, |store| {
     assert!(other.try_recv().is_err());
 });
 
+/// Another gateway's store on the same deployment publishes, so the message must come back
+/// through Redis (a store hears its own messages without Redis).
+mod messages_from_another_gateway_arrive {
+    use super::*;
+
+    crate::redis_test!(|store, config| {
+        let mut revocations = store.subscribe("revocations").await.unwrap();
+        let other_gateway = RedisStore::connect(&config).unwrap();
+        let mut delivered = false;
+        for _ in 0..50 {
+            other_gateway
+                .publish("revocations", b"session-9".to_vec())
+                .await
+                .unwrap();
+            if let Ok(Ok(message)) =
+                tokio::time::timeout(Duration::from_millis(100), revocations.recv()).await
+            {
+                assert_eq!(message, b"session-9");
+                delivered = true;
+                break;
+            }
+        }
+        assert!(delivered, "no message from the other gateway within 5 s");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_spreads_the_keys_over_its_nodes() {
+    let (store, config) = crate::backends::redis_ephemeral(RedisKind::Cluster).await;
+    for i in 0..30 {
+        store
+            .increment(&format!("spread:{i}"), MINUTE)
+            .await
+            .unwrap();
+        store
+            .set_add(&format!("spread-set:{i}"), "m", MINUTE)
+            .await
+            .unwrap();
+    }
+    let cluster = RedisCluster::shared();
+    let pattern = format!("{}spread*", config.key_prefix);
+    let mut nodes_holding = 0;
+    let mut total = 0;
+    for port in cluster.ports() {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(&pattern)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        nodes_holding += usize::from(!keys.is_empty());
+        total += keys.len();
+    }
+    assert_eq!(total, 60, "every key is on exactly one node");
+    assert!(nodes_holding >= 2, "the keys all landed on one node");
+}
+
 #[tokio::test]
 async fn embedded_entries_survive_a_restart() {
     let test_db = crate::backends::embedded().await;
@@ -205,11 +265,7 @@ async fn redis_reconnects_and_resubscribes_after_a_restart() {
 
 /// A store on `redis` with the key prefix every test gateway here shares.
 fn redis_store(redis: &Redis) -> RedisStore {
-    RedisStore::connect(&RedisConfig {
-        url: redis.url(),
-        key_prefix: "r:".into(),
-    })
-    .unwrap()
+    RedisStore::connect(&RedisConfig::single(redis.url(), "r:")).unwrap()
 }
 
 async fn redis_stopped() -> Arc<Redis> {

@@ -3,4 +3,5 @@
 
 mod backends;
 mod ephemeral;
+mod failover;
 mod sql;

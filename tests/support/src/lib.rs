@@ -1,5 +1,6 @@
 //! Real servers for tests, started on loopback in temp dirs on free ports: PostgreSQL ([`postgres`]),
-//! Redis ([`redis`]) and SMTP ([`smtp`]). The shared instances start once per test binary and are
+//! Redis ([`redis`], and as a Cluster or behind Sentinel: [`redis_cluster`], [`redis_sentinel`])
+//! and SMTP ([`smtp`]). The shared instances start once per test binary and are
 //! stopped when it exits, even when it is killed; each test takes its own database or key prefix.
 
 mod apps;
@@ -8,6 +9,8 @@ mod net;
 pub mod postgres;
 pub mod process;
 pub mod redis;
+pub mod redis_cluster;
+pub mod redis_sentinel;
 pub mod smtp;
 
 pub use apps::{EchoService, GatewayProcess, binary, run_gateway_command};
@@ -16,4 +19,6 @@ pub use net::{free_port, unique_name, wait_for_port};
 pub use postgres::Postgres;
 pub use process::ChildProcess;
 pub use redis::Redis;
+pub use redis_cluster::RedisCluster;
+pub use redis_sentinel::RedisSentinel;
 pub use smtp::{Mail, Smtp};

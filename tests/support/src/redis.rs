@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -48,16 +48,7 @@ impl Redis {
         if server.is_some() {
             return;
         }
-        let mut command = Command::new(redis_server());
-        command
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let child = ChildProcess::spawn("redis-server", command, None, libc::SIGTERM)
-            .expect("start redis-server (is it installed?)");
+        let child = spawn_node(self.port, &self.dir, &[]);
         *server = Some(child);
         drop(server);
         self.wait_ready(Duration::from_secs(15));
@@ -84,30 +75,67 @@ impl Redis {
     }
 
     fn wait_ready(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if self.ping() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("Redis did not become ready on port {}", self.port);
+        wait_ready(self.port, timeout);
     }
+}
 
-    fn ping(&self) -> bool {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-        let mut reply = [0u8; 7];
-        stream.write_all(b"PING\r\n").is_ok()
-            && stream.read_exact(&mut reply).is_ok()
-            && &reply == b"+PONG\r\n"
+/// Starts `redis-server` on `port` with persistence off, its files in `dir`, plus `extra` args.
+pub(crate) fn spawn_node(port: u16, dir: &Path, extra: &[&str]) -> ChildProcess {
+    let mut command = Command::new(redis_server());
+    command
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    ChildProcess::spawn("redis-server", command, None, libc::SIGTERM)
+        .expect("start redis-server (is it installed?)")
+}
+
+/// Waits until the Redis (or Sentinel) on `port` answers PING.
+pub(crate) fn wait_ready(port: u16, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if ping(port) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
     }
+    panic!("Redis did not become ready on port {port}");
+}
+
+fn ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut reply = [0u8; 7];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
+}
+
+/// `redis-cli` against the server on `port`, with `args`; its output, trimmed.
+pub(crate) fn cli(port: u16, args: &[&str]) -> String {
+    let output = Command::new(redis_cli())
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run redis-cli (is it installed?)");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
 fn redis_server() -> PathBuf {
     std::env::var_os("REDIS_SERVER")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("redis-server"))
+}
+
+fn redis_cli() -> PathBuf {
+    std::env::var_os("REDIS_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("redis-cli"))
 }

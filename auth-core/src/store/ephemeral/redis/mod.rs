@@ -1,36 +1,51 @@
-//! Short-lived state in Redis, shared by every gateway that points at the same server.
+//! Short-lived state in Redis, shared by every gateway that points at the same deployment: one
+//! server, a Sentinel set-up or a Cluster ([`connection`]).
 //!
-//! One RESP3 connection manager carries commands and subscriptions; it reconnects by itself after
-//! Redis restarts and re-subscribes the channels. Compound operations are Lua scripts, so each is
-//! atomic on the server.
+//! One RESP3 connection carries commands and subscriptions; it reconnects by itself after Redis
+//! restarts, follows a failover, and subscribes again. Compound operations are Lua scripts, so
+//! each is atomic on the server. Every script touches exactly one key (`KEYS[1]`), so each runs on
+//! a Cluster whatever slot its key hashes to; a script that ever needs two keys must give them one
+//! hash tag (`{…}`), so they live in one slot.
+//!
+//! With `wait_replicas`, each write travels with a `WAIT` in one pipeline, on the connection (and
+//! Cluster node) that made it, and counts as done only once that many replicas hold it.
+
+mod connection;
+mod sentinel;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Script};
+use redis::{
+    AsyncCommands, Cmd, ErrorKind, FromRedisValue, PushInfo, PushKind, Script, ServerErrorKind,
+};
 use tokio::sync::broadcast;
 
 use super::Ephemeral;
 use crate::config::RedisConfig;
 use crate::store::StoreError;
 
+pub use self::connection::RedisConnection;
+
 type Channels = Arc<Mutex<HashMap<String, broadcast::Sender<Vec<u8>>>>>;
 
 /// Short-lived state in Redis.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     channels: Channels,
+    /// Replicas a write must reach, and how long to wait for them (ms).
+    wait: Option<(u32, u64)>,
 }
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
+            .field("kind", &self.conn.kind())
             .finish()
     }
 }
@@ -63,35 +78,22 @@ impl RedisStore {
     /// Prepares a connection to Redis. The connection is made lazily, so Redis being down at start
     /// does not stop the gateway; operations fail with [`StoreError::Unavailable`] until it is back.
     pub fn connect(config: &RedisConfig) -> Result<Self, StoreError> {
-        let info = config
-            .url
-            .as_str()
-            .into_connection_info()
-            .map_err(|err| StoreError::Backend(format!("bad Redis URL: {err}")))?;
-        let settings = info
-            .redis_settings()
-            .clone()
-            .set_protocol(ProtocolVersion::RESP3);
-        let client = redis::Client::open(info.set_redis_settings(settings))
+        let topology = config
+            .topology()
             .map_err(|err| StoreError::Backend(err.to_string()))?;
-
         let channels: Channels = Arc::default();
         let router = channels.clone();
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2)
-            .set_push_sender(move |push: PushInfo| {
-                route_message(&router, push);
-                Ok::<(), redis::aio::SendError>(())
-            })
-            .set_automatic_resubscription();
-        let conn = ConnectionManager::new_lazy_with_config(client, manager_config)
-            .map_err(|err| StoreError::Backend(err.to_string()))?;
+        let push = move |push: PushInfo| {
+            route_message(&router, push);
+            Ok::<(), redis::aio::SendError>(())
+        };
+        let conn = RedisConnection::open(&topology, push)?;
         Ok(Self {
             conn,
             prefix: config.key_prefix.clone(),
             channels,
+            wait: (config.wait_replicas > 0)
+                .then_some((config.wait_replicas, config.wait_timeout_ms)),
         })
     }
 
@@ -100,9 +102,72 @@ impl RedisStore {
     }
 
     /// The underlying connection, for domain code that needs Redis itself (event streams, shared
-    /// rate limits). Keys used through it must carry the same prefix as the store's own keys.
-    pub fn connection(&self) -> ConnectionManager {
+    /// rate limits). Keys used through it must carry the same prefix as the store's own keys, and
+    /// a script run through it must touch one key, or keys sharing one hash tag.
+    pub fn connection(&self) -> RedisConnection {
         self.conn.clone()
+    }
+
+    /// Runs a command that changes data: with `wait_replicas`, together with a `WAIT` for the
+    /// replicas, refused as unavailable when fewer hold it in time. The write itself may then
+    /// still be on the master; what matters is that nobody was told it is done.
+    async fn write<T: FromRedisValue>(&self, cmd: Cmd) -> Result<T, StoreError> {
+        self.try_write(cmd).await.map_err(map_error)?
+    }
+
+    /// [`RedisStore::write`], with Redis's own error kept apart for the caller to look at.
+    async fn try_write<T: FromRedisValue>(
+        &self,
+        cmd: Cmd,
+    ) -> redis::RedisResult<Result<T, StoreError>> {
+        let mut conn = self.conn.clone();
+        let Some((replicas, timeout_ms)) = self.wait else {
+            return cmd.query_async(&mut conn).await.map(Ok);
+        };
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd)
+            .cmd("WAIT")
+            .arg(replicas)
+            .arg(timeout_ms);
+        let (value, acknowledged): (T, u32) = pipe.query_async(&mut conn).await?;
+        if acknowledged < replicas {
+            return Ok(Err(StoreError::Unavailable(format!(
+                "{acknowledged} of {replicas} Redis replicas confirmed the write within {timeout_ms} ms"
+            ))));
+        }
+        Ok(Ok(value))
+    }
+
+    /// Runs one of the store's scripts on `key` as a write, loading it first where the server
+    /// does not have it yet (a new or restarted server, another Cluster node).
+    async fn write_script<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        key: &str,
+        args: &[&[u8]],
+    ) -> Result<T, StoreError> {
+        let call = || {
+            let mut cmd = redis::cmd("EVALSHA");
+            cmd.arg(script.get_hash()).arg(1).arg(key);
+            for arg in args {
+                cmd.arg(*arg);
+            }
+            cmd
+        };
+        match self.try_write(call()).await {
+            Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                let mut conn = self.conn.clone();
+                // A script refused with NOSCRIPT did not run, so running it now runs it once.
+                script
+                    .prepare_invoke()
+                    .key(key)
+                    .load_async(&mut conn)
+                    .await
+                    .map_err(map_error)?;
+                self.write(call()).await
+            }
+            outcome => outcome.map_err(map_error)?,
+        }
     }
 
     /// The namespace every key and channel of this store lives in.
@@ -139,7 +204,20 @@ fn deliver(channels: &Channels, channel: &str, payload: Vec<u8>) {
 }
 
 fn map_error(err: redis::RedisError) -> StoreError {
-    if err.is_io_error()
+    // A server loading its data, a replica refusing writes, a Cluster or master down: the states
+    // a restart or failover passes through, gone by themselves in moments.
+    let passing = matches!(
+        err.kind(),
+        ErrorKind::Server(
+            ServerErrorKind::BusyLoading
+                | ServerErrorKind::ReadOnly
+                | ServerErrorKind::MasterDown
+                | ServerErrorKind::ClusterDown
+                | ServerErrorKind::TryAgain
+        )
+    );
+    if passing
+        || err.is_io_error()
         || err.is_timeout()
         || err.is_connection_dropped()
         || err.is_connection_refusal()
@@ -157,28 +235,22 @@ fn ttl_millis(ttl: Duration) -> u64 {
 #[async_trait]
 impl Ephemeral for RedisStore {
     async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        redis::cmd("SET")
-            .arg(self.key(key))
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key))
             .arg(value)
             .arg("PX")
-            .arg(ttl_millis(ttl))
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(map_error)
+            .arg(ttl_millis(ttl));
+        self.write(cmd).await
     }
 
     async fn put_new(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<bool, StoreError> {
-        let mut conn = self.conn.clone();
-        let stored: Option<String> = redis::cmd("SET")
-            .arg(self.key(key))
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key))
             .arg(value)
             .arg("NX")
             .arg("PX")
-            .arg(ttl_millis(ttl))
-            .query_async(&mut conn)
-            .await
-            .map_err(map_error)?;
+            .arg(ttl_millis(ttl));
+        let stored: Option<String> = self.write(cmd).await?;
         Ok(stored.is_some())
     }
 
@@ -188,8 +260,9 @@ impl Ephemeral for RedisStore {
     }
 
     async fn remove(&self, key: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn.clone();
-        let removed: i64 = conn.del(self.key(key)).await.map_err(map_error)?;
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(self.key(key));
+        let removed: i64 = self.write(cmd).await?;
         Ok(removed > 0)
     }
 
@@ -199,44 +272,33 @@ impl Ephemeral for RedisStore {
         expected: &[u8],
         value: Vec<u8>,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.conn.clone();
-        let replaced: i64 = REPLACE_IF
-            .key(self.key(key))
-            .arg(expected)
-            .arg(value)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(map_error)?;
+        let replaced: i64 = self
+            .write_script(&REPLACE_IF, &self.key(key), &[expected, &value])
+            .await?;
         Ok(replaced == 1)
     }
 
     async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
-        let mut conn = self.conn.clone();
-        INCREMENT
-            .key(self.key(key))
-            .arg(ttl_millis(ttl))
-            .invoke_async(&mut conn)
+        let ttl = ttl_millis(ttl).to_string();
+        self.write_script(&INCREMENT, &self.key(key), &[ttl.as_bytes()])
             .await
-            .map_err(map_error)
     }
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        SET_ADD
-            .key(self.key(key))
-            .arg(member)
-            .arg(ttl_millis(ttl))
-            .invoke_async::<i64>(&mut conn)
-            .await
-            .map_err(map_error)?;
+        let ttl = ttl_millis(ttl).to_string();
+        self.write_script::<i64>(
+            &SET_ADD,
+            &self.key(key),
+            &[member.as_bytes(), ttl.as_bytes()],
+        )
+        .await?;
         Ok(())
     }
 
     async fn set_remove(&self, key: &str, member: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        conn.srem::<_, _, i64>(self.key(key), member)
-            .await
-            .map_err(map_error)?;
+        let mut cmd = redis::cmd("SREM");
+        cmd.arg(self.key(key)).arg(member);
+        self.write::<i64>(cmd).await?;
         Ok(())
     }
 
@@ -296,6 +358,6 @@ impl Ephemeral for RedisStore {
     }
 
     fn backend_name(&self) -> &'static str {
-        "redis"
+        self.conn.kind()
     }
 }
