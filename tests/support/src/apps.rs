@@ -33,6 +33,8 @@ pub struct GatewayProcess {
     _dir_guard: tempfile::TempDir,
     config_toml: String,
     env: Vec<(String, String)>,
+    /// Soft and hard limit of open files the process starts with, when not inherited.
+    open_files: Option<(u64, u64)>,
 }
 
 impl GatewayProcess {
@@ -46,6 +48,17 @@ impl GatewayProcess {
     /// Like [`GatewayProcess::start`], on a port chosen beforehand (so the services behind it can
     /// be told where the gateway is before it starts).
     pub fn start_on(port: u16, config_toml: &str, env: &[(&str, &str)]) -> GatewayProcess {
+        Self::start_limited(port, config_toml, env, None)
+    }
+
+    /// Like [`GatewayProcess::start_on`], with the process's limit of open files set to
+    /// `(soft, hard)` instead of this process's own.
+    pub fn start_limited(
+        port: u16,
+        config_toml: &str,
+        env: &[(&str, &str)],
+        open_files: Option<(u64, u64)>,
+    ) -> GatewayProcess {
         let dir_guard = tempfile::Builder::new()
             .prefix("auth-test-gateway-")
             .tempdir()
@@ -64,6 +77,7 @@ impl GatewayProcess {
             _dir_guard: dir_guard,
             config_toml,
             env: env.iter().map(|(k, v)| (k.to_string(), fill(v))).collect(),
+            open_files,
         };
         gateway.launch();
         gateway
@@ -83,6 +97,22 @@ impl GatewayProcess {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log handle"))
             .stderr(log);
+        if let Some((soft, hard)) = self.open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches only the child.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: soft,
+                        rlim_max: hard,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         let mut process = ChildProcess::spawn("auth-gateway", command, None, libc::SIGINT)
             .expect("start auth-gateway");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -109,6 +139,33 @@ impl GatewayProcess {
             process.stop();
         }
         self.launch();
+    }
+
+    /// Kills the process outright (SIGKILL), as a crash would; [`GatewayProcess::start_again`]
+    /// brings it back.
+    pub fn kill(&mut self) {
+        if let Some(process) = self.process.take() {
+            process.signal(libc::SIGKILL);
+            process.stop();
+        }
+    }
+
+    /// Starts the process again (after [`GatewayProcess::kill`]) with the same config and data;
+    /// waits until it listens.
+    pub fn start_again(&mut self) {
+        if self.process.is_none() {
+            self.launch();
+        }
+    }
+
+    /// Whether the process runs.
+    pub fn is_running(&self) -> bool {
+        self.process.is_some()
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(ChildProcess::id)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -14,11 +14,13 @@ use crate::process::{ChildProcess, RunAs, remove_at_exit};
 /// A PostgreSQL server owned by the test process.
 #[derive(Debug)]
 pub struct Postgres {
-    port: u16,
-    data_dir: PathBuf,
-    bin_dir: PathBuf,
-    run_as: Option<RunAs>,
-    server: Mutex<Option<ChildProcess>>,
+    pub(crate) port: u16,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) bin_dir: PathBuf,
+    pub(crate) run_as: Option<RunAs>,
+    /// `-c name=value` settings beyond the defaults of [`Postgres::start`].
+    pub(crate) settings: Vec<String>,
+    pub(crate) server: Mutex<Option<ChildProcess>>,
 }
 
 impl Postgres {
@@ -30,6 +32,12 @@ impl Postgres {
 
     /// A server of its own, for tests that stop and start it.
     pub fn start_new() -> Postgres {
+        Self::start_new_with(&[])
+    }
+
+    /// A server of its own with `settings` (`name=value`, as `postgres -c` takes them) on top of
+    /// the defaults.
+    pub fn start_new_with(settings: &[&str]) -> Postgres {
         let bin_dir = bin_dir();
         let run_as = unprivileged_user();
         let root = tempfile::Builder::new()
@@ -67,6 +75,7 @@ impl Postgres {
             data_dir,
             bin_dir,
             run_as,
+            settings: settings.iter().map(|s| s.to_string()).collect(),
             server: Mutex::new(None),
         };
         postgres.start();
@@ -97,6 +106,7 @@ impl Postgres {
                 "-c",
                 "shared_buffers=64MB",
             ])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         // SIGINT is PostgreSQL's fast shutdown: clients are cut off, nothing is left behind.
@@ -190,7 +200,7 @@ impl Postgres {
     }
 }
 
-fn wait_success(mut child: ChildProcess, timeout: Duration) {
+pub(crate) fn wait_success(mut child: ChildProcess, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_exit_status() {
@@ -249,7 +259,7 @@ fn lookup_user(name: &str) -> Option<RunAs> {
     Some(RunAs { uid, gid })
 }
 
-fn chown_tree(path: &Path, user: RunAs) {
+pub(crate) fn chown_tree(path: &Path, user: RunAs) {
     std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid)).expect("chown test dir");
     if path.is_dir() {
         for entry in std::fs::read_dir(path).expect("read test dir").flatten() {

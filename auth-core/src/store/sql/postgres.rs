@@ -1,4 +1,10 @@
 //! The PostgreSQL engine: a deadpool pool of tokio-postgres clients with cached statements.
+//!
+//! A URL may list a primary and its standbys (`postgres://u@db1:5432,db2:5432/auth?
+//! target_session_attrs=read-write`, which configuration requires with several hosts): each new
+//! connection goes to the first host that accepts writes. After a failover the pool's connections
+//! to the old primary are closed, fast recycling drops them, and new ones find the promoted
+//! standby; nothing needs a restart.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,6 +33,19 @@ impl PostgresEngine {
             .map_err(|err| StoreError::Backend(format!("bad PostgreSQL URL: {err}")))?;
         let connect_timeout = Duration::from_secs(config.connect_timeout_secs);
         pg.connect_timeout(connect_timeout);
+        // A server that vanishes without closing its connections (a machine gone, a network cut)
+        // is noticed by TCP rather than after hours: idle pooled connections are probed, and a
+        // query whose bytes go unacknowledged fails. The pool then drops those connections and
+        // opens new ones, on whichever listed host now accepts writes. Settings in the URL win.
+        if !config.url.contains("keepalives") {
+            pg.keepalives(true)
+                .keepalives_idle(Duration::from_secs(10))
+                .keepalives_interval(Duration::from_secs(2))
+                .keepalives_retries(3);
+        }
+        if !config.url.contains("tcp_user_timeout") {
+            pg.tcp_user_timeout(Duration::from_secs(10));
+        }
         let manager = Manager::from_config(
             pg,
             NoTls,
