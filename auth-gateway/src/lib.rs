@@ -9,6 +9,7 @@ pub mod cli;
 mod commands;
 pub mod cookies;
 pub mod edge;
+pub mod open_files;
 pub mod pages;
 pub mod server;
 pub mod state;

@@ -2,16 +2,20 @@
 //! and the API router, and runs the Pingora server.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use auth_core::store::Stores;
 use auth_core::{AuthCore, Config, SystemClock};
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
+use pingora::services::listening::Service;
 
 use crate::edge::Gateway;
 use crate::edge::client_ip::TrustedProxies;
+use crate::edge::connections::ConnectionLimits;
 use crate::edge::limits::Limits;
+use crate::edge::listener::Listener;
 use crate::edge::metrics::Metrics;
 use crate::edge::routing::Routes;
 use crate::state::AppState;
@@ -46,6 +50,15 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// Runs the gateway until it is told to stop.
 pub fn serve(config: Config) -> anyhow::Result<()> {
+    // Before anything opens a descriptor: every connection, pool and log file needs one.
+    match crate::open_files::raise_to_hard_limit() {
+        Ok(files) => tracing::info!(
+            limit = files.limit,
+            started_with = files.started_with,
+            "limit of open files"
+        ),
+        Err(err) => tracing::warn!(%err, "could not raise the limit of open files"),
+    }
     let runtime = core_runtime()?;
     let core = runtime
         .block_on(AuthCore::open(config.clone(), Arc::new(SystemClock)))
@@ -90,12 +103,24 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         routes,
         limits,
         trusted: TrustedProxies::new(&config.rate_limits.trusted_proxies),
-        metrics,
+        metrics: metrics.clone(),
         max_body_bytes: config.gateway.max_body_bytes,
         public_url: url::Url::parse(&config.gateway.public_url).context("gateway.public_url")?,
         hours: Default::default(),
     };
-    let mut proxy = pingora::proxy::http_proxy_service(&server.configuration, gateway);
+    let connection_limits = Arc::new(ConnectionLimits::new(
+        config.gateway.max_connections_per_address,
+        TrustedProxies::new(&config.rate_limits.trusted_proxies),
+        metrics.clone(),
+    ));
+    let listener = Listener::new(
+        pingora::proxy::http_proxy(&server.configuration, gateway),
+        connection_limits,
+        metrics.clone(),
+        Duration::from_secs(config.gateway.request_head_timeout_secs),
+        Duration::from_secs(config.gateway.keepalive_idle_secs),
+    );
+    let mut proxy = Service::new("auth-gateway".to_string(), listener);
     proxy.add_tcp(&config.gateway.listen);
     if let Some(tls) = &config.gateway.tls {
         proxy

@@ -53,6 +53,14 @@ pub struct GatewayConfig {
     pub tls: Option<TlsConfig>,
     /// Addresses (CIDRs) that may read `/metrics`; others get 404 as for an unknown route.
     pub metrics_allow: Vec<String>,
+    /// Seconds a client has to send a whole request head: from the connection for its first
+    /// request, from the first byte for a later one. Then the connection is closed (408).
+    pub request_head_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait, idle, for its next request.
+    pub keepalive_idle_secs: u64,
+    /// Connections one client address (an IPv6 client by its /64) may hold open at once; more
+    /// are closed as they arrive. 0: no cap. Trusted proxies are not capped.
+    pub max_connections_per_address: u32,
 }
 
 impl GatewayConfig {

@@ -15,6 +15,21 @@ impl Config {
         http_url("gateway.public_url", &self.gateway.public_url)?;
         at_least("gateway.threads", self.gateway.threads, 1)?;
         at_least("gateway.max_body_bytes", self.gateway.max_body_bytes, 1024)?;
+        for (key, value) in [
+            (
+                "gateway.request_head_timeout_secs",
+                self.gateway.request_head_timeout_secs,
+            ),
+            (
+                "gateway.keepalive_idle_secs",
+                self.gateway.keepalive_idle_secs,
+            ),
+        ] {
+            at_least(key, value, 1)?;
+            if value > 3600 {
+                return Err(ConfigError::new(key, "must be at most 3600"));
+            }
+        }
         for (i, host) in self.gateway.hosts.iter().enumerate() {
             crate::services::validate_host(host)
                 .map_err(|message| ConfigError::new(format!("gateway.hosts[{i}]"), message))?;
@@ -363,6 +378,22 @@ mod tests {
         ))
         .unwrap();
         assert!(config.storage.postgres.url.contains("db2:5433"));
+    }
+
+    #[test]
+    fn connection_deadlines_are_bounded_and_the_cap_defaults_on() {
+        assert_eq!(
+            refused_key("[gateway]\nrequest_head_timeout_secs = 0"),
+            "gateway.request_head_timeout_secs"
+        );
+        assert_eq!(
+            refused_key("[gateway]\nkeepalive_idle_secs = 86400"),
+            "gateway.keepalive_idle_secs"
+        );
+        let gateway = from_toml("").unwrap().gateway;
+        assert_eq!(gateway.request_head_timeout_secs, 20);
+        assert_eq!(gateway.keepalive_idle_secs, 60);
+        assert_eq!(gateway.max_connections_per_address, 256);
     }
 
     #[test]

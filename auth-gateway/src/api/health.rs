@@ -1,6 +1,6 @@
-//! `GET /health`: whether the database and Redis answer. 200 when every configured backend is up,
-//! 503 (naming the one that is down) when not, so a load balancer takes this gateway out of
-//! rotation.
+//! `GET /health`: whether the database and Redis answer, and the limit of open files. 200 when
+//! every configured backend is up, 503 (naming the one that is down) when not, so a load balancer
+//! takes this gateway out of rotation.
 
 use auth_core::Error;
 use auth_core::store::ComponentHealth;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::envelope::{Data, Failure, Success, error_json, error_status};
+use crate::open_files::OpenFiles;
 use crate::state::AppState;
 
 /// Up or not.
@@ -42,6 +43,10 @@ pub struct HealthReport {
     status: HealthStatus,
     database: ComponentHealth,
     redis: RedisHealth,
+    /// The process's limit of open files (each connection holds one), raised at start to the
+    /// hard limit; absent when the gateway runs embedded in another program.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open_files: Option<OpenFiles>,
 }
 
 /// Whether the gateway's backends answer
@@ -68,6 +73,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
             RedisHealth::Absent(NotConfigured::NotConfigured),
             RedisHealth::Checked,
         ),
+        open_files: crate::open_files::current(),
     };
     if health.all_up() {
         return Data(report).into_response();

@@ -1,8 +1,9 @@
 //! Prometheus metrics of the edge: requests by service and status, refusals by reason, a latency
-//! histogram, and the gateway cookies services tried to set, rendered as text at `/metrics`.
+//! histogram, the gateway cookies services tried to set, and connections (open now, refused at
+//! accept, closed for a slow request head), rendered as text at `/metrics`.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 /// The gateway's metrics.
@@ -12,6 +13,9 @@ pub struct Metrics {
     refusals: IntCounterVec,
     latency: HistogramVec,
     planted_cookies: IntCounterVec,
+    connections_open: IntGauge,
+    connections_refused: IntCounterVec,
+    connections_cut: IntCounterVec,
 }
 
 impl Metrics {
@@ -52,12 +56,34 @@ impl Metrics {
             &["service"],
         )
         .expect("valid metric");
+        let connections_open =
+            IntGauge::new("gateway_connections_open", "Client connections open now.")
+                .expect("valid metric");
+        let connections_refused = IntCounterVec::new(
+            Opts::new(
+                "gateway_connections_refused_total",
+                "Client connections closed as soon as they were accepted, by reason.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let connections_cut = IntCounterVec::new(
+            Opts::new(
+                "gateway_connections_closed_total",
+                "Client connections the gateway closed before a request was complete, by reason.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
         let registry = Registry::new();
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(refusals.clone()),
             Box::new(latency.clone()),
             Box::new(planted_cookies.clone()),
+            Box::new(connections_open.clone()),
+            Box::new(connections_refused.clone()),
+            Box::new(connections_cut.clone()),
         ] {
             registry
                 .register(metric)
@@ -69,7 +95,30 @@ impl Metrics {
             refusals,
             latency,
             planted_cookies,
+            connections_open,
+            connections_refused,
+            connections_cut,
         }
+    }
+
+    /// A client connection was admitted.
+    pub fn connection_opened(&self) {
+        self.connections_open.inc();
+    }
+
+    /// An admitted client connection ended.
+    pub fn connection_closed(&self) {
+        self.connections_open.dec();
+    }
+
+    /// A client connection was closed at accept, for `reason`.
+    pub fn connection_refused(&self, reason: &str) {
+        self.connections_refused.with_label_values(&[reason]).inc();
+    }
+
+    /// A client connection was closed before its request was complete, for `reason`.
+    pub fn connection_cut(&self, reason: &str) {
+        self.connections_cut.with_label_values(&[reason]).inc();
     }
 
     /// A service tried to set one of the gateway's cookies.

@@ -6,12 +6,14 @@
 
 pub mod authn;
 pub mod client_ip;
+pub mod connections;
 pub mod dispatch;
 pub mod handoff;
 pub mod hours;
 pub mod hygiene;
 pub mod identity;
 pub mod limits;
+pub mod listener;
 pub mod metrics;
 mod own;
 pub mod policy;

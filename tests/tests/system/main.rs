@@ -14,6 +14,7 @@ mod edge;
 mod engines;
 mod enumeration;
 mod fleet;
+mod floods;
 mod flows;
 mod foundation;
 mod handoff;
