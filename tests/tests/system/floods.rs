@@ -219,11 +219,13 @@ async fn one_address_flooding_slow_heads_leaves_other_clients_served() {
 async fn a_head_sent_a_byte_at_a_time_is_cut_at_its_deadline() {
     let gateway = gateway(None, &[]);
     let mut stream = connect_from([127, 0, 0, 1], gateway.port).await.unwrap();
-    let head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: every byte comes alone\r\n";
+    // A request line, then header lines that never end, one byte every 200 ms: far inside any
+    // per-read timeout, and never a complete head.
+    let request_line = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n".iter();
+    let headers = b"X-Slow: one byte at a time\r\n".iter().cycle();
     let started = Instant::now();
     let mut closed = None;
-    // One byte every 200 ms is far inside any per-read timeout; the whole head needs 15 s.
-    for byte in head.iter().cycle() {
+    for byte in request_line.chain(headers) {
         if started.elapsed() > Duration::from_secs(HEAD_TIMEOUT_SECS + 10) {
             break;
         }
