@@ -7,6 +7,7 @@ mod audit;
 mod cors;
 mod credentials;
 mod edge;
+mod expiry;
 mod flows;
 mod foundation;
 mod handoff;
