@@ -4,6 +4,7 @@
 mod accounts;
 mod admin_lists;
 mod audit;
+mod blocking;
 mod cors;
 mod credentials;
 mod edge;
