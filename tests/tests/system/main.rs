@@ -11,6 +11,7 @@ mod edge;
 mod expiry;
 mod flows;
 mod foundation;
+mod gateways;
 mod handoff;
 mod harness;
 mod hygiene;
