@@ -20,6 +20,7 @@ mod mail_links;
 mod pages;
 mod qr;
 mod roles;
+mod route_guards;
 mod routing;
 mod sdk;
 mod secrets;
