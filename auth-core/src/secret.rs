@@ -49,6 +49,10 @@ impl<'de> serde::Deserialize<'de> for Secret {
 }
 
 /// `n` bytes from the operating system's CSPRNG.
+#[allow(
+    clippy::expect_used,
+    reason = "without the OS random number generator no secret can be made safely: stop"
+)]
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // Failing to read the OS RNG leaves no safe way to continue.

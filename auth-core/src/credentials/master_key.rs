@@ -65,6 +65,7 @@ impl MasterKey {
     }
 
     /// A key for one purpose (`label`), derived so that the master key itself is used only here.
+    #[allow(clippy::expect_used, reason = "HMAC accepts a key of any length")]
     pub fn derive(&self, label: &[u8]) -> [u8; 32] {
         use hmac::Mac;
         let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)

@@ -113,6 +113,7 @@ impl<'a> QrLogin<'a> {
         Self { core }
     }
 
+    #[allow(clippy::expect_used, reason = "HMAC accepts a key of any length")]
     fn pin_mac(&self, token: &str, pin: &str) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.core.pin_key).expect("HMAC takes any key");
