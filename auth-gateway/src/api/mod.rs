@@ -5,6 +5,8 @@ mod auth;
 pub(crate) mod cookies;
 pub mod envelope;
 pub mod extract;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod health;
 mod history;
 pub mod openapi;
