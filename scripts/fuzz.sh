@@ -7,6 +7,8 @@
 #                           RUSTC_BOOTSTRAP=1 for the build. The default is none: docs/FUZZING.md
 #                           says why
 #   FUZZ_NICE=19            run the fuzzers at this niceness (default 10)
+#   FUZZ_TARGET_DIR=DIR     build there instead of fuzz/target (CI keeps one across clones, so
+#                           only the workspace's own crates are rebuilt)
 #
 # New inputs the fuzzer finds go to fuzz/corpus/<target> (not committed); the hand-made seeds in
 # fuzz/seeds/<target> and the dictionaries in fuzz/dicts are read too.
@@ -24,8 +26,8 @@ bash scripts/install-prerequisites.sh fuzz
 
 cd fuzz
 sanitizer="${FUZZ_SANITIZER:-none}"
-# 16 codegen units: a build in a few minutes rather than many, for slightly slower runs.
-build=(--sanitizer "$sanitizer" --codegen-units 16)
+# 16 codegen units (cargo-fuzz defaults to 1): a much shorter build, for slightly slower runs.
+build=(--sanitizer "$sanitizer" --codegen-units 16 --target-dir "${FUZZ_TARGET_DIR:-target}")
 if [ "$sanitizer" != none ] && ! rustc -V | grep -q nightly; then
     # -Zsanitizer is a nightly flag; this unlocks it on the stable compiler the project uses.
     export RUSTC_BOOTSTRAP=1
