@@ -8,6 +8,8 @@
 //! - `assets`: the stylesheet and the one script.
 
 mod assets;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod login;
 mod mail_links;
 mod phone;
