@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use auth_core::store::Stores;
-use auth_core::{AuthCore, Config, SystemClock};
+use auth_core::{AuthCore, Config, SharedClock, SystemClock};
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
 use pingora::services::listening::Service;
@@ -48,6 +48,17 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
     })
 }
 
+/// The clock the core runs on: the wall clock, or, in a build with the test-only `test-clock`
+/// feature and when a test asks for it, one that the test moves.
+#[cfg_attr(not(feature = "test-clock"), allow(unused_variables))]
+fn clock(runtime: &tokio::runtime::Runtime) -> anyhow::Result<SharedClock> {
+    #[cfg(feature = "test-clock")]
+    if let Some(clock) = crate::test_clock::start(runtime)? {
+        return Ok(clock);
+    }
+    Ok(Arc::new(SystemClock))
+}
+
 /// Runs the gateway until it is told to stop.
 pub fn serve(config: Config) -> anyhow::Result<()> {
     // Before anything opens a descriptor: every connection, pool and log file needs one.
@@ -60,8 +71,9 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         Err(err) => tracing::warn!(%err, "could not raise the limit of open files"),
     }
     let runtime = core_runtime()?;
+    let clock = clock(&runtime)?;
     let core = runtime
-        .block_on(AuthCore::open(config.clone(), Arc::new(SystemClock)))
+        .block_on(AuthCore::open(config.clone(), clock))
         .context("start the auth core")?;
     let services = runtime
         .block_on(core.services().list())

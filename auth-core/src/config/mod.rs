@@ -276,6 +276,10 @@ impl Config {
     }
 
     /// The configuration of `config/default.toml` alone.
+    #[allow(
+        clippy::expect_used,
+        reason = "default.toml is built in, and a unit test loads it"
+    )]
     pub fn defaults() -> Config {
         from_toml("").expect("config/default.toml is valid")
     }

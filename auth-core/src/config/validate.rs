@@ -197,11 +197,20 @@ impl Config {
         at_least("passwords.argon2_memory_kib", p.argon2_memory_kib, 8 * 1024)?;
         at_least("passwords.argon2_iterations", p.argon2_iterations, 1)?;
         at_least("passwords.argon2_parallelism", p.argon2_parallelism, 1)?;
-        at_least(
-            "passwords.max_concurrent_hashes",
-            p.max_concurrent_hashes,
-            1,
-        )?;
+        // Argon2 needs at least 8 KiB of memory per lane; refused here rather than at start-up.
+        if u64::from(p.argon2_memory_kib) < 8 * u64::from(p.argon2_parallelism) {
+            return Err(ConfigError::new(
+                "passwords.argon2_parallelism",
+                "needs at least 8 KiB of argon2_memory_kib per lane",
+            ));
+        }
+        // Each hash holds argon2_memory_kib; a bound past a few thousand means no bound at all.
+        if !(1..=4096).contains(&p.max_concurrent_hashes) {
+            return Err(ConfigError::new(
+                "passwords.max_concurrent_hashes",
+                "must be between 1 and 4096",
+            ));
+        }
         at_least("lockout.max_failures", self.lockout.max_failures, 1)?;
         at_least("lockout.lock_minutes", self.lockout.lock_minutes, 1)?;
 
@@ -340,6 +349,26 @@ mod tests {
 
     fn refused_key(toml: &str) -> String {
         from_toml(toml).expect_err("should be refused").key
+    }
+
+    #[test]
+    fn password_hashing_bounds_name_their_key() {
+        for (toml, key) in [
+            (
+                "[passwords]\nmax_concurrent_hashes = 1000000000000\n",
+                "passwords.max_concurrent_hashes",
+            ),
+            (
+                "[passwords]\nmax_concurrent_hashes = 0\n",
+                "passwords.max_concurrent_hashes",
+            ),
+            (
+                "[passwords]\nargon2_memory_kib = 8192\nargon2_parallelism = 2000\n",
+                "passwords.argon2_parallelism",
+            ),
+        ] {
+            assert_eq!(refused_key(toml), key, "{toml}");
+        }
     }
 
     #[test]

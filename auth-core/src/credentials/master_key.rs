@@ -67,8 +67,7 @@ impl MasterKey {
     /// A key for one purpose (`label`), derived so that the master key itself is used only here.
     pub fn derive(&self, label: &[u8]) -> [u8; 32] {
         use hmac::Mac;
-        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
-            .expect("any key length works for HMAC");
+        let mut mac = crate::secret::keyed_mac(&self.0);
         mac.update(label);
         mac.finalize().into_bytes().into()
     }

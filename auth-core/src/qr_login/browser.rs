@@ -6,8 +6,7 @@
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use super::challenge::{Challenge, Stage};
 use super::{NewChallenge, QrLogin, image};
@@ -23,8 +22,7 @@ fn record_key(nonce: &str, service: &str) -> String {
 
 impl QrLogin<'_> {
     fn sealing_key(&self, nonce: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.core.pin_key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        let mut mac = crate::secret::keyed_mac(&self.core.pin_key);
         mac.update(b"qr-browser:");
         mac.update(nonce.as_bytes());
         mac.finalize().into_bytes().into()

@@ -16,10 +16,9 @@ mod pin;
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use jiff::SignedDuration;
 use serde::Serialize;
-use sha2::Sha256;
 
 use crate::accounts::User;
 use crate::audit::AuditEntry;
@@ -115,8 +114,7 @@ impl<'a> QrLogin<'a> {
     }
 
     fn pin_mac(&self, token: &str, pin: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.core.pin_key).expect("HMAC takes any key");
+        let mut mac = crate::secret::keyed_mac(&self.core.pin_key);
         mac.update(hash_token(token).as_bytes());
         mac.update(b":");
         mac.update(pin.as_bytes());

@@ -19,10 +19,23 @@ use crate::state::AppState;
 /// A JSON body, deserialised strictly.
 pub struct JsonBody<T>(pub T);
 
+/// The field serde's `message` is about, else the path it failed at, else the whole body.
 fn field_of(message: &str, path: &str) -> String {
-    for marker in ["missing field `", "unknown field `"] {
-        if let Some(rest) = message.split_once(marker).map(|(_, r)| r)
-            && let Some((name, _)) = rest.split_once('`')
+    if let Some(rest) = message.split_once("missing field `").map(|(_, r)| r)
+        && let Some((name, _)) = rest.split_once('`')
+        && !name.is_empty()
+    {
+        return name.to_string();
+    }
+    // A client chose this name, so it may hold backticks itself: it ends where serde's own text
+    // after it begins, not at its first backtick.
+    if let Some(rest) = message.split_once("unknown field `").map(|(_, r)| r) {
+        let end = ["`, expected", "`, there are no fields"]
+            .iter()
+            .find_map(|tail| rest.rfind(tail))
+            .or_else(|| rest.rfind('`'));
+        if let Some(name) = end.map(|end| &rest[..end])
+            && !name.is_empty()
         {
             return name.to_string();
         }
@@ -286,5 +299,53 @@ impl FromRequestParts<AppState> for AdminWriter {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Caller(principal) = Caller::from_request_parts(parts, state).await?;
         Ok(AdminWriter(principal.admin_write()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[allow(dead_code)] // only its name matters here
+        login: String,
+    }
+
+    fn refused_field(value: serde_json::Value) -> String {
+        match from_json_value::<Body>(value) {
+            Err(Error::Validation(fields)) => fields[0].field.clone(),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refused_body_names_the_field_at_fault() {
+        assert_eq!(refused_field(serde_json::json!({})), "login");
+        assert_eq!(
+            refused_field(serde_json::json!({"login": "a", "extra": 1})),
+            "extra"
+        );
+        assert_eq!(refused_field(serde_json::json!({"login": 5})), "login");
+    }
+
+    #[test]
+    fn an_unknown_field_with_backticks_in_its_name_is_still_named() {
+        // Found by the json_body fuzz target: the name was cut at its own first backtick.
+        assert_eq!(
+            refused_field(serde_json::json!({"login": "a", "`{": 1})),
+            "`{"
+        );
+        assert_eq!(
+            refused_field(serde_json::json!({"login": "a", "a`, b": 1})),
+            "a`, b"
+        );
+        // An empty name cannot be shown as itself; the error still names something.
+        assert_eq!(
+            refused_field(serde_json::json!({"login": "a", "": 1})),
+            "body"
+        );
     }
 }

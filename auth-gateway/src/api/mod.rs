@@ -4,6 +4,8 @@ mod admin;
 mod auth;
 pub mod envelope;
 pub mod extract;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod health;
 mod history;
 pub mod openapi;

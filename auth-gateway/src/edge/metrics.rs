@@ -19,6 +19,10 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    #[allow(
+        clippy::expect_used,
+        reason = "constant names and labels, registered once in a registry of their own"
+    )]
     pub fn new() -> Metrics {
         let requests = IntCounterVec::new(
             Opts::new(

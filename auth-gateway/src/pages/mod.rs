@@ -8,6 +8,8 @@
 //! - `assets`: the stylesheet and the one script.
 
 mod assets;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod login;
 mod mail_links;
 mod phone;
@@ -174,6 +176,10 @@ pub fn message_html(heading: &str, text: &str) -> String {
 }
 
 /// The gateway's public URL (validated at start-up).
+#[allow(
+    clippy::expect_used,
+    reason = "config validation refuses a gateway.public_url that does not parse"
+)]
 pub fn public_url(state: &AppState) -> url::Url {
     url::Url::parse(&state.core.config().gateway.public_url)
         .expect("gateway.public_url was validated")

@@ -1,10 +1,14 @@
 //! Whole-system tests: real gateway processes in front of the real example services, on the
 //! embedded store or on PostgreSQL and Redis started by the harness.
 
+// Tests stop at the first thing that goes wrong, with the reason.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod accounts;
 mod admin_lists;
 mod admin_lockout;
 mod audit;
+mod blocking;
 mod browser;
 mod budgets;
 mod cookies;
@@ -13,10 +17,12 @@ mod credentials;
 mod edge;
 mod engines;
 mod enumeration;
+mod expiry;
 mod fleet;
 mod floods;
 mod flows;
 mod foundation;
+mod gateways;
 mod handoff;
 mod harness;
 mod header_hygiene;
@@ -29,6 +35,7 @@ mod qr;
 mod requested_from;
 mod reserved_routes;
 mod roles;
+mod route_guards;
 mod routing;
 mod scope;
 mod sdk;

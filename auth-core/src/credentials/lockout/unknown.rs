@@ -12,10 +12,9 @@
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::{Admitted, Lockout};
 use crate::error::{Error, Result};
@@ -48,8 +47,7 @@ struct Record {
 
 impl Lockout {
     fn unknown_store_key(&self, login: &UnknownLogin<'_>) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.unknown_key).expect("HMAC takes any key");
+        let mut mac = crate::secret::keyed_mac(&self.unknown_key);
         for part in [login.realm, login.login, login.client] {
             mac.update(part.as_bytes());
             // A separator no part can contain, so ("ab", "c") and ("a", "bc") differ.

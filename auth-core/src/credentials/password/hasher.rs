@@ -187,10 +187,16 @@ mod tests {
             let hasher = hasher.clone();
             async move { hasher.verify(&Secret::new("river stone"), None).await }
         });
-        // Wait until the hash is running, then drop its caller, as a closed connection would.
-        while hasher.permits.available_permits() == 1 {
-            tokio::task::yield_now().await;
-        }
+        // Wait until the hash is running, then drop its caller, as a closed connection would. A
+        // hash that never takes the permit, or ends before it is seen, fails here instead of
+        // leaving the test spinning.
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while hasher.permits.available_permits() == 1 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the hash took its permit within 10 s");
         caller.abort();
         let _ = caller.await;
         assert_eq!(
