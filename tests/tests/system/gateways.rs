@@ -1,21 +1,22 @@
-//! Two gateways sharing one PostgreSQL and one Redis, as several instances behind a load balancer
-//! run: a change made through one (a service registered or disabled, the schedule, a signing key
-//! rotated, a session revoked) is seen by the other within moments. Each gateway also reloads on a
-//! timer (15 to 30 seconds), so a wait shorter than that is answered by the announcement alone;
-//! every change is made twice where it can be, so a timer that happens to fire during one wait
-//! does not hide a lost announcement.
+//! Three gateways sharing one PostgreSQL and one Redis, as several instances behind a load
+//! balancer run: a change made through one (a service registered or disabled, the schedule, a
+//! signing key rotated, a session revoked) is seen by each of the others within moments. Each
+//! gateway also reloads on a timer (15 to 30 seconds), so a wait shorter than that is answered by
+//! the announcement alone; every change is made twice where it can be, so a timer that happens to
+//! fire during one wait does not hide a lost announcement.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use auth_test_support::{EchoService, GatewayProcess, free_port, run_gateway_command};
+use auth_test_support::{EchoService, GatewayProcess, run_gateway_command};
 use jiff::{Timestamp, ToSpan};
 use serde_json::{Value, json};
 
+use crate::fleet::Fleet;
 use crate::flows::{PASSWORD, active_person, admin_token, qr_session, tokens};
 use crate::harness::{Storage, System, json as read};
 
-/// How long a change may take to reach the other gateway.
+/// How long a change may take to reach the other gateways.
 const WITHIN: Duration = Duration::from_secs(5);
 
 /// Asks `ask` until `wanted` holds for its answer, for at most [`WITHIN`]; the last answer.
@@ -38,16 +39,16 @@ where
     }
 }
 
-/// A gateway (with ServiceB and AppC) on a fresh database and the shared Redis, and a second
-/// gateway with the same configuration, so the same database, Redis prefix and master key.
-fn two_gateways() -> (System, GatewayProcess) {
-    let first = System::start_with_mail(Storage::shared_servers(), "");
-    let port = first.gateway.port;
-    let config = std::fs::read_to_string(first.config_path())
-        .unwrap()
-        .replace(&format!("127.0.0.1:{port}\""), "127.0.0.1:{port}\"");
-    let second = GatewayProcess::start_on(free_port(), &config, &[]);
-    (first, second)
+/// A gateway (with ServiceB and AppC) on a fresh database and the shared Redis, and two more
+/// with the same configuration, so the same database, Redis prefix and master key.
+fn three_gateways() -> (System, Vec<GatewayProcess>) {
+    let fleet = Fleet::start(3, Storage::shared_servers(), "");
+    (fleet.first, fleet.others)
+}
+
+/// The ports of `gateways`.
+fn ports(gateways: &[GatewayProcess]) -> Vec<u16> {
+    gateways.iter().map(|g| g.port).collect()
 }
 
 /// GET `path` on `host`, through the gateway on `port`, with an optional bearer.
@@ -85,13 +86,15 @@ fn code(body: &Value) -> Option<&str> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn service_and_schedule_changes_through_one_gateway_reach_the_other() {
-    let (first, second) = two_gateways();
+async fn service_and_schedule_changes_through_one_gateway_reach_the_others() {
+    let (first, others) = three_gateways();
     let (admin, _) = admin_token(&first, "admin").await;
     let reports = EchoService::start_as("app-c", &first.url(""), Some("reports"));
-    let at_second = || get(second.port, "reports.localhost", "/", None);
-    let (status, body) = at_second().await;
-    assert_eq!((status, code(&body)), (421, Some("UNKNOWN_HOST")), "{body}");
+    let at = |port| get(port, "reports.localhost", "/", None);
+    for port in ports(&others) {
+        let (status, body) = at(port).await;
+        assert_eq!((status, code(&body)), (421, Some("UNKNOWN_HOST")), "{body}");
+    }
 
     let (status, body) = first
         .post(
@@ -103,7 +106,9 @@ async fn service_and_schedule_changes_through_one_gateway_reach_the_other() {
         .await;
     assert_eq!(status, 201, "{body}");
     // Routed: a request without a credential is now the service's to refuse.
-    until("the new service", at_second, |status, _| status == 401).await;
+    for port in ports(&others) {
+        until("the new service", || at(port), |status, _| status == 401).await;
+    }
 
     for (action, wanted) in [("disable", 503), ("enable", 401)] {
         let (status, body) = first
@@ -114,9 +119,11 @@ async fn service_and_schedule_changes_through_one_gateway_reach_the_other() {
             )
             .await;
         assert_eq!(status, 200, "{action}: {body}");
-        let (_, body) = until(action, at_second, |status, _| status == wanted).await;
-        if wanted == 503 {
-            assert_eq!(code(&body), Some("SERVICE_DISABLED"), "{body}");
+        for port in ports(&others) {
+            let (_, body) = until(action, || at(port), |status, _| status == wanted).await;
+            if wanted == 503 {
+                assert_eq!(code(&body), Some("SERVICE_DISABLED"), "{body}");
+            }
         }
     }
 
@@ -136,7 +143,7 @@ async fn service_and_schedule_changes_through_one_gateway_reach_the_other() {
                 )
             })
             .collect();
-    let status_at_second = || get(second.port, "127.0.0.1", "/api/system/status", None);
+    let status_at = |port| get(port, "127.0.0.1", "/api/system/status", None);
     for (weekly, wanted) in [
         (
             json!({ tomorrow: { "open": "09:00", "close": "17:00" } }),
@@ -156,24 +163,26 @@ async fn service_and_schedule_changes_through_one_gateway_reach_the_other() {
             )
             .await;
         assert_eq!(status, 200, "{body}");
-        until(
-            &format!("the schedule ({wanted})"),
-            status_at_second,
-            |_, body| body["data"]["status"] == wanted,
-        )
-        .await;
-        if wanted == "closed" {
-            let (status, body) = post(
-                second.port,
-                "/api/auth/login",
-                json!({ "login": "someone", "password": "anything" }),
+        for port in ports(&others) {
+            until(
+                &format!("the schedule ({wanted}) at {port}"),
+                || status_at(port),
+                |_, body| body["data"]["status"] == wanted,
             )
             .await;
-            assert_eq!(
-                (status, code(&body)),
-                (503, Some("SYSTEM_CLOSED")),
-                "{body}"
-            );
+            if wanted == "closed" {
+                let (status, body) = post(
+                    port,
+                    "/api/auth/login",
+                    json!({ "login": "someone", "password": "anything" }),
+                )
+                .await;
+                assert_eq!(
+                    (status, code(&body)),
+                    (503, Some("SYSTEM_CLOSED")),
+                    "{body}"
+                );
+            }
         }
     }
 }
@@ -190,16 +199,18 @@ fn kid_of(token: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn key_rotations_and_revocations_reach_every_gateway() {
-    let (first, second) = two_gateways();
+    let (first, others) = three_gateways();
     let (admin, _) = admin_token(&first, "admin").await;
     let person = active_person(&first, &admin).await;
-    let jwks_at_second = || get(second.port, "127.0.0.1", "/.well-known/jwks.json", None);
-    let (_, jwks) = jwks_at_second().await;
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "{jwks}");
+    let jwks_at = |port| get(port, "127.0.0.1", "/.well-known/jwks.json", None);
+    for port in ports(&others) {
+        let (_, jwks) = jwks_at(port).await;
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "{jwks}");
+    }
 
     // Each rotation (on the command line, with the first gateway's configuration) is announced;
-    // the second gateway then publishes the new key and signs with it, and the first accepts
-    // what it signed.
+    // every other gateway then publishes the new key and signs with it, and the first accepts
+    // what they signed.
     for keys in [2, 3] {
         let (code, output) = run_gateway_command(
             &["--config", &first.config_path(), "keys", "rotate"],
@@ -207,50 +218,58 @@ async fn key_rotations_and_revocations_reach_every_gateway() {
             "",
         );
         assert_eq!(code, 0, "{output}");
-        let (_, jwks) = until("the rotated key", jwks_at_second, |_, jwks| {
-            jwks["keys"].as_array().is_some_and(|k| k.len() == keys)
-        })
-        .await;
-        let (status, body) = post(
-            second.port,
-            "/api/auth/login",
-            json!({ "login": person.username, "password": PASSWORD }),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        let access = body["data"]["access_token"].as_str().unwrap();
-        let newest = jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_string())
-            .collect::<Vec<_>>();
-        assert!(newest.contains(&kid_of(access)), "{newest:?}");
+        for port in ports(&others) {
+            let (_, jwks) = until(
+                "the rotated key",
+                || jwks_at(port),
+                |_, jwks| jwks["keys"].as_array().is_some_and(|k| k.len() == keys),
+            )
+            .await;
+            let (status, body) = post(
+                port,
+                "/api/auth/login",
+                json!({ "login": person.username, "password": PASSWORD }),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            let access = body["data"]["access_token"].as_str().unwrap();
+            let newest = jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>();
+            assert!(newest.contains(&kid_of(access)), "{newest:?}");
+            assert_eq!(first.get_as("/api/users/me", access).await.0, 200);
+        }
         let (_, first_jwks) = first.get("/.well-known/jwks.json").await;
         assert_eq!(first_jwks["keys"].as_array().unwrap().len(), keys);
-        assert_eq!(first.get_as("/api/users/me", access).await.0, 200);
     }
     let access = tokens(&first, &person).await["access_token"]
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        get(second.port, "127.0.0.1", "/api/users/me", Some(&access))
-            .await
-            .0,
-        200
-    );
+    for port in ports(&others) {
+        assert_eq!(
+            get(port, "127.0.0.1", "/api/users/me", Some(&access))
+                .await
+                .0,
+            200
+        );
+    }
 
-    // A session made through the first gateway works through the second until an admin of the
+    // A session made through the first gateway works through the others until an admin of the
     // first revokes it; then at once it is refused there too.
     let session = qr_session(&first, &admin, &person, "service-b").await;
-    let at_second = || get(second.port, "service-b.localhost", "/", Some(&session));
-    let (status, body) = at_second().await;
-    assert_eq!(
-        (status, &body["service"]),
-        (200, &json!("ServiceB")),
-        "{body}"
-    );
+    let at = |port| get(port, "service-b.localhost", "/", Some(&session));
+    for port in ports(&others) {
+        let (status, body) = at(port).await;
+        assert_eq!(
+            (status, &body["service"]),
+            (200, &json!("ServiceB")),
+            "{body}"
+        );
+    }
     let (_, info) = first.get_as("/api/auth/session", &session).await;
     let id = info["data"]["session"]["id"].as_str().unwrap();
     let (status, body) = first
@@ -262,13 +281,15 @@ async fn key_rotations_and_revocations_reach_every_gateway() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = at_second().await;
-    assert_eq!(
-        (status, code(&body)),
-        (401, Some("INVALID_TOKEN")),
-        "{body}"
-    );
-    // Logging out everywhere through the first gateway ends the person's access at the second.
+    for port in ports(&others) {
+        let (status, body) = at(port).await;
+        assert_eq!(
+            (status, code(&body)),
+            (401, Some("INVALID_TOKEN")),
+            "{body}"
+        );
+    }
+    // Logging out everywhere through the first gateway ends the person's access at the others.
     let (status, body) = first
         .call(
             reqwest::Method::DELETE,
@@ -278,13 +299,15 @@ async fn key_rotations_and_revocations_reach_every_gateway() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _) = get(second.port, "127.0.0.1", "/api/users/me", Some(&access)).await;
-    assert_eq!(status, 401);
-    let (status, _) = post(
-        second.port,
-        "/api/auth/login",
-        json!({ "login": person.username, "password": PASSWORD }),
-    )
-    .await;
-    assert_eq!(status, 200);
+    for port in ports(&others) {
+        let (status, _) = get(port, "127.0.0.1", "/api/users/me", Some(&access)).await;
+        assert_eq!(status, 401);
+        let (status, _) = post(
+            port,
+            "/api/auth/login",
+            json!({ "login": person.username, "password": PASSWORD }),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
 }
