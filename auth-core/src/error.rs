@@ -7,6 +7,9 @@ use serde_json::{Value, json};
 
 use crate::store::StoreError;
 
+/// `Retry-After` of a refusal because the database or Redis does not answer.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
 /// A problem with one input field, reported back so a client can point at it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -196,6 +199,9 @@ impl Error {
             Error::SystemClosed {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
+            // A store that went away is usually back within a second or two (a restart, a
+            // failover); the client is told to try again rather than left to guess.
+            Error::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         }
     }
@@ -402,5 +408,6 @@ mod tests {
     fn storage_outage_is_unavailable_not_internal() {
         let err: Error = StoreError::Unavailable("connection refused".into()).into();
         assert_eq!(err.code(), ErrorCode::ServiceUnavailable);
+        assert_eq!(err.retry_after_secs(), Some(UNAVAILABLE_RETRY_AFTER_SECS));
     }
 }

@@ -126,11 +126,12 @@ pub const SERVICE_DISABLED: &str = "FORBIDDEN: the service is disabled";
 pub const RATE_LIMITED: &str = "RATE_LIMITED: too many requests from this address; retry after \
                                 `Retry-After` seconds";
 /// 503 of routes that use storage.
-pub const UNAVAILABLE: &str = "SERVICE_UNAVAILABLE: the database or Redis does not answer";
+pub const UNAVAILABLE: &str = "SERVICE_UNAVAILABLE: the database or Redis does not answer; \
+                               retry after `Retry-After` seconds";
 /// 503 of routes that log people in.
 pub const CLOSED: &str = "SYSTEM_CLOSED: outside operating hours (`details.opens_at`, \
                           `Retry-After`); SERVICE_UNAVAILABLE: the database or Redis does not \
-                          answer";
+                          answer (retry after `Retry-After` seconds)";
 /// 500 of every route.
 pub const INTERNAL: &str = "INTERNAL_ERROR: an unexpected failure (logged, never described)";
 /// 422 of routes with an id in the path.

@@ -209,6 +209,18 @@ async fn health_follows_postgres_and_redis_going_down_and_coming_back() {
     assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
     assert_eq!(body["error"]["details"]["database"]["up"], false);
     assert_eq!(body["error"]["details"]["redis"]["up"], true);
+    // A request that needs the database is refused as temporary, with when to try again.
+    let refused = system
+        .client()
+        .post(system.url("/api/auth/login"))
+        .json(&serde_json::json!({ "login": "someone", "password": "not the password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let (_, body) = json(refused).await;
+    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
 
     let starting = pg.clone();
     tokio::task::spawn_blocking(move || starting.start())

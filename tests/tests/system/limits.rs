@@ -153,6 +153,8 @@ async fn shared_limits_are_one_budget_for_every_gateway_and_fail_closed_without_
     tokio::task::block_in_place(|| redis.stop());
     let refused = attempt(system.url("/api/auth/login")).await;
     assert_eq!(refused.status(), 503);
+    // Temporary, and said so: the client is told when to try again.
+    assert_eq!(refused.headers()["retry-after"], "1");
     let (_, body) = read(refused).await;
     assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
 }
