@@ -3,9 +3,10 @@
 # already present is left alone. Usage: install-prerequisites.sh [build|test|fuzz]
 #   build: cmake (pingora's compression library is built with it)
 #   test:  build + redis-server and redis-sentinel (the Sentinel tests), the PostgreSQL server,
-#          Chromium and ChromeDriver, Node.js with axe-core (the accessibility check of the page
-#          tests), the Python packages the tests use (aiosmtpd, the SMTP server mail tests deliver
-#          to; PyJWT, which checks our tokens), and what fuzzing needs
+#          curl (bench/soak.sh), Chromium and ChromeDriver, Node.js with axe-core (the
+#          accessibility check of the page tests), the Python packages the tests use (aiosmtpd,
+#          the SMTP server mail tests deliver to; PyJWT, which checks our tokens), and what
+#          fuzzing needs
 #   fuzz:  build + a C++ compiler (libFuzzer is compiled from source) and cargo-fuzz
 set -euo pipefail
 
@@ -41,6 +42,8 @@ if [ "$what" = "test" ]; then
     # The Sentinel tests run three sentinels beside a master and a replica.
     command -v redis-sentinel >/dev/null 2>&1 || packages+=(redis-sentinel)
     have_postgres_server || packages+=(postgresql)
+    # bench/soak.sh (run by .ci/run) checks the gateways' health with curl.
+    command -v curl >/dev/null 2>&1 || packages+=(curl)
     # The page tests drive a real headless Chromium over WebDriver.
     command -v chromium >/dev/null 2>&1 || packages+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
