@@ -207,10 +207,15 @@ class Soak:
 
     # ---- operations ------------------------------------------------------------------------------
 
-    def pick(self, items, wanted):
+    def pick(self, items, wanted, claim=None):
+        """One of `items` for which `wanted` holds, at random; with `claim`, updated by it in the
+        same step, so no two workers take the same one."""
         with self.lock:
             chosen = [item for item in items if wanted(item)]
-        return random.choice(chosen) if chosen else None
+            item = random.choice(chosen) if chosen else None
+            if item is not None and claim:
+                claim(item)
+        return item
 
     def op_register(self):
         name = self.fresh_name()
@@ -225,23 +230,22 @@ class Soak:
                                       "user_id": answer.data["user_id"], "state": "unverified"})
 
     def op_verify(self):
-        with self.lock:
-            ready = [a for a in self.accounts
-                     if a["state"] == "unverified" and a["email"] in self.tokens_by_mail]
-        if not ready:
+        account = self.pick(
+            self.accounts,
+            lambda a: a["state"] == "unverified" and a["email"] in self.tokens_by_mail,
+            claim=lambda a: a.update(state="verifying"))
+        if account is None:
             return self.op_register()
-        account = random.choice(ready)
-        account["state"] = "verifying"
         token = self.tokens_by_mail[account["email"]]
         answer = self.request("verify", "POST", "/api/auth/verify-email", {"token": token})
         # Without an answer the token may or may not be spent: the checks look at the account.
         account["state"] = "pending" if answer.status == 200 else "unknown"
 
     def op_approve(self):
-        account = self.pick(self.accounts, lambda a: a["state"] == "pending")
+        account = self.pick(self.accounts, lambda a: a["state"] == "pending",
+                            claim=lambda a: a.update(state="approving"))
         if account is None:
             return self.op_verify()
-        account["state"] = "approving"
         answer = self.request("approve", "POST", f"/api/admin/approve/{account['user_id']}", {},
                               bearer=self.admin)
         account["state"] = "active" if answer.status == 200 else "unknown"
@@ -345,12 +349,21 @@ class Soak:
 
     def op_revoke(self):
         kind = random.choice(["service", "service", "api", "pat"])
-        credential = self.live(kind)
+
+        def claim(credential):
+            credential["revoking"] = True
+            if kind == "pat":
+                # Deleted by its owner with the access token it was made with, which nobody may
+                # revoke meanwhile.
+                credential["access"]["revoking"] = True
+
+        credential = self.pick(
+            self.credentials,
+            lambda c: c["kind"] == kind and not c["revoking"]
+            and not (kind == "pat" and c["access"]["revoking"]),
+            claim=claim)
         if credential is None:
             return
-        if kind == "pat" and credential["access"]["revoking"]:
-            return
-        credential["revoking"] = True
         if kind == "service":
             answer = self.request("revoke_session", "DELETE",
                                   f"/api/admin/sessions/{credential['sid']}", bearer=self.admin)
@@ -358,12 +371,11 @@ class Soak:
             answer = self.request("logout", "POST", "/api/auth/logout", {},
                                   bearer=credential["token"])
         else:
-            # The token is deleted by its owner, with the access token it was made with.
-            credential["access"]["revoking"] = True
             answer = self.request("pat_delete", "DELETE",
                                   f"/api/users/me/tokens/{credential['id']}",
                                   bearer=credential["access"]["token"])
-            credential["access"]["revoking"] = False
+            with self.lock:
+                credential["access"]["revoking"] = False
         if answer.status == 200:
             credential["revoked_at"] = answer.received
         else:
