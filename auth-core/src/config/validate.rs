@@ -305,7 +305,7 @@ mod tests {
     fn defaults_are_valid() {
         let config = from_toml("").unwrap();
         assert_eq!(config.gateway.listen, "127.0.0.1:8080");
-        assert_eq!(config.services.len(), 2);
+        assert_eq!(config.services.len(), 3);
         assert!(config.redis.is_none());
     }
 
