@@ -25,3 +25,5 @@ mod routing;
 mod scope;
 mod sdk;
 mod secrets;
+mod service_d;
+mod service_d_browser;
