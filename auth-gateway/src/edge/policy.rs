@@ -105,6 +105,7 @@ pub const ROUTES: &[RoutePolicy] = &[
     rule("GET", "/metrics", Unlimited, OPEN, Anyone),
     rule("GET", "/.well-known/jwks.json", Unlimited, OPEN, Anyone),
     rule("GET", "/api/openapi.json", Unlimited, OPEN, Anyone),
+    rule("GET", "/api/docs", Unlimited, OPEN, Anyone),
     rule("GET", "/api/system/status", Unlimited, OPEN, Anyone),
     rule(
         "GET",

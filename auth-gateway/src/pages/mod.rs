@@ -5,8 +5,10 @@
 //! - `login`: `/login`, where a browser shows the QR code and takes the PIN;
 //! - `phone`: `/m/scan`, what the QR code opens on the phone;
 //! - `mail_links`: the pages the verification and reset mails link to;
+//! - `api_docs`: `/api/docs`, the API reference rendered from the OpenAPI document;
 //! - `assets`: the stylesheet and the one script.
 
+mod api_docs;
 mod assets;
 mod login;
 mod mail_links;
@@ -90,6 +92,7 @@ fn page_routes() -> PageRoutes {
         .get("/reset-password", mail_links::reset_page)
         .post("/reset-password", mail_links::reset)
         .get("/assets/{file}", assets::serve)
+        .get("/api/docs", api_docs::page)
 }
 
 /// The page routes, served on the gateway's own hosts.

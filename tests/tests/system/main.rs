@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_lists;
+mod api_docs;
 mod audit;
 mod browser;
 mod budgets;
