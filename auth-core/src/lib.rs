@@ -17,6 +17,8 @@ pub mod events;
 pub mod ids;
 pub mod login_history;
 pub mod mail;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod page;
 pub mod qr_login;
 pub mod schedule;

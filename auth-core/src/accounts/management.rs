@@ -18,7 +18,14 @@ use crate::sessions::Subject;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProfileChanges {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::new_full_name))]
     pub full_name: Option<String>,
+    /// 3 to 32 letters, digits, dots, dashes or underscores, starting with a letter or digit;
+    /// null keeps it. At least one of the two fields must be given.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,31}(?![\s\S])")
+    )]
     pub username: Option<String>,
 }
 

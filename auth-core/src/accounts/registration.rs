@@ -23,10 +23,23 @@ use crate::secret::Secret;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::registration_email))]
     pub email: String,
+    /// 3 to 32 letters, digits, dots, dashes or underscores, starting with a letter or digit.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,31}(?![\s\S])")
+    )]
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::full_name))]
     pub full_name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::new_password))]
     pub password: Secret,
+    /// The same password again.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, format = Password, min_length = 10, max_length = 256)
+    )]
     pub password_confirmation: Secret,
 }
 

@@ -20,7 +20,9 @@ use crate::sessions::Subject;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::current_password))]
     pub current_password: Secret,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::new_password))]
     pub new_password: Secret,
 }
 

@@ -33,12 +33,28 @@ const MAX_SERVICES: usize = 50;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewPersonalAccessToken {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = name_schema)
+    )]
     pub name: String,
+    /// Days until it expires: 1 to `tokens.pat_max_ttl_days` (365 by default).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
     pub expires_in_days: u32,
     /// The slugs of the services the token may open: at least one for a person's token, none for
     /// an admin's (which opens the admin API only).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::token_services))]
     pub services: Vec<String>,
+}
+
+#[cfg(feature = "openapi")]
+fn name_schema() -> utoipa::openapi::schema::Object {
+    crate::openapi::trimmed(
+        100,
+        false,
+        "1 to 100 characters once surrounding whitespace is trimmed.",
+    )
 }
 
 /// A token as its owner sees it (never the secret, except once at creation).

@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
     derive(utoipa::ToSchema),
     schema(
         value_type = String,
+        pattern = r"^(?:(?:[01][0-9]|2[0-3]|\+[0-9]):(?:[0-5][0-9]|\+[0-9])|24:(?:00|\+0))(?![\s\S])",
         description = "A wall-clock time `HH:MM`, 00:00 to 24:00 (midnight at the end of the day).",
         examples("09:00", "24:00")
     )

@@ -37,12 +37,15 @@ pub struct ExceptionDay {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
-    /// An IANA time zone name, e.g. `Europe/Berlin`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::timezone))]
     pub timezone: String,
-    /// Hours per weekday (`mon` … `sun`); a day not listed is closed.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::weekly))]
     pub weekly: BTreeMap<String, Hours>,
+    /// Days whose hours differ, each date at most once; each closes after it opens.
     #[serde(default)]
     pub exceptions: Vec<ExceptionDay>,
+    /// How long before closing every answer warns, 0 to 1440 minutes.
+    #[cfg_attr(feature = "openapi", schema(maximum = 1440))]
     pub warning_minutes: u32,
 }
 

@@ -84,16 +84,25 @@ impl Service {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewService {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::service_name))]
     pub name: String,
+    /// 1 to 63 lowercase letters, digits and inner dashes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?![\s\S])")
+    )]
     pub slug: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::service_hosts))]
     pub hosts: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::path_prefix))]
     pub path_prefix: Option<String>,
     /// Serve the path prefix on the gateway's own hosts, sharing the origin of the login pages
     /// and the API (unsafe for a service that is not fully trusted; off by default).
     #[serde(default)]
     pub share_gateway_origin: bool,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::upstreams))]
     pub upstreams: Vec<String>,
 }
 
