@@ -103,7 +103,7 @@ fn documented() -> OpenApiRouter<AppState> {
 /// The OpenAPI document of the API, as `GET /api/openapi.json` serves it. The HTML pages are not
 /// part of it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented().into_openapi()
+    openapi::complete(documented().into_openapi())
 }
 
 /// Every route of the API as (method, path pattern), from the same routes the router serves.

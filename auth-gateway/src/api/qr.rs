@@ -127,7 +127,7 @@ pub async fn scan(
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     qr_token: String,
-    /// Six digits (surrounding spaces are ignored).
+    #[schema(schema_with = auth_core::openapi::pin)]
     pin: String,
 }
 

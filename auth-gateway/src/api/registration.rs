@@ -202,6 +202,7 @@ pub async fn forgot_password(
 #[serde(deny_unknown_fields)]
 pub struct ResetBody {
     token: String,
+    #[schema(schema_with = auth_core::openapi::new_password)]
     new_password: Secret,
 }
 

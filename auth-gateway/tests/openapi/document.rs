@@ -95,6 +95,17 @@ fn every_operation_documents_success_and_refusals() {
                 );
             }
         }
+        // The edge refuses an encoded slash, backslash or NUL in any path before routing.
+        if !params.is_empty() {
+            let bad_path = responses
+                .get("400")
+                .and_then(|r| r["description"].as_str())
+                .unwrap_or_default();
+            assert!(
+                bad_path.contains("encoded slash"),
+                "{name} does not document the 400 for an encoded slash"
+            );
+        }
     }
 }
 
