@@ -34,8 +34,35 @@ fn field_of(message: &str, path: &str) -> String {
     }
 }
 
-/// Deserialises `value` into `T`, naming the field at fault.
-pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+/// Writes every number with no fractional part (`80.0`, `1e2`) as the integer it is. JSON has
+/// one number type and JSON Schema counts such a number as an `integer`, so an integer field
+/// takes it as clients and the document mean it; serde alone would refuse it as a float.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    // 2^64 and -2^63, the first values past the integer types, exactly representable as f64.
+    const PAST_U64: f64 = 18_446_744_073_709_551_616.0;
+    const MIN_I64: f64 = -9_223_372_036_854_775_808.0;
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            let Some(float) = number.as_f64().filter(|f| f.fract() == 0.0) else {
+                return;
+            };
+            if (0.0..PAST_U64).contains(&float) {
+                *value = Value::from(float as u64);
+            } else if (MIN_I64..0.0).contains(&float) {
+                *value = Value::from(float as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
+/// Deserialises `value` into `T`, naming the field at fault. A number with no fractional part
+/// counts as an integer.
+pub fn from_json_value<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Error> {
+    whole_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
@@ -286,5 +313,41 @@ impl FromRequestParts<AppState> for AdminWriter {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Caller(principal) = Caller::from_request_parts(parts, state).await?;
         Ok(AdminWriter(principal.admin_write()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Days {
+        days: u32,
+        offsets: Vec<i64>,
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_an_integer() {
+        let days: Days = from_json_value(json!({ "days": 80.0, "offsets": [-3.0, 1e2] })).unwrap();
+        assert_eq!(
+            days,
+            Days {
+                days: 80,
+                offsets: vec![-3, 100]
+            }
+        );
+    }
+
+    #[test]
+    fn a_fraction_or_an_integer_out_of_range_is_still_refused() {
+        for days in [json!(80.5), json!(1e20), json!(-1.0)] {
+            let refused = from_json_value::<Days>(json!({ "days": days, "offsets": [] }));
+            let Err(Error::Validation(fields)) = refused else {
+                panic!("{days} accepted");
+            };
+            assert_eq!(fields[0].field, "days", "{days}");
+        }
     }
 }
