@@ -23,6 +23,7 @@ mod pages;
 mod qr;
 mod roles;
 mod routing;
+mod schemathesis;
 mod scope;
 mod sdk;
 mod secrets;
