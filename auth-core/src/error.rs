@@ -56,7 +56,8 @@ pub enum Error {
     #[error("authentication is required")]
     Unauthenticated,
     #[error("this credential is not accepted here")]
-    CredentialNotAccepted(crate::credentials::CredentialKind),
+    /// The kind of credential (its stable name, `CredentialKind::as_str`).
+    CredentialNotAccepted(&'static str),
     #[error("this needs an administrator's token")]
     NeedsAdmin,
     #[error("this needs a person's token")]
@@ -174,7 +175,7 @@ impl Error {
             Error::Validation(fields) => Some(json!({ "fields": fields })),
             Error::AccountLocked { until } => Some(json!({ "locked_until": until.to_string() })),
             Error::PinInvalid { attempts_left } => Some(json!({ "attempts_left": attempts_left })),
-            Error::CredentialNotAccepted(kind) => Some(json!({ "credential": kind.as_str() })),
+            Error::CredentialNotAccepted(kind) => Some(json!({ "credential": kind })),
             Error::RateLimited { retry_after_secs } => {
                 Some(json!({ "retry_after_secs": retry_after_secs }))
             }

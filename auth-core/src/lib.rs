@@ -4,6 +4,7 @@
 //! [`AuthCore`]. Storage sits behind [`store`], time behind [`Clock`], configuration in [`config`],
 //! and every refusal is an [`Error`] with a stable code.
 
+pub mod access;
 pub mod accounts;
 pub mod admins;
 pub mod audit;
@@ -17,7 +18,9 @@ pub mod events;
 pub mod ids;
 pub mod login_history;
 pub mod mail;
+pub mod naming;
 pub mod page;
+pub mod passwords;
 pub mod qr_login;
 pub mod schedule;
 pub mod secret;

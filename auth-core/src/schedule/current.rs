@@ -3,11 +3,11 @@
 
 use std::sync::{Arc, RwLock};
 
-use super::Schedule;
-use crate::audit::AuditEntry;
+use super::{Schedule, store};
+use crate::audit::{AuditAction, AuditEntry};
+use crate::clock::SharedClock;
 use crate::context::RequestContext;
 use crate::error::{Error, Result};
-use crate::params;
 use crate::store::Ephemeral;
 use crate::store::sql::Db;
 
@@ -18,6 +18,8 @@ pub const SCHEDULE_CHANGES: &str = "schedule:changed";
 #[derive(Clone)]
 pub struct ScheduleStore {
     db: Db,
+    ephemeral: Arc<dyn Ephemeral>,
+    clock: SharedClock,
     default: Arc<Schedule>,
     current: Arc<RwLock<Arc<Schedule>>>,
 }
@@ -29,9 +31,16 @@ impl std::fmt::Debug for ScheduleStore {
 }
 
 impl ScheduleStore {
-    pub async fn open(db: Db, default: Schedule) -> Result<ScheduleStore> {
+    pub async fn open(
+        db: Db,
+        ephemeral: Arc<dyn Ephemeral>,
+        clock: SharedClock,
+        default: Schedule,
+    ) -> Result<ScheduleStore> {
         let store = ScheduleStore {
             db,
+            ephemeral,
+            clock,
             default: Arc::new(default.clone()),
             current: Arc::new(RwLock::new(Arc::new(default))),
         };
@@ -49,13 +58,9 @@ impl ScheduleStore {
 
     /// Reads the stored schedule again.
     pub async fn reload(&self) -> Result<()> {
-        let row = self
-            .db
-            .query_opt("SELECT definition FROM schedule WHERE id = 1", params![])
-            .await?;
-        let schedule = match row {
-            Some(row) => Arc::new(
-                serde_json::from_str::<Schedule>(&row.get::<String>("definition")?)
+        let schedule = match store::definition(&self.db).await? {
+            Some(definition) => Arc::new(
+                serde_json::from_str::<Schedule>(&definition)
                     .map_err(|e| Error::internal(format!("stored schedule: {e}")))?,
             ),
             None => self.default.clone(),
@@ -70,23 +75,16 @@ impl ScheduleStore {
     pub async fn replace(
         &self,
         schedule: Schedule,
-        admin: &crate::credentials::AdminWrite,
+        admin: &crate::access::AdminWrite,
         context: &RequestContext,
-        ephemeral: &dyn Ephemeral,
-        now: jiff::Timestamp,
     ) -> Result<Arc<Schedule>> {
+        let now = self.clock.now();
         schedule.validate()?;
         let actor = admin.actor();
         let definition = serde_json::to_string(&schedule).map_err(Error::internal)?;
         let mut tx = self.db.begin().await?;
-        tx.execute(
-            "INSERT INTO schedule (id, definition, updated_at, updated_by) VALUES (1, $1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET definition = excluded.definition,
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            params![definition.clone(), now, actor.id()],
-        )
-        .await?;
-        AuditEntry::new(actor, "schedule.changed")
+        store::save(&mut tx, &definition, now, actor.id()).await?;
+        AuditEntry::new(actor, AuditAction::ScheduleChanged)
             .target("schedule", "1")
             .from_client(context)
             .detail(
@@ -97,7 +95,7 @@ impl ScheduleStore {
             .await?;
         tx.commit().await?;
         self.reload().await?;
-        ephemeral
+        self.ephemeral
             .publish(SCHEDULE_CHANGES, b"changed".to_vec())
             .await?;
         Ok(self.current())

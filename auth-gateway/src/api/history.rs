@@ -57,7 +57,7 @@ pub struct AuditParams {
 )]
 pub async fn audit(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<AuditParams>,
 ) -> ApiResult<Data<Page<AuditRecord>>> {
     let query = AuditQuery {
@@ -69,12 +69,11 @@ pub async fn audit(
         to: params.to,
     };
     Ok(Data(
-        auth_core::audit::list(
-            &state.core.stores().db,
-            &query,
-            page_of(params.page, params.per_page),
-        )
-        .await?,
+        state
+            .core
+            .audit()
+            .list(&reader, &query, page_of(params.page, params.per_page))
+            .await?,
     ))
 }
 
@@ -135,14 +134,18 @@ impl HistoryParams {
 )]
 pub async fn login_history(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<HistoryParams>,
 ) -> ApiResult<Data<Page<HistoryRecord>>> {
     Ok(Data(
         state
             .core
             .login_history()
-            .list(&params.query(), page_of(params.page, params.per_page))
+            .list(
+                &reader,
+                &params.query(),
+                page_of(params.page, params.per_page),
+            )
             .await?,
     ))
 }
@@ -166,7 +169,7 @@ pub async fn login_history(
 )]
 pub async fn login_summary(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<HistoryParams>,
 ) -> ApiResult<Data<Vec<SummaryRow>>> {
     let group = GroupBy::parse(params.group_by.as_deref().unwrap_or("user,service"))?;
@@ -174,7 +177,7 @@ pub async fn login_summary(
         state
             .core
             .login_history()
-            .summary(&params.query(), group)
+            .summary(&reader, &params.query(), group)
             .await?,
     ))
 }

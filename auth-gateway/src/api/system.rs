@@ -134,13 +134,7 @@ pub async fn replace_schedule(
     let stored = state
         .core
         .schedule()
-        .replace(
-            schedule,
-            &admin,
-            &client,
-            state.core.stores().ephemeral.as_ref(),
-            state.core.clock().now(),
-        )
+        .replace(schedule, &admin, &client)
         .await?;
     Ok(Data((*stored).clone()))
 }

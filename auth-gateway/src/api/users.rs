@@ -91,7 +91,8 @@ pub async fn delete_me(
     Client(client): Client,
     Caller(caller): Caller,
 ) -> ApiResult<Data<AccountState>> {
-    let deleted = state.core.accounts().delete_own(&caller, &client).await?;
+    let user = caller.require_user()?;
+    let deleted = state.core.accounts().delete_own(user.id, &client).await?;
     Ok(Data(AccountState {
         user_id: deleted.id,
         status: deleted.status,

@@ -194,7 +194,7 @@ impl Gateway {
                         .await
                     && let Some(id) = identity.session_id
                 {
-                    let _ = self.core.sessions().revoke(&id).await;
+                    let _ = self.core.sessions().end(&id, "logout").await;
                 }
                 let home = if base.is_empty() {
                     "/".to_string()

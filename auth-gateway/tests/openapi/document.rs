@@ -150,7 +150,7 @@ fn refusals_validate_against_the_error_envelope() {
         Error::InvalidToken,
         Error::ExpiredToken,
         Error::Unauthenticated,
-        Error::CredentialNotAccepted(auth_core::credentials::CredentialKind::ServiceSession),
+        Error::CredentialNotAccepted("service_session"),
         Error::NeedsAdmin,
         Error::NeedsPerson,
         Error::ReadOnlyRole,

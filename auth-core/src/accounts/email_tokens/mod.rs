@@ -4,10 +4,11 @@
 use jiff::{SignedDuration, Timestamp};
 
 use crate::error::{Error, Result};
-use crate::ids::{UserId, row_id};
-use crate::params;
+use crate::ids::UserId;
 use crate::secret::{Secret, hash_token, random_token};
 use crate::store::sql::Executor;
+
+mod store;
 
 /// What a token is for; a token for one purpose never works for the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,25 +35,10 @@ pub(crate) async fn issue(
     ttl: SignedDuration,
     now: Timestamp,
 ) -> Result<Secret> {
-    ex.run_execute(
-        "UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
-        params![user_id, purpose.as_str(), now],
-    )
-    .await?;
+    store::retire(ex, user_id, purpose.as_str(), now).await?;
     let token = random_token("");
-    ex.run_execute(
-        "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        params![
-            row_id(),
-            user_id,
-            purpose.as_str(),
-            hash_token(token.expose()),
-            now,
-            now + ttl
-        ],
-    )
-    .await?;
+    let hash = hash_token(token.expose());
+    store::insert(ex, user_id, purpose.as_str(), hash, now, now + ttl).await?;
     Ok(token)
 }
 
@@ -64,20 +50,12 @@ pub(crate) async fn owner_of_usable(
     purpose: Purpose,
     now: Timestamp,
 ) -> Result<UserId> {
-    let rows = ex
-        .run_query(
-            "SELECT user_id, expires_at FROM email_tokens
-             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL",
-            params![hash_token(token.trim()), purpose.as_str()],
-        )
-        .await?;
-    let Some(row) = rows.first() else {
-        return Err(Error::InvalidToken);
-    };
-    if row.get::<Timestamp>("expires_at")? <= now {
-        return Err(Error::ExpiredToken);
+    let hash = hash_token(token.trim());
+    match store::unused(ex, &hash, purpose.as_str()).await? {
+        None => Err(Error::InvalidToken),
+        Some((_, expires_at)) if expires_at <= now => Err(Error::ExpiredToken),
+        Some((owner, _)) => Ok(owner),
     }
-    Ok(row.get("user_id")?)
 }
 
 /// Uses up `token`; returns whose it was. Unknown or used tokens are [`Error::InvalidToken`],
@@ -89,27 +67,12 @@ pub(crate) async fn redeem(
     now: Timestamp,
 ) -> Result<UserId> {
     let hash = hash_token(token.trim());
-    let rows = ex
-        .run_query(
-            "UPDATE email_tokens SET used_at = $3
-             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
-             RETURNING user_id",
-            params![hash.clone(), purpose.as_str(), now],
-        )
-        .await?;
-    if let Some(row) = rows.first() {
-        return Ok(row.get("user_id")?);
+    if let Some(owner) = store::use_up(ex, &hash, purpose.as_str(), now).await? {
+        return Ok(owner);
     }
-    let expired = ex
-        .run_query(
-            "SELECT id FROM email_tokens
-             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at <= $3",
-            params![hash, purpose.as_str(), now],
-        )
-        .await?;
-    Err(if expired.is_empty() {
-        Error::InvalidToken
-    } else {
-        Error::ExpiredToken
+    // Not used up: unknown, used before, or expired (an unused one past its time).
+    Err(match store::unused(ex, &hash, purpose.as_str()).await? {
+        Some(_) => Error::ExpiredToken,
+        None => Error::InvalidToken,
     })
 }
