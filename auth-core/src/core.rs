@@ -190,6 +190,12 @@ impl AuthCore {
         &self.inner.base.stores
     }
 
+    /// The Redis every gateway of the deployment shares, when there is one: where limits that
+    /// all gateways must agree on are counted.
+    pub fn shared_redis(&self) -> Option<&crate::store::ephemeral::RedisStore> {
+        self.inner.base.stores.redis()
+    }
+
     /// How many password verifications (real or against the dummy hash) this core has started.
     pub fn password_verifications(&self) -> u64 {
         self.inner.passwords.hasher.verifications()

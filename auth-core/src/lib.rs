@@ -32,4 +32,4 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::Config;
 pub use context::{Actor, RequestContext};
 pub use core::AuthCore;
-pub use error::{Error, ErrorCode, FieldError, Result};
+pub use error::{Error, ErrorCode, FieldError, InternalCause, Result};

@@ -8,10 +8,9 @@
 pub mod api;
 pub mod cli;
 mod commands;
-pub mod cookies;
 pub mod edge;
 pub mod pages;
 pub mod server;
-pub mod state;
 #[cfg(feature = "test-clock")]
 pub mod test_clock;
+pub mod web;

@@ -82,6 +82,22 @@ impl<'a> Services<'a> {
         Self { core }
     }
 
+    /// Runs `reload` whenever a service changes (announced by any gateway on the shared store)
+    /// and at least `every`, in a task of its own, for as long as the process runs.
+    pub fn follow_changes<F, Fut>(&self, every: std::time::Duration, reload: F)
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<()>> + Send,
+    {
+        crate::store::ephemeral::follow_announcements(
+            self.core.stores.ephemeral.clone(),
+            SERVICE_CHANGES,
+            "services",
+            every,
+            reload,
+        );
+    }
+
     /// Every service, by slug.
     pub async fn list(&self) -> Result<Vec<Service>> {
         store::all(&self.core.stores.db).await

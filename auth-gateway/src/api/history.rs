@@ -10,10 +10,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::admin::page_of;
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{AdminReader, QueryParams};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{AdminReader, QueryParams};
+use crate::web::state::AppState;
 
 /// Filters and page of the audit log; every filter is an exact match.
 #[derive(Deserialize, IntoParams)]

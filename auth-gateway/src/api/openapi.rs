@@ -11,7 +11,7 @@ use bytes::Bytes;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
-use super::envelope::{ErrorDetails, Failure};
+use crate::web::envelope::{ErrorDetails, Failure};
 
 const DESCRIPTION: &str = "\
 The auth platform's API, served by the gateway in front of the services.

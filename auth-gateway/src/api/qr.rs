@@ -10,10 +10,10 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data, Failure, Success};
-use super::extract::{Caller, Client, JsonBody, OptionalJsonBody, PathId, ServiceCaller};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Created, Data, Failure, Success};
+use crate::web::extract::{Caller, Client, JsonBody, OptionalJsonBody, PathId, ServiceCaller};
+use crate::web::state::AppState;
 
 /// Who the end user is, as the service saw them: what the phone shows as "requested from".
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -6,10 +6,10 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{AdminReader, AdminWriter, Client, PathId, QueryParams};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{AdminReader, AdminWriter, Client, PathId, QueryParams};
+use crate::web::state::AppState;
 
 /// Whose sessions.
 #[derive(Deserialize, IntoParams)]

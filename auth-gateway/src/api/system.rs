@@ -10,10 +10,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{AdminReader, AdminWriter, Client, JsonBody};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{AdminReader, AdminWriter, Client, JsonBody};
+use crate::web::state::AppState;
 
 /// Open or closed.
 #[derive(Serialize, ToSchema)]

@@ -9,11 +9,11 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data, Failure, Success};
-use super::extract::{Caller, Client, JsonBody, PathId};
 use super::openapi as doc;
 use super::registration::AccountState;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Created, Data, Failure, Success};
+use crate::web::extract::{Caller, Client, JsonBody, PathId};
+use crate::web::state::AppState;
 
 /// Something is revoked.
 #[derive(Serialize, ToSchema)]

@@ -10,11 +10,12 @@ use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
+use super::client::ClientInfo;
+use super::cookies::{Jar, Owned};
 use super::envelope::ApiError;
-use crate::cookies::{Jar, Owned};
-use crate::edge::dispatch::ClientInfo;
-use crate::edge::policy;
-use crate::state::AppState;
+use super::refusal::Refusal;
+use super::state::AppState;
+use super::{credential, policy};
 
 /// A JSON body, deserialised strictly.
 pub struct JsonBody<T>(pub T);
@@ -76,16 +77,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                     .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
             });
         if !is_json {
-            return Err(Error::BadRequest(
+            return Err(Refusal::BadRequest(
                 "the body must be JSON (Content-Type: application/json)".into(),
             )
             .into());
         }
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|_| Error::BadRequest("the body could not be read".into()))?;
+            .map_err(|_| Refusal::BadRequest("the body could not be read".into()))?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|err| Error::BadRequest(format!("the body is not valid JSON: {err}")))?;
+            .map_err(|err| Refusal::BadRequest(format!("the body is not valid JSON: {err}")))?;
         Ok(JsonBody(from_json_value(value)?))
     }
 }
@@ -126,7 +127,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
             .map_err(|err| {
                 let path = err.path().to_string();
                 let message = err.into_inner().to_string();
-                ApiError(Error::invalid(field_of(&message, &path), message))
+                ApiError(Error::invalid(field_of(&message, &path), message).into())
             })
     }
 }
@@ -142,9 +143,9 @@ impl<S: Send + Sync, T: std::str::FromStr> FromRequestParts<S> for PathId<T> {
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| Error::invalid("id", "missing id in the path"))?;
-        raw.parse()
-            .map(PathId)
-            .map_err(|_| ApiError(Error::invalid("id", format!("`{raw}` is not a valid id"))))
+        raw.parse().map(PathId).map_err(|_| {
+            ApiError(Error::invalid("id", format!("`{raw}` is not a valid id")).into())
+        })
     }
 }
 
@@ -178,13 +179,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Secure {
 
 /// The bearer credential of a request: `Authorization: Bearer …`, else the access cookie. A
 /// request with two access cookies is refused.
-pub fn bearer(headers: &HeaderMap, tls: bool) -> Result<Option<String>, Error> {
-    if headers.contains_key(header::AUTHORIZATION) {
-        return Ok(crate::edge::authn::bearer(headers));
-    }
-    Jar::new(tls)
-        .read(headers, Owned::Access)
-        .map_err(|dup| Error::BadRequest(dup.to_string()))
+pub fn bearer(headers: &HeaderMap, tls: bool) -> Result<Option<String>, Refusal> {
+    credential::presented(headers, &Jar::new(tls), Owned::Access)
+        .map_err(|dup| Refusal::BadRequest(dup.to_string()))
 }
 
 /// The kind of place the matched route is, by its entry in the route policy table: where a
