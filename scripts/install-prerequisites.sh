@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing need and a fresh Debian machine lacks. Idempotent: anything
-# already present is left alone. Usage: install-prerequisites.sh [build|test]
+# already present is left alone. Usage: install-prerequisites.sh [build|test|fuzz]
 #   build: cmake (pingora's compression library is built with it)
 #   test:  build + redis-server, the PostgreSQL server, Chromium and ChromeDriver, Node.js with
-#          axe-core (the accessibility check of the page tests), and the Python packages the tests use
+#          axe-core (the accessibility check of the page tests), the Python packages the tests use
 #          (aiosmtpd, the SMTP server mail tests deliver to; PyJWT, which checks our tokens;
-#          schemathesis, which tests the API against its OpenAPI document)
+#          schemathesis, which tests the API against its OpenAPI document), and what fuzzing needs
+#   fuzz:  build + a C++ compiler (libFuzzer is compiled from source) and cargo-fuzz
 set -euo pipefail
 
 what="${1:-test}"
@@ -32,6 +33,9 @@ have_postgres_server() {
 
 packages=()
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
+if [ "$what" = "test" ] || [ "$what" = "fuzz" ]; then
+    command -v c++ >/dev/null 2>&1 || packages+=(g++)
+fi
 if [ "$what" = "test" ]; then
     command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
     have_postgres_server || packages+=(postgresql)
@@ -73,5 +77,14 @@ if [ "$what" = "test" ]; then
         pip=("$python" -m pip install --quiet --disable-pip-version-check)
         "${pip[@]}" "schemathesis==$schemathesis_version" \
             || "${pip[@]}" --break-system-packages "schemathesis==$schemathesis_version"
+    fi
+fi
+
+if [ "$what" = "test" ] || [ "$what" = "fuzz" ]; then
+    # cargo-fuzz drives the fuzz targets in fuzz/ (scripts/fuzz.sh). Pinned: its build flags are
+    # what docs/FUZZING.md describes.
+    if ! cargo fuzz --version 2>/dev/null | grep -q "^cargo-fuzz 0.13.2$"; then
+        echo "installing with cargo: cargo-fuzz 0.13.2"
+        cargo install --locked --quiet cargo-fuzz --version 0.13.2
     fi
 fi

@@ -49,6 +49,10 @@ impl<'de> serde::Deserialize<'de> for Secret {
 }
 
 /// `n` bytes from the operating system's CSPRNG.
+#[allow(
+    clippy::expect_used,
+    reason = "without the OS random number generator no secret can be made safely: stop"
+)]
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // Failing to read the OS RNG leaves no safe way to continue.
@@ -80,6 +84,13 @@ pub fn random_below(bound: u32) -> u32 {
 /// fast hash is enough; a database leak yields nothing usable.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// HMAC-SHA256 under `key`, ready to be fed: the one place a MAC is keyed.
+#[allow(clippy::expect_used, reason = "HMAC accepts a key of any length")]
+pub fn keyed_mac(key: &[u8]) -> hmac::Hmac<Sha256> {
+    use hmac::Mac;
+    <hmac::Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts a key of any length")
 }
 
 /// Compares two byte strings in time that depends only on their lengths.

@@ -3,12 +3,14 @@
 //!
 //! [`edge`] holds the proxy's request path, one concern per module; [`api`] is the axum router the
 //! edge dispatches to in process; [`server`] puts them together; [`cli`] is the command line.
+//! Only with the test-only `test-clock` feature, `test_clock` lets system tests move the clock.
 
 pub mod api;
 pub mod cli;
 mod commands;
-pub mod cookies;
 pub mod edge;
 pub mod pages;
 pub mod server;
-pub mod state;
+#[cfg(feature = "test-clock")]
+pub mod test_clock;
+pub mod web;

@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use auth_core::store::Stores;
-use auth_core::{AuthCore, Config, SystemClock};
+use auth_core::{AuthCore, Config, SharedClock, SystemClock};
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
 
 use crate::edge::Gateway;
 use crate::edge::client_ip::TrustedProxies;
 use crate::edge::limits::Limits;
-use crate::edge::metrics::Metrics;
 use crate::edge::routing::Routes;
-use crate::state::AppState;
+use crate::web::metrics::Metrics;
+use crate::web::state::AppState;
 
 /// A runtime for the stores' own tasks (connection drivers, sweepers, background jobs). Pingora
 /// runs its services on runtimes of its own; this one lives as long as the process.
@@ -44,35 +44,33 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
     })
 }
 
-/// The host names of the gateway's own API and pages: configured ones and the public URL's.
-fn gateway_hosts(config: &Config) -> Vec<String> {
-    let mut hosts = config.gateway.hosts.clone();
-    if let Some(host) = url::Url::parse(&config.gateway.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-    {
-        hosts.push(host);
+/// The clock the core runs on: the wall clock, or, in a build with the test-only `test-clock`
+/// feature and when a test asks for it, one that the test moves.
+#[cfg_attr(not(feature = "test-clock"), allow(unused_variables))]
+fn clock(runtime: &tokio::runtime::Runtime) -> anyhow::Result<SharedClock> {
+    #[cfg(feature = "test-clock")]
+    if let Some(clock) = crate::test_clock::start(runtime)? {
+        return Ok(clock);
     }
-    if let Some((ip, _)) = config.gateway.listen.rsplit_once(':') {
-        hosts.push(ip.trim_matches(['[', ']']).to_string());
-    }
-    hosts
+    Ok(Arc::new(SystemClock))
 }
 
 /// Runs the gateway until it is told to stop.
 pub fn serve(config: Config) -> anyhow::Result<()> {
     let runtime = core_runtime()?;
+    let clock = clock(&runtime)?;
     let core = runtime
-        .block_on(AuthCore::open(config.clone(), Arc::new(SystemClock)))
+        .block_on(AuthCore::open(config.clone(), clock))
         .context("start the auth core")?;
     let services = runtime
         .block_on(core.services().list())
         .context("read the services")?;
-    let routes =
-        Arc::new(Routes::new(&services, gateway_hosts(&config)).context("build the route table")?);
+    let routes = Arc::new(
+        Routes::new(&services, config.gateway.own_hosts()).context("build the route table")?,
+    );
     let limits = Arc::new(Limits::new(
         &config.rate_limits,
-        core.stores().redis().cloned(),
+        core.shared_redis().cloned(),
     ));
     let metrics = Arc::new(Metrics::new());
     runtime.block_on(async {
@@ -99,7 +97,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         metrics: metrics.clone(),
     };
     let gateway = Gateway {
-        api: crate::api::router(state),
+        api: crate::api::router(state, crate::pages::routes()),
         core,
         routes,
         limits,
@@ -153,6 +151,55 @@ fn announce(config: &Config) {
                 "  {:<9} http://{}{prefix}/",
                 format!("{}:", service.name),
                 config.gateway.listen
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::web::policy;
+
+    // Here rather than beside the table: the table sits below the API and the pages, which it
+    // must not name; the server is where all three meet.
+    #[test]
+    fn every_route_served_has_an_entry_and_every_entry_is_served() {
+        let mut served: Vec<(String, String)> = crate::api::served_routes()
+            .into_iter()
+            .map(|(m, p)| (m.to_string(), p))
+            .chain(
+                crate::pages::served_routes()
+                    .into_iter()
+                    .map(|(m, p)| (m.to_string(), p.to_string())),
+            )
+            .collect();
+        served.sort();
+        served.dedup();
+        for (method, path) in &served {
+            let method: http::Method = method.parse().unwrap();
+            assert!(
+                policy::by_pattern(&method, path).is_some(),
+                "{method} {path} is served but has no entry in the route policy table"
+            );
+        }
+        for rule in policy::ROUTES {
+            assert!(
+                served
+                    .iter()
+                    .any(|(m, p)| m == rule.method && p == rule.path),
+                "{} {} is in the table but not served",
+                rule.method,
+                rule.path
+            );
+        }
+        for path in crate::edge::handoff::SERVED {
+            assert!(
+                policy::SERVICE_HOST_ROUTES
+                    .iter()
+                    .any(|r| r.path == path.1 && r.method == path.0),
+                "{} {} on service hosts has no entry",
+                path.0,
+                path.1
             );
         }
     }

@@ -5,6 +5,9 @@
 //! `cargo bench -p auth-sdk`; compare with `python3 bench/pyjwt_verify.py`, and record both in
 //! `docs/BENCHMARKS.md`.
 
+// A benchmark, like a test, stops at the first thing that goes wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../tests/sdk/support.rs"]
 mod support;
 

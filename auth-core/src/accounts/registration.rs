@@ -7,16 +7,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::email_tokens::{self, Purpose};
-use super::store::{self, NewUser};
-use super::{Accounts, User, UserStatus, rules};
-use crate::audit::AuditEntry;
+use super::store::{self, Change, NewUser};
+use super::{Accounts, User, UserStatus};
+use crate::audit::{AuditAction, AuditEntry};
+use crate::clock::SharedClock;
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, FieldError, Result};
 use crate::events::Event;
 use crate::ids::UserId;
-use crate::mail::messages;
-use crate::params;
+use crate::mail::{AfterAnswer, Mailer, messages};
+use crate::naming;
 use crate::secret::Secret;
+use crate::store::sql::Db;
 
 /// What a person gives to register.
 #[derive(Debug, Clone, Deserialize)]
@@ -61,14 +63,14 @@ impl Accounts<'_> {
         context: &RequestContext,
     ) -> Result<Registered> {
         let mut problems: Vec<FieldError> = [
-            rules::check_email(&input.email),
-            rules::check_username(&input.username),
-            rules::check_full_name(&input.full_name),
+            naming::check_email(&input.email),
+            naming::check_username(&input.username),
+            naming::check_full_name(&input.full_name),
         ]
         .into_iter()
         .flatten()
         .collect();
-        let password = match self.core.policy.check(
+        let password = match self.core.passwords.policy.check(
             "password",
             input.password.expose(),
             &[input.email.trim(), input.username.trim()],
@@ -90,16 +92,16 @@ impl Accounts<'_> {
             return Err(Error::Validation(problems));
         };
 
-        let db = &self.core.stores.db;
+        let db = &self.core.base.stores.db;
         if store::email_taken(db, &input.email).await? {
             return Err(Error::DuplicateEmail);
         }
         if store::username_taken(db, &input.username).await? {
             return Err(Error::DuplicateUsername);
         }
-        let hash = self.core.hasher.hash(&password).await?;
+        let hash = self.core.passwords.hasher.hash(&password).await?;
 
-        let now = self.core.clock.now();
+        let now = self.core.base.clock.now();
         let id = UserId::new();
         let mut tx = db.begin().await?;
         store::insert(
@@ -129,7 +131,7 @@ impl Accounts<'_> {
         )
         .enqueue(&mut tx, now)
         .await?;
-        AuditEntry::new(Actor::User(id), "user.registered")
+        AuditEntry::new(Actor::User(id), AuditAction::UserRegistered)
             .target("user", id)
             .from_client(context)
             .write(&mut tx, now)
@@ -147,51 +149,41 @@ impl Accounts<'_> {
     }
 
     fn verification_ttl(&self) -> SignedDuration {
-        SignedDuration::from_secs(self.core.config.tokens.email_verification_ttl_secs as i64)
+        SignedDuration::from_secs(self.core.base.config.tokens.email_verification_ttl_secs as i64)
     }
 
     fn verification_mail(&self, to: &str, name: &str, token: &Secret) -> crate::mail::OutgoingMail {
         messages::verify_email(
             to,
             name,
-            &self.core.config.gateway.public_url,
+            &self.core.base.config.gateway.public_url,
             token.expose(),
-            self.core.config.tokens.email_verification_ttl_secs / 3600,
+            self.core.base.config.tokens.email_verification_ttl_secs / 3600,
         )
     }
 
     /// Verifies the email address with the mailed token; the account then waits for approval and
     /// every admin is told.
     pub async fn verify_email(&self, token: &str, context: &RequestContext) -> Result<User> {
-        let now = self.core.clock.now();
-        let mut tx = self.core.stores.db.begin().await?;
+        let now = self.core.base.clock.now();
+        let mut tx = self.core.base.stores.db.begin().await?;
         let id = email_tokens::redeem(&mut tx, token, Purpose::VerifyEmail, now).await?;
-        let user = store::transition(
-            &mut tx,
-            id,
-            &[UserStatus::Unverified],
-            "status = 'pending', email_verified_at = $2, updated_at = $2",
-            params![now],
-        )
-        .await?;
+        let user = store::apply(&mut tx, id, Change::EmailVerified, now).await?;
         Event::about_user("user.email_verified", id, json!({ "user_id": id }))
             .enqueue(&mut tx, now)
             .await?;
-        AuditEntry::new(Actor::User(id), "user.email_verified")
+        AuditEntry::new(Actor::User(id), AuditAction::UserEmailVerified)
             .target("user", id)
             .from_client(context)
             .write(&mut tx, now)
             .await?;
-        let admins = tx
-            .query("SELECT email FROM admins WHERE disabled = FALSE", params![])
-            .await?;
-        for admin in admins {
+        for admin in store::admin_emails(&mut tx).await? {
             messages::new_pending_account(
-                &admin.get::<String>("email")?,
+                &admin,
                 &user.username,
                 &user.email,
                 &user.full_name,
-                &self.core.config.gateway.public_url,
+                &self.core.base.config.gateway.public_url,
             )
             .enqueue(&mut tx, now)
             .await?;
@@ -202,11 +194,18 @@ impl Accounts<'_> {
     }
 
     /// Sends a new verification link to `email` if it names an unverified account. Says nothing
-    /// about whether it does; refuses with RATE_LIMITED past the hourly allowance per address.
-    pub async fn resend_verification(&self, email: &str, context: &RequestContext) -> Result<()> {
-        let normalized = rules::normalize_email(email);
+    /// about whether it does, in its answer or in its timing: the lookup, the token and the mail
+    /// happen after the answer (see [`AfterAnswer`]). Refuses with RATE_LIMITED past the hourly
+    /// allowance per address, known or not.
+    pub async fn resend_verification(
+        &self,
+        email: &str,
+        context: &RequestContext,
+    ) -> Result<AfterAnswer> {
+        let normalized = naming::normalize_email(email);
         let count = self
             .core
+            .base
             .stores
             .ephemeral
             .increment(
@@ -214,39 +213,73 @@ impl Accounts<'_> {
                 Duration::from_secs(3600),
             )
             .await?;
-        if count > i64::from(self.core.config.accounts.verification_resends_per_hour) {
+        if count > i64::from(self.core.base.config.accounts.verification_resends_per_hour) {
             return Err(Error::RateLimited {
                 retry_after_secs: 3600,
             });
         }
-        let Some((user, _)) = store::for_login(&self.core.stores.db, &normalized).await? else {
+        let core = self.core;
+        let job = VerificationMail {
+            db: core.base.stores.db.clone(),
+            clock: core.base.clock.clone(),
+            mailer: core.mailer.clone(),
+            public_url: core.base.config.gateway.public_url.clone(),
+            ttl_secs: core.base.config.tokens.email_verification_ttl_secs,
+            email: normalized,
+            context: context.clone(),
+        };
+        Ok(AfterAnswer::start("verification mail", job.send()).await)
+    }
+}
+
+/// What mailing a new verification link needs, owned, so it can run after the answer.
+struct VerificationMail {
+    db: Db,
+    clock: SharedClock,
+    mailer: Mailer,
+    public_url: String,
+    ttl_secs: u64,
+    /// Normalised.
+    email: String,
+    context: RequestContext,
+}
+
+impl VerificationMail {
+    async fn send(self) -> Result<()> {
+        let Some((user, _)) = store::for_login(&self.db, &self.email).await? else {
             return Ok(());
         };
         if user.status != UserStatus::Unverified
-            || rules::normalize_email(&user.email) != normalized
+            || naming::normalize_email(&user.email) != self.email
         {
             return Ok(());
         }
-        let now = self.core.clock.now();
-        let mut tx = self.core.stores.db.begin().await?;
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
         let token = email_tokens::issue(
             &mut tx,
             user.id,
             Purpose::VerifyEmail,
-            self.verification_ttl(),
+            SignedDuration::from_secs(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX)),
             now,
         )
         .await?;
-        self.verification_mail(&user.email, &user.full_name, &token)
-            .enqueue(&mut tx, now)
-            .await?;
-        AuditEntry::new(Actor::User(user.id), "user.verification_resent")
+        messages::verify_email(
+            &user.email,
+            &user.full_name,
+            &self.public_url,
+            token.expose(),
+            self.ttl_secs / 3600,
+        )
+        .enqueue(&mut tx, now)
+        .await?;
+        AuditEntry::new(Actor::User(user.id), AuditAction::UserVerificationResent)
             .target("user", user.id)
-            .from_client(context)
+            .from_client(&self.context)
             .write(&mut tx, now)
             .await?;
         tx.commit().await?;
-        self.core.mailer.wake();
+        self.mailer.wake();
         Ok(())
     }
 }

@@ -1,14 +1,18 @@
 //! Configuration as data: one serde tree, read from `config/default.toml`, an optional file and the
 //! environment, checked once in [`load`]. Nothing else in the program parses configuration.
 
+pub mod hours;
 mod load;
+pub mod service;
 mod validate;
+pub mod values;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, DEFAULT_TOML, from_toml, load};
+pub use service::ServiceDefinition;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,7 +37,7 @@ pub struct Config {
     pub redis: Option<RedisConfig>,
     /// Services placed behind the gateway, created on first start.
     #[serde(default)]
-    pub services: Vec<ServiceSeed>,
+    pub services: Vec<ServiceDefinition>,
 }
 
 /// The listener and how the gateway is reached.
@@ -49,6 +53,46 @@ pub struct GatewayConfig {
     pub hosts: Vec<String>,
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Addresses (CIDRs) that may read `/metrics`; others get 404 as for an unknown route.
+    pub metrics_allow: Vec<String>,
+}
+
+impl GatewayConfig {
+    /// The host names of the gateway's own API and pages: `hosts`, the host of `public_url`, and
+    /// the address it listens on. No service may be routed by one of them.
+    pub fn own_hosts(&self) -> Vec<String> {
+        let mut hosts = self.hosts.clone();
+        if let Some(host) = url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+        {
+            hosts.push(host);
+        }
+        if let Some((ip, _)) = self.listen.rsplit_once(':') {
+            hosts.push(ip.trim_matches(['[', ']']).to_string());
+        }
+        hosts
+    }
+
+    /// Whether `ip` may read `/metrics`. The list is checked at load, so an entry that does not
+    /// parse here cannot happen and would match nothing.
+    pub fn metrics_allowed(&self, ip: Option<std::net::IpAddr>) -> bool {
+        let Some(ip) = ip.map(|ip| ip.to_canonical()) else {
+            return false;
+        };
+        self.metrics_allow
+            .iter()
+            .filter_map(|cidr| parse_ip_range(cidr))
+            .any(|net| net.contains(&ip))
+    }
+}
+
+/// An address or CIDR (`10.0.0.0/8`, `::1/128`, `127.0.0.1`): the one reader of the address
+/// ranges in the configuration (`gateway.metrics_allow`, `rate_limits.trusted_proxies`).
+pub fn parse_ip_range(text: &str) -> Option<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .ok()
 }
 
 /// An HTTPS listener.
@@ -217,22 +261,6 @@ pub struct ScheduleConfig {
     pub warning_minutes: u32,
 }
 
-/// A service to create on first start.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceSeed {
-    pub slug: String,
-    pub name: String,
-    #[serde(default)]
-    pub hosts: Vec<String>,
-    #[serde(default)]
-    pub path_prefix: Option<String>,
-    /// Serve the path prefix on the gateway's own hosts (trusted services only).
-    #[serde(default)]
-    pub share_gateway_origin: bool,
-    pub upstreams: Vec<String>,
-}
-
 impl Config {
     /// Where mail is written when no SMTP server is configured.
     pub fn outbox_dir(&self) -> PathBuf {
@@ -240,6 +268,10 @@ impl Config {
     }
 
     /// The configuration of `config/default.toml` alone.
+    #[allow(
+        clippy::expect_used,
+        reason = "default.toml is built in, and a unit test loads it"
+    )]
     pub fn defaults() -> Config {
         from_toml("").expect("config/default.toml is valid")
     }

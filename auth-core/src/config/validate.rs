@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use super::load::ConfigError;
-use super::{Config, ServiceSeed, StorageBackend};
+use super::{Config, ServiceDefinition, StorageBackend};
 
 impl Config {
     /// Checks every value that serde accepted but the program cannot use.
@@ -16,9 +16,10 @@ impl Config {
         at_least("gateway.threads", self.gateway.threads, 1)?;
         at_least("gateway.max_body_bytes", self.gateway.max_body_bytes, 1024)?;
         for (i, host) in self.gateway.hosts.iter().enumerate() {
-            crate::services::validate_host(host)
+            super::service::validate_host(host)
                 .map_err(|message| ConfigError::new(format!("gateway.hosts[{i}]"), message))?;
         }
+        ip_ranges("gateway.metrics_allow", &self.gateway.metrics_allow)?;
         if let Some(tls) = &self.gateway.tls {
             socket_addr("gateway.tls.listen", &tls.listen)?;
             for (key, path) in [
@@ -50,16 +51,7 @@ impl Config {
         ] {
             at_least(key, value, 1)?;
         }
-        for (i, cidr) in r.trusted_proxies.iter().enumerate() {
-            cidr.parse::<ipnet::IpNet>()
-                .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    ConfigError::new(
-                        format!("rate_limits.trusted_proxies[{i}]"),
-                        format!("`{cidr}` is not an address or CIDR"),
-                    )
-                })?;
-        }
+        ip_ranges("rate_limits.trusted_proxies", &r.trusted_proxies)?;
         if r.shared && self.redis.is_none() {
             return Err(ConfigError::new(
                 "rate_limits.shared",
@@ -116,12 +108,13 @@ impl Config {
 
         self.validate_credentials()?;
 
+        let own_hosts = self.gateway.own_hosts();
         let mut slugs = HashSet::new();
         let mut hosts = HashSet::new();
         let mut prefixes = HashSet::new();
         for (index, service) in self.services.iter().enumerate() {
             let key = format!("services[{index}]");
-            validate_service(&key, service)?;
+            validate_service(&key, service, &own_hosts)?;
             if !slugs.insert(service.slug.as_str()) {
                 return Err(ConfigError::new(
                     format!("{key}.slug"),
@@ -162,11 +155,20 @@ impl Config {
         at_least("passwords.argon2_memory_kib", p.argon2_memory_kib, 8 * 1024)?;
         at_least("passwords.argon2_iterations", p.argon2_iterations, 1)?;
         at_least("passwords.argon2_parallelism", p.argon2_parallelism, 1)?;
-        at_least(
-            "passwords.max_concurrent_hashes",
-            p.max_concurrent_hashes,
-            1,
-        )?;
+        // Argon2 needs at least 8 KiB of memory per lane; refused here rather than at start-up.
+        if u64::from(p.argon2_memory_kib) < 8 * u64::from(p.argon2_parallelism) {
+            return Err(ConfigError::new(
+                "passwords.argon2_parallelism",
+                "needs at least 8 KiB of argon2_memory_kib per lane",
+            ));
+        }
+        // Each hash holds argon2_memory_kib; a bound past a few thousand means no bound at all.
+        if !(1..=4096).contains(&p.max_concurrent_hashes) {
+            return Err(ConfigError::new(
+                "passwords.max_concurrent_hashes",
+                "must be between 1 and 4096",
+            ));
+        }
         at_least("lockout.max_failures", self.lockout.max_failures, 1)?;
         at_least("lockout.lock_minutes", self.lockout.lock_minutes, 1)?;
 
@@ -204,11 +206,12 @@ impl Config {
         at_least("qr.challenge_ttl_secs", self.qr.challenge_ttl_secs, 10)?;
         at_least("qr.pin_ttl_secs", self.qr.pin_ttl_secs, 10)?;
         at_least("qr.max_pin_attempts", self.qr.max_pin_attempts, 1)?;
-        crate::schedule::Schedule::from_config(&self.schedule)
+        self.schedule
+            .weekly()
             .map_err(|(key, message)| ConfigError::new(format!("schedule.{key}"), message))?;
 
         if let Some(key) = &self.keys.master_key {
-            crate::credentials::MasterKey::from_base64(key)
+            super::values::master_key_bytes(key)
                 .map_err(|message| ConfigError::new("keys.master_key", message))?;
         }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
@@ -218,48 +221,35 @@ impl Config {
             ));
         }
         if let Some(url) = &self.mail.smtp_url {
-            crate::mail::check_smtp_url(url)
+            super::values::check_smtp_url(url)
                 .map_err(|message| ConfigError::new("mail.smtp_url", message))?;
         }
         Ok(())
     }
 }
 
-fn validate_service(key: &str, service: &ServiceSeed) -> Result<(), ConfigError> {
-    crate::services::validate_slug(&service.slug)
-        .map_err(|message| ConfigError::new(format!("{key}.slug"), message))?;
-    if service.name.trim().is_empty() {
-        return Err(ConfigError::new(format!("{key}.name"), "must not be empty"));
+fn validate_service(
+    key: &str,
+    service: &ServiceDefinition,
+    gateway_hosts: &[String],
+) -> Result<(), ConfigError> {
+    match service.problems(gateway_hosts).into_iter().next() {
+        Some(problem) => Err(ConfigError::new(
+            format!("{key}.{}", problem.field),
+            problem.message,
+        )),
+        None => Ok(()),
     }
-    if service.hosts.is_empty() && !(service.path_prefix.is_some() && service.share_gateway_origin)
-    {
-        return Err(ConfigError::new(
-            format!("{key}.hosts"),
-            "needs at least one host (or a `path_prefix` with `share_gateway_origin = true`)",
-        ));
-    }
-    if service.share_gateway_origin && service.path_prefix.is_none() {
-        return Err(ConfigError::new(
-            format!("{key}.share_gateway_origin"),
-            "needs a `path_prefix` to serve on the gateway's hosts",
-        ));
-    }
-    for (i, host) in service.hosts.iter().enumerate() {
-        crate::services::validate_host(host)
-            .map_err(|message| ConfigError::new(format!("{key}.hosts[{i}]"), message))?;
-    }
-    if let Some(prefix) = &service.path_prefix {
-        crate::services::validate_path_prefix(prefix)
-            .map_err(|message| ConfigError::new(format!("{key}.path_prefix"), message))?;
-    }
-    if service.upstreams.is_empty() {
-        return Err(ConfigError::new(
-            format!("{key}.upstreams"),
-            "needs at least one upstream address",
-        ));
-    }
-    for (i, upstream) in service.upstreams.iter().enumerate() {
-        socket_addr(&format!("{key}.upstreams[{i}]"), upstream)?;
+}
+
+fn ip_ranges(key: &str, ranges: &[String]) -> Result<(), ConfigError> {
+    for (i, range) in ranges.iter().enumerate() {
+        if super::parse_ip_range(range).is_none() {
+            return Err(ConfigError::new(
+                format!("{key}[{i}]"),
+                format!("`{range}` is not an address or CIDR"),
+            ));
+        }
     }
     Ok(())
 }
@@ -299,6 +289,26 @@ mod tests {
 
     fn refused_key(toml: &str) -> String {
         from_toml(toml).expect_err("should be refused").key
+    }
+
+    #[test]
+    fn password_hashing_bounds_name_their_key() {
+        for (toml, key) in [
+            (
+                "[passwords]\nmax_concurrent_hashes = 1000000000000\n",
+                "passwords.max_concurrent_hashes",
+            ),
+            (
+                "[passwords]\nmax_concurrent_hashes = 0\n",
+                "passwords.max_concurrent_hashes",
+            ),
+            (
+                "[passwords]\nargon2_memory_kib = 8192\nargon2_parallelism = 2000\n",
+                "passwords.argon2_parallelism",
+            ),
+        ] {
+            assert_eq!(refused_key(toml), key, "{toml}");
+        }
     }
 
     #[test]
@@ -388,5 +398,60 @@ mod tests {
             refused_key("[redis]\nurl = \"http://not-redis\""),
             "redis.url"
         );
+    }
+
+    #[test]
+    fn metrics_allow_is_checked_and_defaults_to_loopback() {
+        assert_eq!(
+            refused_key("[gateway]\nmetrics_allow = [\"127.0.0.1/32\", \"loopback\"]"),
+            "gateway.metrics_allow[1]"
+        );
+        let gateway = from_toml("").unwrap().gateway;
+        for (ip, allowed) in [
+            ("127.0.0.1", true),
+            ("::1", true),
+            ("::ffff:127.0.0.1", true),
+            ("127.0.0.2", false),
+            ("10.0.0.1", false),
+        ] {
+            assert_eq!(
+                gateway.metrics_allowed(Some(ip.parse().unwrap())),
+                allowed,
+                "{ip}"
+            );
+        }
+        assert!(!gateway.metrics_allowed(None));
+    }
+
+    #[test]
+    fn seeded_services_cannot_take_the_gateways_hosts_or_paths() {
+        let seed = |hosts: &str, prefix: &str| {
+            format!(
+                "[[services]]\nslug = \"x\"\nname = \"X\"\nhosts = [{hosts}]\n{prefix}\
+                 upstreams = [\"127.0.0.1:1\"]"
+            )
+        };
+        assert_eq!(
+            refused_key(&seed("\"x.localhost\", \"LOCALHOST\"", "")),
+            "services[0].hosts[1]"
+        );
+        // The host of public_url is the gateway's too.
+        assert_eq!(
+            refused_key(&format!(
+                "[gateway]\npublic_url = \"https://auth.example.com\"\n{}",
+                seed("\"auth.example.com\"", "")
+            )),
+            "services[0].hosts[0]"
+        );
+        for prefix in ["/api", "/.well-known/x", "/m"] {
+            assert_eq!(
+                refused_key(&seed(
+                    "\"x.localhost\"",
+                    &format!("path_prefix = \"{prefix}\"\n")
+                )),
+                "services[0].path_prefix",
+                "{prefix}"
+            );
+        }
     }
 }

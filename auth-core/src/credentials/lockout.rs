@@ -2,48 +2,43 @@
 //! an attempt is admitted only while fewer than `max_failures` have been counted, so any number of
 //! parallel wrong attempts admits exactly `max_failures` of them, and the one that reaches the
 //! limit locks the account.
+//!
+//! Three kinds of count, one rule: a user's (a column pair on the row), an admin's per client
+//! address (table `admin_login_locks`, so nobody can keep an admin locked out from elsewhere), and
+//! one for a login that names no account ([`unknown`], in the short-lived store), so that the sixth
+//! try at an unknown name answers as it would for a real one.
+
+mod unknown;
+
+use std::net::IpAddr;
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::store;
 use crate::config::LockoutConfig;
 use crate::error::{Error, Result};
-use crate::params;
 use crate::store::sql::Db;
 
-/// Which counter: the table and its two columns (fixed names, never input).
-#[derive(Debug, Clone, Copy)]
-pub struct Counter {
-    pub table: &'static str,
-    pub count_column: &'static str,
-    pub until_column: &'static str,
-}
-
-/// Wrong passwords of users.
-pub const USER_PASSWORDS: Counter = Counter {
-    table: "users",
-    count_column: "failed_logins",
-    until_column: "locked_until",
-};
-
-/// Wrong PINs of users, across QR challenges.
-pub const USER_PINS: Counter = Counter {
-    table: "users",
-    count_column: "failed_pins",
-    until_column: "pins_locked_until",
-};
-
-/// Wrong passwords of admins.
-pub const ADMIN_PASSWORDS: Counter = Counter {
-    table: "admins",
-    count_column: "failed_logins",
-    until_column: "locked_until",
-};
+pub use super::store::{Counter, USER_PASSWORDS, USER_PINS};
+pub use unknown::UnknownLogin;
 
 /// The lockout rules.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Lockout {
     max_failures: i64,
     lock_for: SignedDuration,
+    /// Keys the hashes under which unknown logins are counted, so a dump of the short-lived store
+    /// does not list the names people tried.
+    unknown_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Lockout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lockout")
+            .field("max_failures", &self.max_failures)
+            .field("lock_for", &self.lock_for)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An attempt the lockout let through; report its outcome with [`Lockout::failed`] or
@@ -54,11 +49,26 @@ pub struct Admitted {
     count: i64,
 }
 
+/// Where a client's attempts at an admin account are counted: its IPv4 address, or the /64 of its
+/// IPv6 address (one host usually holds a whole /64, so single addresses would be free to rotate).
+pub fn client_key(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).map(|n| n.trunc());
+            net.map_or_else(|_| v6.to_string(), |n| n.to_string())
+        }
+        None => "unknown".to_string(),
+    }
+}
+
 impl Lockout {
-    pub fn new(config: &LockoutConfig) -> Self {
+    /// The rules of `config`; `unknown_key` keys the hashes of unknown logins.
+    pub fn new(config: &LockoutConfig, unknown_key: [u8; 32]) -> Self {
         Self {
             max_failures: i64::from(config.max_failures),
             lock_for: SignedDuration::from_mins(i64::from(config.lock_minutes)),
+            unknown_key,
         }
     }
 
@@ -70,36 +80,11 @@ impl Lockout {
         id: &str,
         now: Timestamp,
     ) -> Result<Admitted> {
-        let Counter {
-            table,
-            count_column: count,
-            until_column: until,
-        } = counter;
-        // A lock that has run out starts the count afresh.
-        let sql = format!(
-            "UPDATE {table} SET
-                 {count} = CASE WHEN {until} IS NOT NULL AND {until} <= $2 THEN 1 ELSE {count} + 1 END,
-                 {until} = CASE WHEN {until} IS NOT NULL AND {until} <= $2 THEN NULL ELSE {until} END
-             WHERE id = $1
-               AND (({until} IS NULL AND {count} < $3) OR ({until} IS NOT NULL AND {until} <= $2))
-             RETURNING {count} AS n"
-        );
-        match db
-            .query_opt(&sql, params![id, now, self.max_failures])
-            .await?
-        {
-            Some(row) => Ok(Admitted {
-                count: row.get("n")?,
-            }),
+        match store::count_attempt(db, counter, id, now, self.max_failures).await? {
+            Some(count) => Ok(Admitted { count }),
             None => {
-                let row = db
-                    .query_opt(
-                        &format!("SELECT {until} AS until FROM {table} WHERE id = $1"),
-                        params![id],
-                    )
-                    .await?;
-                let until = row
-                    .and_then(|r| r.get::<Option<Timestamp>>("until").ok().flatten())
+                let until = store::locked_until(db, counter, id)
+                    .await?
                     // Counted to the limit but the locking attempt is still running.
                     .unwrap_or(now + self.lock_for);
                 Err(Error::AccountLocked { until })
@@ -121,16 +106,7 @@ impl Lockout {
             return Ok(None);
         }
         let until = now + self.lock_for;
-        let locked = db
-            .execute(
-                &format!(
-                    "UPDATE {} SET {} = $2 WHERE id = $1 AND {} IS NULL",
-                    counter.table, counter.until_column, counter.until_column
-                ),
-                params![id, until],
-            )
-            .await?;
-        Ok((locked > 0).then_some(until))
+        Ok(store::lock(db, counter, id, until).await?.then_some(until))
     }
 
     /// The admitted attempt succeeded: the count starts again.
@@ -141,19 +117,83 @@ impl Lockout {
         id: &str,
         _attempt: Admitted,
     ) -> Result<()> {
-        self.clear(db, counter, id).await
+        self.clear(&mut db.clone(), counter, id).await
     }
 
-    /// Clears count and lock (a success, or an admin unlocking the account).
-    pub async fn clear(&self, db: &Db, counter: Counter, id: &str) -> Result<()> {
-        db.execute(
-            &format!(
-                "UPDATE {} SET {} = 0, {} = NULL WHERE id = $1",
-                counter.table, counter.count_column, counter.until_column
-            ),
-            params![id],
-        )
-        .await?;
-        Ok(())
+    /// Clears count and lock (a success, or an admin unlocking the account, in the transaction
+    /// that records it).
+    pub async fn clear(
+        &self,
+        ex: &mut dyn crate::store::sql::Executor,
+        counter: Counter,
+        id: &str,
+    ) -> Result<()> {
+        store::clear(ex, counter, id).await
+    }
+
+    /// Counts an attempt at admin `admin` from `client` (keyed by `client_key`), or refuses it with
+    /// [`Error::AccountLocked`]. Other clients keep their own count.
+    pub async fn admit_admin(
+        &self,
+        db: &Db,
+        admin: &str,
+        client: &str,
+        now: Timestamp,
+    ) -> Result<Admitted> {
+        if let Some(count) =
+            store::count_admin_attempt(db, admin, client, now, self.max_failures).await?
+        {
+            return Ok(Admitted { count });
+        }
+        let until = store::admin_locked_until(db, admin, client)
+            .await?
+            .unwrap_or(now + self.lock_for);
+        Err(Error::AccountLocked { until })
+    }
+
+    /// The admitted attempt at `admin` from `client` failed; the time it is locked until for that
+    /// client if this failure reached the limit.
+    pub async fn failed_admin(
+        &self,
+        db: &Db,
+        admin: &str,
+        client: &str,
+        attempt: Admitted,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        if attempt.count < self.max_failures {
+            return Ok(None);
+        }
+        let until = now + self.lock_for;
+        Ok(store::lock_admin(db, admin, client, until)
+            .await?
+            .then_some(until))
+    }
+
+    /// The admitted attempt at `admin` from `client` succeeded: that client's count is gone.
+    pub async fn succeeded_admin(
+        &self,
+        db: &Db,
+        admin: &str,
+        client: &str,
+        _attempt: Admitted,
+    ) -> Result<()> {
+        store::clear_admin(db, admin, client).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_keyed_by_ipv4_address_or_ipv6_slash_64() {
+        let key = |ip: &str| client_key(Some(ip.parse().unwrap()));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(client_key(None), "unknown");
     }
 }

@@ -1,20 +1,20 @@
-//! Password login (users and admins), logout, and token validation.
+//! Password login of users (and the lockout of names that have no account), logout, and token
+//! validation.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::lockout::{ADMIN_PASSWORDS, USER_PASSWORDS};
-use super::password::{PasswordPolicy, Verified};
-use super::{ADMIN_AUDIENCE, Credentials, Principal, TokenKind, TokenSpec, refresh};
+use super::lockout::{USER_PASSWORDS, UnknownLogin};
+use super::{Credentials, Principal, TokenKind, TokenSpec, refresh};
 use crate::accounts::{User, UserStatus, store as users};
-use crate::admins::{self, Role};
-use crate::audit::{AuditEntry, Outcome};
+use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
-use crate::ids::{AdminId, SessionId, UserId};
+use crate::ids::{SessionId, UserId};
 use crate::login_history::{LoginAttempt, record_login};
-use crate::params;
+use crate::passwords::{PasswordPolicy, Verified};
 use crate::secret::Secret;
+use crate::sessions::store as families;
 use crate::sessions::{LoginMethod, NewSession, Subject};
 
 /// A password login: `login` is the email address or the username.
@@ -36,26 +36,6 @@ pub struct LoginTokens {
     pub user_id: UserId,
 }
 
-/// An admin's login.
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct AdminLogin {
-    pub username: String,
-    pub password: Secret,
-}
-
-/// What an admin login returns.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AdminToken {
-    pub access_token: String,
-    pub token_type: String,
-    pub expires_in: u64,
-    pub admin_id: AdminId,
-    pub role: Role,
-}
-
 /// The answer of `validate-token`.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -70,55 +50,70 @@ pub struct TokenValidity {
     pub reason: Option<&'static str>,
 }
 
-fn secs(value: u64) -> SignedDuration {
+pub(super) fn secs(value: u64) -> SignedDuration {
     SignedDuration::from_secs(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
 impl Credentials<'_> {
-    /// Logs a user in with a password. Unknown accounts cost the same as wrong passwords; the
-    /// account's state (unverified, pending, …) is revealed only to someone who knows the password.
+    /// Logs a user in with a password. Unknown accounts cost the same as wrong passwords and lock
+    /// the same way (after `lockout.max_failures`, ACCOUNT_LOCKED with its time); a locked account
+    /// costs the same hash as any other try. The account's state (unverified, pending, …) is
+    /// revealed only to someone who knows the password.
     pub async fn login(
         &self,
         request: LoginRequest,
         context: &RequestContext,
     ) -> Result<LoginTokens> {
         let core = self.core;
-        if request.password.expose().chars().count() > core.config.passwords.max_length {
+        if request.password.expose().chars().count() > core.base.config.passwords.max_length {
             return Err(Error::InvalidCredentials);
         }
         let password = PasswordPolicy::normalize(request.password.expose());
-        let db = &core.stores.db;
+        let db = &core.base.stores.db;
         let found = users::for_login(db, &request.login)
             .await?
             .filter(|(user, _)| user.status != UserStatus::Deleted);
         let Some((user, hash)) = found else {
-            core.hasher.verify(&password, None).await?;
-            self.history(None, Some("INVALID_CREDENTIALS"), context)
-                .await?;
-            return Err(Error::InvalidCredentials);
+            let login = request.login.trim().to_lowercase();
+            let unknown = UnknownLogin {
+                realm: "user",
+                login: &login,
+                client: "",
+            };
+            let locked = self.unknown_login(&unknown, &password, context).await?;
+            let failure = locked
+                .as_ref()
+                .map_or("INVALID_CREDENTIALS", |_| "ACCOUNT_LOCKED");
+            self.history(None, Some(failure), context).await?;
+            return Err(locked.unwrap_or(Error::InvalidCredentials));
         };
         let id = user.id.to_string();
         let attempt = match core
+            .state
             .lockout
-            .admit(db, USER_PASSWORDS, &id, core.clock.now())
+            .admit(db, USER_PASSWORDS, &id, core.base.clock.now())
             .await
         {
             Ok(attempt) => attempt,
             Err(err) => {
+                // Not checked, but hashed all the same: a locked account must take as long as
+                // an unknown one, or timing would tell them apart.
+                core.passwords.hasher.verify(&password, None).await?;
                 self.history(Some(user.id), Some("ACCOUNT_LOCKED"), context)
                     .await?;
                 return Err(err);
             }
         };
-        match core.hasher.verify(&password, Some(&hash)).await? {
+        match core.passwords.hasher.verify(&password, Some(&hash)).await? {
             Verified::No => {
-                let now = core.clock.now();
+                let now = core.base.clock.now();
                 if let Some(until) = core
+                    .state
                     .lockout
                     .failed(db, USER_PASSWORDS, &id, attempt, now)
                     .await?
                 {
-                    AuditEntry::new(Actor::Anonymous, "user.locked")
+                    AuditEntry::new(Actor::Anonymous, AuditAction::UserLocked)
                         .target("user", user.id)
                         .from_client(context)
                         .outcome(Outcome::Failure)
@@ -131,15 +126,12 @@ impl Credentials<'_> {
                 Err(Error::InvalidCredentials)
             }
             Verified::Yes { rehash } => {
-                core.lockout
+                core.state
+                    .lockout
                     .succeeded(db, USER_PASSWORDS, &id, attempt)
                     .await?;
                 if let Some(new_hash) = rehash {
-                    db.execute(
-                        "UPDATE users SET password_hash = $2 WHERE id = $1",
-                        params![user.id, new_hash],
-                    )
-                    .await?;
+                    users::upgrade_password_hash(db, user.id, &new_hash).await?;
                 }
                 if let Some(refusal) = user.status.login_refusal() {
                     self.history(Some(user.id), Some(refusal.code().as_str()), context)
@@ -149,6 +141,61 @@ impl Credentials<'_> {
                 self.start_password_session(&user, context).await
             }
         }
+    }
+
+    /// A try at a login that names no account, counted and locked as a real account's would be,
+    /// with the same hash and, when it locks, the same audit entry (without a target). Returns
+    /// the refusal when it is locked, None for a plain wrong password.
+    pub(super) async fn unknown_login(
+        &self,
+        unknown: &UnknownLogin<'_>,
+        password: &Secret,
+        context: &RequestContext,
+    ) -> Result<Option<Error>> {
+        let core = self.core;
+        let store = core.base.stores.ephemeral.as_ref();
+        let admitted = match core
+            .state
+            .lockout
+            .admit_unknown(store, unknown, core.base.clock.now())
+            .await
+        {
+            Ok(attempt) => Ok(attempt),
+            Err(locked @ Error::AccountLocked { .. }) => Err(locked),
+            Err(other) => return Err(other),
+        };
+        core.passwords.hasher.verify(password, None).await?;
+        let attempt = match admitted {
+            Ok(attempt) => attempt,
+            Err(locked) => return Ok(Some(locked)),
+        };
+        let now = core.base.clock.now();
+        if let Some(until) = core
+            .state
+            .lockout
+            .failed_unknown(store, unknown, attempt, now)
+            .await?
+        {
+            let action = if unknown.realm == "admin" {
+                AuditAction::AdminLocked
+            } else {
+                AuditAction::UserLocked
+            };
+            AuditEntry::new(Actor::Anonymous, action)
+                .from_client(context)
+                .outcome(Outcome::Failure)
+                .detail("locked_until", until.to_string())
+                .write(&mut core.base.stores.db.clone(), now)
+                .await?;
+        } else if unknown.realm == "admin" {
+            // A wrong admin password is audited; so is a try at an admin that does not exist.
+            AuditEntry::new(Actor::Anonymous, AuditAction::AdminLogin)
+                .from_client(context)
+                .outcome(Outcome::Failure)
+                .write(&mut core.base.stores.db.clone(), now)
+                .await?;
+        }
+        Ok(None)
     }
 
     async fn history(
@@ -164,7 +211,10 @@ impl Credentials<'_> {
             failure,
             context,
         }
-        .record(&mut self.core.stores.db.clone(), self.core.clock.now())
+        .record(
+            &mut self.core.base.stores.db.clone(),
+            self.core.base.clock.now(),
+        )
         .await?;
         Ok(())
     }
@@ -175,10 +225,10 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<LoginTokens> {
         let core = self.core;
-        let now = core.clock.now();
+        let now = core.base.clock.now();
         let session_id = SessionId::new();
-        let refresh_expires = now + secs(core.config.tokens.refresh_ttl_secs);
-        let mut tx = core.stores.db.begin().await?;
+        let refresh_expires = now + secs(core.base.config.tokens.refresh_ttl_secs);
+        let mut tx = core.base.stores.db.begin().await?;
         let refresh_token = refresh::start_family(
             &mut tx,
             session_id,
@@ -193,7 +243,7 @@ impl Credentials<'_> {
             .start(NewSession {
                 id: session_id,
                 subject: Subject::User(user.id),
-                audience: &core.config.tokens.api_audience,
+                audience: &core.base.config.tokens.api_audience,
                 method: LoginMethod::Password,
                 expires_at: refresh_expires,
                 context,
@@ -209,11 +259,11 @@ impl Credentials<'_> {
         session_id: SessionId,
         refresh_token: Secret,
     ) -> Result<LoginTokens> {
-        let ttl = self.core.config.tokens.access_ttl_secs;
-        let (access_token, _) = self.core.tokens.issue(
+        let ttl = self.core.base.config.tokens.access_ttl_secs;
+        let (access_token, _) = self.core.state.tokens.issue(
             TokenKind::Access,
             &user.id.to_string(),
-            &self.core.config.tokens.api_audience,
+            &self.core.base.config.tokens.api_audience,
             secs(ttl),
             TokenSpec {
                 sid: Some(session_id.to_string()),
@@ -232,89 +282,6 @@ impl Credentials<'_> {
         })
     }
 
-    /// Logs an admin in; the token carries the role.
-    pub async fn admin_login(
-        &self,
-        request: AdminLogin,
-        context: &RequestContext,
-    ) -> Result<AdminToken> {
-        let core = self.core;
-        let password = PasswordPolicy::normalize(request.password.expose());
-        let db = &core.stores.db;
-        let Some((admin, hash)) = admins::for_login(db, &request.username).await? else {
-            core.hasher.verify(&password, None).await?;
-            return Err(Error::InvalidCredentials);
-        };
-        let id = admin.id.to_string();
-        let attempt = core
-            .lockout
-            .admit(db, ADMIN_PASSWORDS, &id, core.clock.now())
-            .await?;
-        let now = core.clock.now();
-        if let Verified::No = core.hasher.verify(&password, Some(&hash)).await? {
-            let locked = core
-                .lockout
-                .failed(db, ADMIN_PASSWORDS, &id, attempt, now)
-                .await?;
-            // A wrong password is a failed login, or, the one that locks, the lockout itself.
-            let entry = match locked {
-                Some(until) => AuditEntry::new(Actor::Anonymous, "admin.locked")
-                    .detail("locked_until", until.to_string()),
-                None => AuditEntry::new(Actor::Anonymous, "admin.login"),
-            };
-            entry
-                .target("admin", admin.id)
-                .from_client(context)
-                .outcome(Outcome::Failure)
-                .write(&mut db.clone(), now)
-                .await?;
-            return Err(Error::InvalidCredentials);
-        }
-        core.lockout
-            .succeeded(db, ADMIN_PASSWORDS, &id, attempt)
-            .await?;
-        if admin.disabled {
-            return Err(Error::AdminDisabled);
-        }
-        let ttl = core.config.tokens.admin_ttl_secs;
-        let session = core
-            .sessions
-            .start(NewSession {
-                id: SessionId::new(),
-                subject: Subject::Admin(admin.id),
-                audience: ADMIN_AUDIENCE,
-                method: LoginMethod::Password,
-                expires_at: now + secs(ttl),
-                context,
-            })
-            .await?;
-        let (access_token, _) = core.tokens.issue(
-            TokenKind::Admin,
-            &id,
-            ADMIN_AUDIENCE,
-            secs(ttl),
-            TokenSpec {
-                sid: Some(session.id.to_string()),
-                role: Some(admin.role.as_str().into()),
-                username: Some(admin.username.clone()),
-                email: Some(admin.email.clone()),
-                name: None,
-            },
-        )?;
-        AuditEntry::new(Actor::Admin(admin.id), "admin.login")
-            .target("admin", admin.id)
-            .from_client(context)
-            .write(&mut db.clone(), now)
-            .await?;
-        Ok(AdminToken {
-            access_token,
-            token_type: "bearer".into(),
-            expires_in: ttl,
-            admin_id: admin.id,
-            role: admin.role,
-        })
-    }
-
     /// Ends the caller's session and its refresh-token family.
     pub async fn logout(&self, principal: &Principal, context: &RequestContext) -> Result<()> {
         let Some(session) = principal.session() else {
@@ -323,22 +290,16 @@ impl Credentials<'_> {
                 "a personal access token has no session; revoke the token instead",
             ));
         };
-        let now = self.core.clock.now();
-        self.core
-            .stores
-            .db
-            .execute(
-                "UPDATE refresh_families SET revoked_at = $2, revoked_reason = 'logout'
-                 WHERE id = $1 AND revoked_at IS NULL",
-                params![session, now],
-            )
-            .await?;
-        self.core.sessions.revoke(&session).await?;
-        AuditEntry::new(principal.actor(), "session.logout")
+        let now = self.core.base.clock.now();
+        let mut tx = self.core.base.stores.db.begin().await?;
+        families::revoke_families(&mut tx, families::Families::One(session), "logout", now).await?;
+        AuditEntry::new(principal.actor(), AuditAction::SessionLogout)
             .target("session", session)
             .from_client(context)
-            .write(&mut self.core.stores.db.clone(), now)
+            .write(&mut tx, now)
             .await?;
+        tx.commit().await?;
+        self.core.sessions.revoke(&session).await?;
         Ok(())
     }
 
@@ -356,6 +317,7 @@ impl Credentials<'_> {
                 let expires_at = match session {
                     Some(_) => self
                         .core
+                        .state
                         .tokens
                         .verify_signed(token, None)
                         .await

@@ -31,13 +31,7 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     /// Parses base64 of exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, String> {
-        let bytes = STANDARD
-            .decode(text.trim())
-            .map_err(|_| "must be base64".to_string())?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| "must decode to exactly 32 bytes".to_string())?;
-        Ok(Self(key))
+        crate::config::values::master_key_bytes(text).map(Self)
     }
 
     /// A fresh random key.
@@ -67,8 +61,7 @@ impl MasterKey {
     /// A key for one purpose (`label`), derived so that the master key itself is used only here.
     pub fn derive(&self, label: &[u8]) -> [u8; 32] {
         use hmac::Mac;
-        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
-            .expect("any key length works for HMAC");
+        let mut mac = crate::secret::keyed_mac(&self.0);
         mac.update(label);
         mac.finalize().into_bytes().into()
     }

@@ -1,5 +1,6 @@
-//! Password reset by a single-use emailed token. Asking always looks the same, whether or not the
-//! account exists; using the token sets the new password and signs the person out everywhere.
+//! Password reset by a single-use emailed token. Asking always looks the same and takes the same
+//! time, whether or not the account exists; using the token sets the new password and signs the
+//! person out everywhere.
 
 use std::time::Duration;
 
@@ -7,23 +8,33 @@ use jiff::SignedDuration;
 
 use super::{Credentials, USER_PASSWORDS};
 use crate::accounts::email_tokens::{self, Purpose};
-use crate::accounts::{UserStatus, rules, store as users};
-use crate::audit::AuditEntry;
+use crate::accounts::{UserStatus, store as users};
+use crate::audit::{AuditAction, AuditEntry};
+use crate::clock::SharedClock;
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
-use crate::mail::messages;
+use crate::mail::{AfterAnswer, Mailer, messages};
+use crate::naming;
 use crate::sessions::Subject;
+use crate::store::sql::Db;
 
 /// Reset requests per address and hour beyond which further ones are silently dropped.
 const REQUESTS_PER_HOUR: i64 = 5;
 
 impl Credentials<'_> {
     /// Mails a reset link if `email` names an account that can log in. The caller answers the same
-    /// (202) in every case, so nobody learns which addresses have accounts.
-    pub async fn forgot_password(&self, email: &str, context: &RequestContext) -> Result<()> {
+    /// (202) in every case, so nobody learns which addresses have accounts; and it answers in the
+    /// same time, because the lookup, the token and the mail happen after the answer (see
+    /// [`AfterAnswer`]). Past the hourly allowance per address, requests are silently dropped.
+    pub async fn forgot_password(
+        &self,
+        email: &str,
+        context: &RequestContext,
+    ) -> Result<AfterAnswer> {
         let core = self.core;
-        let normalized = rules::normalize_email(email);
+        let normalized = naming::normalize_email(email);
         let requests = core
+            .base
             .stores
             .ephemeral
             .increment(
@@ -32,44 +43,18 @@ impl Credentials<'_> {
             )
             .await?;
         if requests > REQUESTS_PER_HOUR {
-            return Ok(());
+            return Ok(AfterAnswer::nothing());
         }
-        let Some((user, _)) = users::for_login(&core.stores.db, &normalized).await? else {
-            return Ok(());
+        let job = ResetMail {
+            db: core.base.stores.db.clone(),
+            clock: core.base.clock.clone(),
+            mailer: core.mailer.clone(),
+            public_url: core.base.config.gateway.public_url.clone(),
+            ttl_secs: core.base.config.tokens.password_reset_ttl_secs,
+            email: normalized,
+            context: context.clone(),
         };
-        if rules::normalize_email(&user.email) != normalized
-            || matches!(user.status, UserStatus::Deleted | UserStatus::Rejected)
-        {
-            return Ok(());
-        }
-        let now = core.clock.now();
-        let ttl = core.config.tokens.password_reset_ttl_secs;
-        let mut tx = core.stores.db.begin().await?;
-        let token = email_tokens::issue(
-            &mut tx,
-            user.id,
-            Purpose::PasswordReset,
-            SignedDuration::from_secs(ttl as i64),
-            now,
-        )
-        .await?;
-        messages::password_reset(
-            &user.email,
-            &user.full_name,
-            &core.config.gateway.public_url,
-            token.expose(),
-            ttl / 60,
-        )
-        .enqueue(&mut tx, now)
-        .await?;
-        AuditEntry::new(Actor::Anonymous, "password.reset_requested")
-            .target("user", user.id)
-            .from_client(context)
-            .write(&mut tx, now)
-            .await?;
-        tx.commit().await?;
-        core.mailer.wake();
-        Ok(())
+        Ok(AfterAnswer::start("password reset mail", job.send()).await)
     }
 
     /// Sets a new password with a reset token, ends every session and refresh family of the
@@ -84,28 +69,30 @@ impl Credentials<'_> {
         // Whose token it is, and whether it can still be used, before anything costly: a weak
         // password is refused without spending the token, a spent one without hashing anything.
         let owner = email_tokens::owner_of_usable(
-            &mut core.stores.db.clone(),
+            &mut core.base.stores.db.clone(),
             token,
             Purpose::PasswordReset,
-            core.clock.now(),
+            core.base.clock.now(),
         )
         .await?;
-        let user = users::by_id(&mut core.stores.db.clone(), owner)
+        let user = users::by_id(&mut core.base.stores.db.clone(), owner)
             .await?
             .ok_or(Error::InvalidToken)?;
-        let password =
-            core.policy
-                .check("new_password", new_password, &[&user.email, &user.username])?;
-        let hash = core.hasher.hash(&password).await?;
+        let password = core.passwords.policy.check(
+            "new_password",
+            new_password,
+            &[&user.email, &user.username],
+        )?;
+        let hash = core.passwords.hasher.hash(&password).await?;
 
-        let now = core.clock.now();
-        let mut tx = core.stores.db.begin().await?;
+        let now = core.base.clock.now();
+        let mut tx = core.base.stores.db.begin().await?;
         let redeemed = email_tokens::redeem(&mut tx, token, Purpose::PasswordReset, now).await?;
         if redeemed != owner {
             return Err(Error::InvalidToken);
         }
         users::set_password(&mut tx, owner, &hash, now).await?;
-        AuditEntry::new(Actor::User(owner), "password.reset")
+        AuditEntry::new(Actor::User(owner), AuditAction::PasswordReset)
             .target("user", owner)
             .from_client(context)
             .write(&mut tx, now)
@@ -113,21 +100,66 @@ impl Credentials<'_> {
         messages::password_changed(&user.email, &user.full_name)
             .enqueue(&mut tx, now)
             .await?;
+        core.state
+            .lockout
+            .clear(&mut tx, USER_PASSWORDS, &owner.to_string())
+            .await?;
         tx.commit().await?;
         core.mailer.wake();
-        core.lockout
-            .clear(&core.stores.db, USER_PASSWORDS, &owner.to_string())
+        self.end_everything(Subject::User(owner), "password reset", None)
             .await?;
-        super::sign_out_everywhere(
-            core,
-            Subject::User(owner),
-            "password reset",
-            super::Ending {
-                tokens: true,
-                keep: None,
-            },
+        Ok(())
+    }
+}
+
+/// What mailing a reset link needs, owned, so it can run after the answer.
+struct ResetMail {
+    db: Db,
+    clock: SharedClock,
+    mailer: Mailer,
+    public_url: String,
+    ttl_secs: u64,
+    /// Normalised.
+    email: String,
+    context: RequestContext,
+}
+
+impl ResetMail {
+    async fn send(self) -> Result<()> {
+        let Some((user, _)) = users::for_login(&self.db, &self.email).await? else {
+            return Ok(());
+        };
+        if naming::normalize_email(&user.email) != self.email
+            || matches!(user.status, UserStatus::Deleted | UserStatus::Rejected)
+        {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let token = email_tokens::issue(
+            &mut tx,
+            user.id,
+            Purpose::PasswordReset,
+            SignedDuration::from_secs(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX)),
+            now,
         )
         .await?;
+        messages::password_reset(
+            &user.email,
+            &user.full_name,
+            &self.public_url,
+            token.expose(),
+            self.ttl_secs / 60,
+        )
+        .enqueue(&mut tx, now)
+        .await?;
+        AuditEntry::new(Actor::Anonymous, AuditAction::PasswordResetRequested)
+            .target("user", user.id)
+            .from_client(&self.context)
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        self.mailer.wake();
         Ok(())
     }
 }

@@ -6,8 +6,7 @@
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use super::challenge::{Challenge, Stage};
 use super::{NewChallenge, QrLogin, image};
@@ -23,8 +22,7 @@ fn record_key(nonce: &str, service: &str) -> String {
 
 impl QrLogin<'_> {
     fn sealing_key(&self, nonce: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.core.pin_key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        let mut mac = crate::secret::keyed_mac(&self.core.state.pin_key);
         mac.update(b"qr-browser:");
         mac.update(nonce.as_bytes());
         mac.finalize().into_bytes().into()
@@ -48,6 +46,7 @@ impl QrLogin<'_> {
             challenge.qr_token.as_bytes(),
         )?;
         self.core
+            .base
             .stores
             .ephemeral
             .put(
@@ -64,7 +63,7 @@ impl QrLogin<'_> {
         service: &Service,
         nonce: &str,
     ) -> Result<Option<NewChallenge>> {
-        let store = self.core.stores.ephemeral.as_ref();
+        let store = self.core.base.stores.ephemeral.as_ref();
         let Some(sealed) = store.get(&record_key(nonce, &service.slug)).await? else {
             return Ok(None);
         };
@@ -77,7 +76,7 @@ impl QrLogin<'_> {
         let Ok((challenge, _)) = Challenge::load(store, &token).await else {
             return Ok(None);
         };
-        let now = self.core.clock.now();
+        let now = self.core.base.clock.now();
         let bound_here = challenge.browser_binding.as_deref() == Some(hash_token(nonce).as_str());
         if challenge.stage != Stage::Pending
             || challenge.service_slug != service.slug

@@ -171,7 +171,9 @@ core_test!(
         creds
             .forgot_password("eve@example.com", &TestCore::context())
             .await
-            .unwrap();
+            .unwrap()
+            .finished()
+            .await;
         let token = t
             .mailed_token("eve@example.com", "/reset-password?token=")
             .await;
@@ -185,7 +187,9 @@ core_test!(
         creds
             .forgot_password("eve@example.com", &TestCore::context())
             .await
-            .unwrap();
+            .unwrap()
+            .finished()
+            .await;
         let token = t
             .mailed_token("eve@example.com", "/reset-password?token=")
             .await;

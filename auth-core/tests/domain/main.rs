@@ -1,9 +1,13 @@
 //! The domains of auth-core driven directly, with the manual clock, on the embedded store and on
 //! PostgreSQL + Redis.
 
+// Tests stop at the first thing that goes wrong, with the reason.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod edge;
 mod expiry;
 mod harness;
+mod lockout;
 mod passwords;
 mod qr;
 mod tokens;

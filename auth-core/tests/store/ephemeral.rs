@@ -1,7 +1,6 @@
 //! The short-lived store, on the embedded backend and on Redis.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_core::config::RedisConfig;
@@ -237,64 +236,64 @@ async fn with_redis_down_a_process_still_hears_its_own_announcement() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_started_while_redis_is_down_hears_announcements_once_it_is_up() {
     let redis = redis_stopped().await;
-    let reloads = Arc::new(AtomicUsize::new(0));
-    let counter = reloads.clone();
+    // Each reload records whether the follower was subscribed by then, as Redis counts it, so the
+    // reload that follows a new subscription is told apart from those made while Redis was down,
+    // and a reload after it can only be the announcement's (the timer is an hour).
+    let reloads: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let recorded = reloads.clone();
+    let url = redis.url();
     follow_announcements(
         Arc::new(redis_store(&redis)),
         "services:changed",
         "route table",
         Duration::from_secs(3600),
         move || {
-            let counter = counter.clone();
+            let (recorded, url) = (recorded.clone(), url.clone());
             async move {
-                counter.fetch_add(1, Ordering::SeqCst);
+                let subscribers = subscribers(&url, "r:services:changed").await;
+                recorded.lock().unwrap().push(subscribers.unwrap_or(-1));
                 Ok::<(), StoreError>(())
             }
         },
     );
+    let count = || reloads.lock().unwrap().len();
     // The first subscription fails; the follower reloads anyway and keeps trying.
-    wait_until(
-        || reloads.load(Ordering::SeqCst) >= 1,
-        "a reload while Redis is down",
-    )
-    .await;
+    wait_until(|| count() >= 1, "a reload while Redis is down").await;
     let r = redis.clone();
     tokio::task::spawn_blocking(move || r.start())
         .await
         .unwrap();
+    wait_until(
+        || reloads.lock().unwrap().contains(&1),
+        "the follower subscribing once Redis was up, then reloading",
+    )
+    .await;
 
-    let server = redis::Client::open(redis.url()).unwrap();
-    let mut server = server.get_multiplexed_async_connection().await.unwrap();
-    let mut subscribed = false;
-    for _ in 0..100 {
-        let (_, count): (String, i64) = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg("r:services:changed")
-            .query_async(&mut server)
-            .await
-            .unwrap();
-        if count == 1 {
-            subscribed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        subscribed,
-        "the follower never subscribed once Redis was up"
-    );
-    // Let the reload that follows a new subscription happen, then announce from elsewhere.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = reloads.load(Ordering::SeqCst);
+    let before = count();
     redis_store(&redis)
         .publish("services:changed", b"x".to_vec())
         .await
         .unwrap();
-    wait_until(
-        || reloads.load(Ordering::SeqCst) > before,
-        "a reload after the announcement",
+    wait_until(|| count() > before, "the reload the announcement asks for").await;
+}
+
+/// How many clients Redis at `url` has subscribed to `channel`; `None` while it is down.
+async fn subscribers(url: &str, channel: &str) -> Option<i64> {
+    let client = redis::Client::open(url).ok()?;
+    let mut conn = tokio::time::timeout(
+        Duration::from_secs(1),
+        client.get_multiplexed_async_connection(),
     )
-    .await;
+    .await
+    .ok()?
+    .ok()?;
+    let (_, count): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(channel)
+        .query_async(&mut conn)
+        .await
+        .ok()?;
+    Some(count)
 }
 
 async fn wait_until(done: impl Fn() -> bool, what: &str) {

@@ -10,12 +10,12 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{
+use super::openapi as doc;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{
     AdminReader, AdminWriter, Client, JsonBody, OptionalJsonBody, PathId, QueryParams,
 };
-use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// The accounts waiting for a decision
 ///

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::admin::page_of;
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{AdminReader, QueryParams};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{AdminReader, QueryParams};
+use crate::web::state::AppState;
 
 /// Filters and page of the audit log; every filter is an exact match.
 #[derive(Deserialize, IntoParams)]
@@ -57,7 +57,7 @@ pub struct AuditParams {
 )]
 pub async fn audit(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<AuditParams>,
 ) -> ApiResult<Data<Page<AuditRecord>>> {
     let query = AuditQuery {
@@ -69,12 +69,11 @@ pub async fn audit(
         to: params.to,
     };
     Ok(Data(
-        auth_core::audit::list(
-            &state.core.stores().db,
-            &query,
-            page_of(params.page, params.per_page),
-        )
-        .await?,
+        state
+            .core
+            .audit()
+            .list(&reader, &query, page_of(params.page, params.per_page))
+            .await?,
     ))
 }
 
@@ -165,14 +164,18 @@ impl SummaryParams {
 )]
 pub async fn login_history(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<HistoryParams>,
 ) -> ApiResult<Data<Page<HistoryRecord>>> {
     Ok(Data(
         state
             .core
             .login_history()
-            .list(&params.query(), page_of(params.page, params.per_page))
+            .list(
+                &reader,
+                &params.query(),
+                page_of(params.page, params.per_page),
+            )
             .await?,
     ))
 }
@@ -196,7 +199,7 @@ pub async fn login_history(
 )]
 pub async fn login_summary(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<SummaryParams>,
 ) -> ApiResult<Data<Vec<SummaryRow>>> {
     let group = GroupBy::parse(params.group_by.as_deref().unwrap_or("user,service"))?;
@@ -204,7 +207,7 @@ pub async fn login_summary(
         state
             .core
             .login_history()
-            .summary(&params.query(), group)
+            .summary(&reader, &params.query(), group)
             .await?,
     ))
 }

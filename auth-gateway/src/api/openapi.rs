@@ -14,7 +14,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
-use super::envelope::{ErrorDetails, Failure};
+use crate::web::envelope::{ErrorDetails, Failure};
 
 const DESCRIPTION: &str = "\
 The auth platform's API, served by the gateway in front of the services.

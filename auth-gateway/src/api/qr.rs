@@ -1,32 +1,80 @@
 //! The QR + PIN login: `/api/auth/qr/*` and `/api/auth/pin/verify` (services, with their API key),
 //! the scan (a person's phone), and `/api/auth/session`.
 
-use auth_core::Error;
 use auth_core::credentials::Principal;
 use auth_core::ids::SessionId;
 use auth_core::qr_login::{ChallengeState, NewChallenge, PinLogin, ScanResult, UserInfo};
 use auth_core::sessions::Session;
+use auth_core::{Error, RequestContext};
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data, Failure, Success};
-use super::extract::{Caller, Client, JsonBody, PathId, ServiceCaller};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Created, Data, Failure, Success};
+use crate::web::extract::{Caller, Client, JsonBody, OptionalJsonBody, PathId, ServiceCaller};
+use crate::web::state::AppState;
+
+/// Who the end user is, as the service saw them: what the phone shows as "requested from".
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestedBy {
+    /// The end user's IP address (v4 or v6), as the service's own server saw it.
+    #[schema(value_type = Option<String>, example = "203.0.113.7")]
+    client_ip: Option<std::net::IpAddr>,
+    /// The end user's browser (`User-Agent`), at most 512 characters, no control characters.
+    #[schema(
+        max_length = 512,
+        example = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
+    )]
+    user_agent: Option<String>,
+}
+
+/// Longest user agent a service may pass on.
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+impl RequestedBy {
+    /// Where the challenge says it was asked from: the end user the service names, trusted
+    /// because the service authenticated with its key; with neither field, the caller itself.
+    fn context(self, caller: RequestContext) -> Result<RequestContext, Error> {
+        if let Some(agent) = &self.user_agent
+            && (agent.chars().count() > MAX_USER_AGENT_CHARS || agent.chars().any(char::is_control))
+        {
+            return Err(Error::invalid(
+                "user_agent",
+                format!("at most {MAX_USER_AGENT_CHARS} characters, without control characters"),
+            ));
+        }
+        if self.client_ip.is_none() && self.user_agent.is_none() {
+            return Ok(caller);
+        }
+        Ok(RequestContext {
+            client_ip: self.client_ip,
+            user_agent: self.user_agent,
+        })
+    }
+}
 
 /// Start a QR login
 ///
 /// A challenge for the calling service: a token, the QR code of its scan URL (SVG and PNG), and
-/// how long it may be scanned.
+/// how long it may be scanned. The body is optional: a service whose own server calls this names
+/// the end user (`client_ip`, `user_agent`), and the phone shows that as "requested from"; without
+/// it (or with `{}`) the phone shows the caller's own address and user agent. When the body names
+/// the end user, a field left out is shown as unknown, never as the caller's.
 #[utoipa::path(
     post,
     path = "/api/auth/qr/generate",
     tag = "qr-login",
+    request_body(content = Option<RequestedBy>, description = "The end user, as the service saw \
+        them (optional)"),
     security(("api_key" = [])),
     responses(
         (status = 201, description = "The new challenge", body = Success<NewChallenge>),
+        doc::BodyRefusals,
         doc::ServiceRefusals,
+        (status = 422, description = "VALIDATION_ERROR: `client_ip` not an IP address, \
+            `user_agent` too long or with control characters, or an unknown field", body = Failure),
         doc::LoginRefusals,
     )
 )]
@@ -34,12 +82,14 @@ pub async fn generate(
     State(state): State<AppState>,
     ServiceCaller(service): ServiceCaller,
     Client(client): Client,
+    OptionalJsonBody(requested_by): OptionalJsonBody<RequestedBy>,
 ) -> ApiResult<Created<NewChallenge>> {
+    let context = requested_by.context(client)?;
     Ok(Created(
         state
             .core
             .qr_login()
-            .generate(&service, &client, None)
+            .generate(&service, &context, None)
             .await?,
     ))
 }

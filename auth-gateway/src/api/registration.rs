@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data, Failure, Success};
-use super::extract::{Client, JsonBody};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Created, Data, Failure, Success};
+use crate::web::extract::{Client, JsonBody};
+use crate::web::state::AppState;
 
 /// Where an account stands after a change.
 #[derive(Serialize, ToSchema)]
@@ -154,7 +154,9 @@ pub async fn resend_verification(
     Client(client): Client,
     JsonBody(body): JsonBody<EmailBody>,
 ) -> ApiResult<Response> {
-    state
+    // The lookup and the mail run after this answer, which therefore takes the same time whether
+    // or not the address has an account; nothing here waits for them.
+    let _mail = state
         .core
         .accounts()
         .resend_verification(&body.email, &client)
@@ -187,7 +189,8 @@ pub async fn forgot_password(
     Client(client): Client,
     JsonBody(body): JsonBody<EmailBody>,
 ) -> ApiResult<Response> {
-    state
+    // As for resend-verification: the answer does not wait for the lookup or the mail.
+    let _mail = state
         .core
         .credentials()
         .forgot_password(&body.email, &client)

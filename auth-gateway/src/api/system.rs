@@ -1,6 +1,7 @@
 //! `/api/system/*` and `/api/admin/schedule`: whether the system is open, its hours, and changing
 //! them; `/metrics` for Prometheus.
 
+use auth_core::Error;
 use auth_core::schedule::Schedule;
 use axum::extract::State;
 use axum::http::header;
@@ -9,10 +10,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{AdminReader, AdminWriter, Client, JsonBody};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{AdminReader, AdminWriter, Client, JsonBody};
+use crate::web::state::AppState;
 
 /// Open or closed.
 #[derive(Serialize, ToSchema)]
@@ -133,20 +134,16 @@ pub async fn replace_schedule(
     let stored = state
         .core
         .schedule()
-        .replace(
-            schedule,
-            &admin,
-            &client,
-            state.core.stores().ephemeral.as_ref(),
-            state.core.clock().now(),
-        )
+        .replace(schedule, &admin, &client)
         .await?;
     Ok(Data((*stored).clone()))
 }
 
 /// Prometheus metrics
 ///
-/// In the Prometheus text format, not in the envelope.
+/// In the Prometheus text format, not in the envelope. Only for clients whose address is in
+/// `gateway.metrics_allow` (loopback by default); every other client gets the 404 of an unknown
+/// route, so the endpoint does not show that it exists.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -154,11 +151,30 @@ pub async fn replace_schedule(
     responses(
         (status = 200, description = "The metrics", body = String,
             content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "NOT_FOUND: the client's address is not in \
+            `gateway.metrics_allow`", body = Failure),
     )
 )]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+pub async fn metrics(
+    State(state): State<AppState>,
+    Client(client): Client,
+) -> ApiResult<impl IntoResponse> {
+    if !state
+        .core
+        .config()
+        .gateway
+        .metrics_allowed(client.client_ip)
+    {
+        return Err(Error::NotFound("route").into());
+    }
+    let mut text = state.metrics.render();
+    // Counted by auth-core, not by the edge: what password checks cost, known account or not.
+    text.push_str(&format!(
+        "# HELP auth_password_verifications_total Password verifications started, against a \
+         stored hash or the dummy one.\n\
+         # TYPE auth_password_verifications_total counter\n\
+         auth_password_verifications_total {}\n",
+        state.core.password_verifications()
+    ));
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

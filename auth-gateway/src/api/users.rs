@@ -9,11 +9,11 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data, Failure, Success};
-use super::extract::{Caller, Client, JsonBody, PathId};
 use super::openapi as doc;
 use super::registration::AccountState;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Created, Data, Failure, Success};
+use crate::web::extract::{Caller, Client, JsonBody, PathId};
+use crate::web::state::AppState;
 
 /// Something is revoked.
 #[derive(Serialize, ToSchema)]
@@ -91,7 +91,8 @@ pub async fn delete_me(
     Client(client): Client,
     Caller(caller): Caller,
 ) -> ApiResult<Data<AccountState>> {
-    let deleted = state.core.accounts().delete_own(&caller, &client).await?;
+    let user = caller.require_user()?;
+    let deleted = state.core.accounts().delete_own(user.id, &client).await?;
     Ok(Data(AccountState {
         user_id: deleted.id,
         status: deleted.status,

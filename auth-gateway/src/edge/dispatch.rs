@@ -1,6 +1,6 @@
 //! Serves a request with the gateway's own axum router, in process: the Pingora session's request
-//! becomes an `http::Request`, the router's answer is written back on the same connection. No
-//! second hop, no second listener.
+//! becomes an `http::Request`, the router's answer is written back on the same connection, with
+//! the security headers every answer of the gateway carries. No second hop, no second listener.
 
 use auth_core::Error;
 use axum::Router;
@@ -11,16 +11,8 @@ use pingora::proxy::Session;
 use tower::ServiceExt;
 
 use super::respond;
-
-/// Who sent the request, as handlers see it.
-#[derive(Debug, Clone)]
-pub struct ClientInfo {
-    /// The client (the socket peer, or behind trusted proxies the address they name).
-    pub ip: Option<std::net::IpAddr>,
-    pub user_agent: Option<String>,
-    /// Whether the connection is HTTPS (cookies are then Secure).
-    pub tls: bool,
-}
+use crate::web::client::ClientInfo;
+use crate::web::refusal::Refusal;
 
 /// Reads the request, runs it through `router` with `path_and_query` (the canonical form), and
 /// writes the answer, with the closing warning when it applies.
@@ -35,10 +27,10 @@ pub async fn serve(
     let body = match read_body(session, max_body_bytes).await? {
         Some(body) => body,
         None => {
-            let err = Error::invalid(
+            let err = Refusal::Core(Error::invalid(
                 "body",
                 format!("the request body is larger than {max_body_bytes} bytes"),
-            );
+            ));
             session.set_keepalive(None);
             return respond::error(session, &err, 413, closing_in).await;
         }
@@ -56,12 +48,13 @@ pub async fn serve(
     let Ok(mut request) = request.body(Body::from(body)) else {
         return respond::error(
             session,
-            &Error::invalid("request", "malformed request"),
+            &Error::invalid("request", "malformed request").into(),
             400,
             closing_in,
         )
         .await;
     };
+    let tls = client.tls;
     request.extensions_mut().insert(client);
 
     let response = match router.clone().oneshot(request).await {
@@ -72,11 +65,12 @@ pub async fn serve(
     let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_else(|_| Bytes::new());
-    let mut header = ResponseHeader::build(parts.status, Some(parts.headers.len() + 1))?;
+    let mut header = ResponseHeader::build(parts.status, Some(parts.headers.len() + 4))?;
     for (name, value) in parts.headers.iter() {
         header.append_header(name.clone(), value.clone())?;
     }
     header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
+    respond::secure_headers(&mut header, tls)?;
     if let Some(seconds) = closing_in {
         header.insert_header(respond::CLOSING_IN, seconds.to_string())?;
     }

@@ -33,3 +33,36 @@ impl HoursCache {
         status
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::ManualClock;
+    use jiff::{SignedDuration, Timestamp};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn follows_the_core_clock_not_the_wall_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = auth_core::config::from_toml(&format!(
+            "[storage]\ndata_dir = \"{}\"\n[schedule]\ntimezone = \"UTC\"\n\
+             days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\nopen = \"09:00\"\nclose = \"17:00\"\n",
+            dir.path().display()
+        ))
+        .unwrap();
+        // A Monday, one second before closing.
+        let clock = ManualClock::new("2030-01-07T16:59:59Z".parse::<Timestamp>().unwrap());
+        let core = AuthCore::open(config, clock.clone()).await.unwrap();
+        let hours = HoursCache::default();
+        let open = hours.status(&core);
+        assert!(open.open && open.warning, "{open:?}");
+        assert_eq!(open.seconds_until_close, Some(1));
+        // The wall clock has hardly moved; the core's clock has passed closing time.
+        clock.advance(SignedDuration::from_secs(1));
+        let closed = hours.status(&core);
+        assert!(!closed.open, "{closed:?}");
+        assert_eq!(
+            closed.opens_at,
+            Some("2030-01-08T09:00:00Z".parse().unwrap())
+        );
+    }
+}

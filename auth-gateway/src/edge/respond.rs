@@ -1,15 +1,54 @@
 //! Answers the edge writes itself: JSON refusals in the API's envelope, redirects, and plain pages
 //! for browsers. Each carries the closing warning when it applies.
 
-use auth_core::Error;
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 
-use crate::api::envelope::error_json;
+use crate::web::envelope::error_json;
+use crate::web::refusal::Refusal;
 
 /// Header every response carries in the warning window before closing: seconds left.
 pub const CLOSING_IN: &str = "x-system-closing-in";
+
+/// HSTS on every answer over TLS: a year, for the host that answered.
+pub const HSTS: &str = "max-age=31536000";
+
+/// The headers every answer of the gateway's own carries (API, pages, refusals): no content-type
+/// sniffing; not stored by caches unless the answer says otherwise (JWKS and assets do), since
+/// API answers carry tokens and personal data; and HSTS over TLS.
+pub fn secure_headers(header: &mut ResponseHeader, tls: bool) -> pingora::Result<()> {
+    if header
+        .headers
+        .get(http::header::X_CONTENT_TYPE_OPTIONS)
+        .is_none()
+    {
+        header.insert_header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")?;
+    }
+    if header.headers.get(http::header::CACHE_CONTROL).is_none() {
+        header.insert_header(http::header::CACHE_CONTROL, "no-store")?;
+    }
+    if tls {
+        strict_transport(header)?;
+    }
+    Ok(())
+}
+
+/// HSTS, unless the answer (a service's, say) has its own.
+pub fn strict_transport(header: &mut ResponseHeader) -> pingora::Result<()> {
+    if header
+        .headers
+        .get(http::header::STRICT_TRANSPORT_SECURITY)
+        .is_none()
+    {
+        header.insert_header(http::header::STRICT_TRANSPORT_SECURITY, HSTS)?;
+    }
+    Ok(())
+}
+
+fn over_tls(session: &Session) -> bool {
+    session.digest().is_some_and(|d| d.ssl_digest.is_some())
+}
 
 async fn send(
     session: &mut Session,
@@ -18,7 +57,7 @@ async fn send(
     closing_in: Option<i64>,
 ) -> pingora::Result<()> {
     header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
-    header.insert_header(http::header::CACHE_CONTROL, "no-store")?;
+    secure_headers(&mut header, over_tls(session))?;
     if let Some(seconds) = closing_in {
         header.insert_header(CLOSING_IN, seconds.to_string())?;
     }
@@ -35,7 +74,7 @@ async fn send(
 /// `err` as a JSON envelope with `status` (and `Retry-After` when it is temporary).
 pub async fn error(
     session: &mut Session,
-    err: &Error,
+    err: &Refusal,
     status: u16,
     closing_in: Option<i64>,
 ) -> pingora::Result<()> {
@@ -54,10 +93,10 @@ pub async fn error(
 /// `err` with the status its code maps to.
 pub async fn refusal(
     session: &mut Session,
-    err: &Error,
+    err: &Refusal,
     closing_in: Option<i64>,
 ) -> pingora::Result<()> {
-    error(session, err, err.code().http_status(), closing_in).await
+    error(session, err, err.status(), closing_in).await
 }
 
 /// A 302 to `location`.
@@ -81,7 +120,7 @@ pub async fn html(
 ) -> pingora::Result<()> {
     let mut header = ResponseHeader::build(status, Some(8))?;
     header.insert_header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")?;
-    for (name, value) in crate::pages::SECURITY_HEADERS {
+    for (name, value) in crate::web::page::SECURITY_HEADERS {
         header.insert_header(*name, *value)?;
     }
     if let Some(secs) = retry_after {
@@ -92,19 +131,18 @@ pub async fn html(
 
 /// The status and refusal for a request that failed while being proxied; None when the client
 /// connection is already gone and nothing can be written.
-pub fn proxy_failure(e: &pingora::Error) -> (u16, Option<Error>) {
+pub fn proxy_failure(e: &pingora::Error) -> (u16, Option<Refusal>) {
     use pingora::{ErrorSource, ErrorType};
     match (e.etype(), e.esource()) {
-        (ErrorType::HTTPStatus(code), _) => (*code, Some(Error::BadRequest(e.to_string()))),
-        (_, ErrorSource::Upstream) => (
-            502,
-            Some(Error::Upstream("the service did not answer".into())),
-        ),
+        (ErrorType::HTTPStatus(code), _) => (*code, Some(Refusal::BadRequest(e.to_string()))),
+        (_, ErrorSource::Upstream) => (502, Some(Refusal::Upstream(e.to_string().into()))),
         (
             ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed,
             ErrorSource::Downstream,
         ) => (0, None),
-        (_, ErrorSource::Downstream) => (400, Some(Error::BadRequest("malformed request".into()))),
-        _ => (500, Some(Error::internal(e))),
+        (_, ErrorSource::Downstream) => {
+            (400, Some(Refusal::BadRequest("malformed request".into())))
+        }
+        _ => (500, Some(Refusal::internal(e.to_string()))),
     }
 }

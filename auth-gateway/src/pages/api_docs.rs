@@ -79,7 +79,7 @@ static PAGE: LazyLock<Reference> =
 
 /// `GET /api/docs`.
 pub async fn page() -> Response {
-    super::render(&*PAGE, StatusCode::OK)
+    crate::web::page::render(&*PAGE, StatusCode::OK)
 }
 
 fn text(value: &Value) -> String {

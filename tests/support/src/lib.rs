@@ -2,6 +2,9 @@
 //! Redis ([`redis`]) and SMTP ([`smtp`]). The shared instances start once per test binary and are
 //! stopped when it exits, even when it is killed; each test takes its own database or key prefix.
 
+// Test support: a server that cannot start should stop the test, with the message saying why.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod apps;
 pub mod chrome;
 mod net;

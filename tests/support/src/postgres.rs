@@ -137,6 +137,23 @@ impl Postgres {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// `psql` of this server's installation, quiet and stopping at the first error, on the
+    /// database at `url`; the caller adds the SQL (`-c`) or pipes it in.
+    pub fn psql(&self, url: &str) -> Command {
+        let mut command = Command::new(self.bin_dir.join("psql"));
+        command.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--dbname",
+            url,
+        ]);
+        command
+    }
+
     /// Creates a fresh, empty database and returns its URL.
     pub fn create_database(&self) -> String {
         let name = unique_name("test");

@@ -81,7 +81,7 @@ impl Smtp {
 
     /// Every message delivered so far to `to` (case-insensitive), oldest first.
     pub fn messages_to(&self, to: &str) -> Vec<Mail> {
-        let mut found: Vec<(std::time::SystemTime, Mail)> = Vec::new();
+        let mut found: Vec<((Option<u64>, std::time::SystemTime), Mail)> = Vec::new();
         for sub in ["new", "cur"] {
             let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) else {
                 continue;
@@ -100,21 +100,23 @@ impl Smtp {
                         .metadata()
                         .and_then(|m| m.modified())
                         .unwrap_or(std::time::UNIX_EPOCH);
-                    found.push((modified, mail));
+                    let number = delivery_number(&entry.file_name().to_string_lossy());
+                    found.push(((number, modified), mail));
                 }
             }
         }
-        found.sort_by_key(|(t, _)| *t);
+        found.sort_by_key(|(order, _)| *order);
         found.into_iter().map(|(_, m)| m).collect()
     }
 
-    /// Waits for a message to `to` whose subject contains `subject`.
+    /// Waits for a message to `to` whose subject contains `subject`; of several, the newest.
     pub fn wait_for(&self, to: &str, subject: &str, timeout: Duration) -> Mail {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(mail) = self
                 .messages_to(to)
                 .into_iter()
+                .rev()
                 .find(|m| m.subject.contains(subject))
             {
                 return mail;
@@ -126,6 +128,12 @@ impl Smtp {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The server's count of deliveries, from a Maildir file name (`<secs>.M<usecs>P<pid>Q<n>.<host>`):
+/// it orders mails delivered within the same tick of the file system's clock, where times tie.
+fn delivery_number(file_name: &str) -> Option<u64> {
+    file_name.split_once('Q')?.1.split('.').next()?.parse().ok()
 }
 
 fn parse(raw: &[u8]) -> Option<Mail> {

@@ -510,7 +510,22 @@ async fn the_tls_listener_serves_and_marks_cookies_secure() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    for cookie in response.headers().get_all("set-cookie") {
-        assert!(cookie.to_str().unwrap().contains("Secure"), "{cookie:?}");
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|cookie| cookie.to_str().unwrap().to_string())
+        .collect();
+    // Both tokens come as cookies (whatever prefix their names carry), and every cookie is Secure.
+    for token in ["auth_access", "auth_refresh"] {
+        assert!(
+            cookies.iter().any(|cookie| cookie
+                .split_once('=')
+                .is_some_and(|(name, _)| name.ends_with(token))),
+            "no {token} cookie: {cookies:?}"
+        );
+    }
+    for cookie in &cookies {
+        assert!(cookie.contains("; Secure"), "{cookie}");
     }
 }

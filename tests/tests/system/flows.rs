@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::harness::System;
 
 pub const PASSWORD: &str = "violet harbor tumbles";
-const ADMIN_PASSWORD: &str = "quiet meadow lantern 42";
+pub const ADMIN_PASSWORD: &str = "quiet meadow lantern 42";
 pub const MAIL_WAIT: Duration = Duration::from_secs(10);
 
 /// Someone with an account.

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_test_support::{Postgres, Redis, run_gateway_command};
+use auth_test_support::{
+    GatewayProcess, Postgres, Redis, free_port, run_gateway_command, wait_for_port,
+};
 
 use crate::flows::{active_person, admin_token, qr_session};
 use crate::harness::{Storage, System, json};
@@ -268,23 +270,36 @@ fn a_bad_config_value_stops_start_up_naming_the_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn environment_overrides_the_config_file() {
-    // The file asks for a port nobody will probe; the environment moves the listener to the
-    // port the harness waits on, so the gateway is only reachable if the override applied.
-    let system = System::start_with(
-        Storage::Embedded,
-        "",
+    // The file and the environment name different ports. The harness waits on the environment's
+    // port, so the gateway only starts for this test if the override applied; and nothing may
+    // answer on the file's port.
+    let file_port = free_port();
+    let port = free_port();
+    let gateway = GatewayProcess::start_on(
+        port,
+        &format!(
+            "[gateway]\nlisten = \"127.0.0.1:{file_port}\"\n\
+             [storage]\nbackend = \"embedded\"\ndata_dir = \"{{data_dir}}\"\n"
+        ),
         &[("AUTH_GATEWAY__LISTEN", "127.0.0.1:{port}")],
     );
     let (status, _) = json(
-        system
-            .client()
-            .get(system.url("/health"))
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(gateway.url("/health"))
             .send()
             .await
             .unwrap(),
     )
     .await;
     assert_eq!(status, 200);
+    assert!(
+        !wait_for_port(file_port, Duration::from_millis(300)),
+        "the gateway also listens on the file's port:\n{}",
+        gateway.log()
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 use auth_test_support::Smtp;
 use serde_json::json;
 
-use crate::flows::{MAIL_WAIT, PASSWORD, admin_token, login, new_person_names, registration};
+use crate::flows::{
+    MAIL_WAIT, PASSWORD, admin_token, login, mailed_token, new_person_names, registration,
+};
 use crate::harness::{Storage, System};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -84,4 +86,45 @@ async fn the_mailed_links_verify_and_reset_through_their_pages() {
     assert!(html.contains("Password changed"), "{html}");
     assert_eq!(login(&system, &username, new_password).await.0, 200);
     assert_eq!(login(&system, &username, PASSWORD).await.0, 401);
+}
+
+/// The mail helper reads the newest of several mails with one subject: after a resend, the token
+/// it finds is the new one, the one that works.
+#[tokio::test(flavor = "multi_thread")]
+async fn of_two_verification_mails_the_helper_reads_the_newest() {
+    let system = System::start_with_mail(Storage::Embedded, "");
+    let (username, email) = new_person_names();
+    let (status, body) = system
+        .post("/api/register", None, registration(&username, &email))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let first = mailed_token(&email, "Verify your email");
+    let (status, _) = system
+        .post(
+            "/api/auth/resend-verification",
+            None,
+            json!({ "email": email }),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let deadline = std::time::Instant::now() + MAIL_WAIT;
+    while Smtp::shared()
+        .messages_to(&email)
+        .iter()
+        .filter(|mail| mail.subject.contains("Verify your email"))
+        .count()
+        < 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second verification mail"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let newest = mailed_token(&email, "Verify your email");
+    assert_ne!(newest, first, "the helper read the older mail");
+    let (status, body) = system
+        .post("/api/auth/verify-email", None, json!({ "token": newest }))
+        .await;
+    assert_eq!(status, 200, "{body}");
 }

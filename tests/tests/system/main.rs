@@ -1,27 +1,39 @@
 //! Whole-system tests: real gateway processes in front of the real example services, on the
 //! embedded store or on PostgreSQL and Redis started by the harness.
 
+// Tests stop at the first thing that goes wrong, with the reason.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod accounts;
 mod admin_lists;
+mod admin_lockout;
 mod api_docs;
 mod audit;
+mod blocking;
 mod browser;
 mod budgets;
 mod cookies;
 mod cors;
 mod credentials;
 mod edge;
+mod enumeration;
+mod expiry;
 mod flows;
 mod foundation;
+mod gateways;
 mod handoff;
 mod harness;
 mod header_hygiene;
 mod hygiene;
 mod limits;
 mod mail_links;
+mod metrics_access;
 mod pages;
 mod qr;
+mod requested_from;
+mod reserved_routes;
 mod roles;
+mod route_guards;
 mod routing;
 mod schemathesis;
 mod scope;

@@ -126,6 +126,17 @@ async fn service_b_walks_the_whole_flow_on_postgres_and_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn service_b_walks_the_whole_flow_on_postgres_without_redis() {
+    // Short-lived state (challenges, PINs, sessions) then lives in PostgreSQL through the
+    // embedded short-lived store.
+    whole_flow(Storage::Postgres {
+        url: auth_test_support::Postgres::shared().create_database(),
+        redis: None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_phone_stand_in_reads_the_qr_image_and_prints_the_pin() {
     let system = System::start_with_mail(Storage::Embedded, "");
     let (admin, _) = admin_token(&system, "admin").await;

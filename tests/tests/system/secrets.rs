@@ -1,7 +1,9 @@
 //! Secrets the gateway hands out are kept only as hashes: after registration, logins, tokens, a
 //! service key, a QR login and a password reset, none of them is anywhere in PostgreSQL or Redis,
-//! not even in the mail that carried it.
+//! in PostgreSQL alone when it keeps the short-lived state too, or in the embedded database's
+//! files as they lie on disk, not even in the mail that carried it.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use auth_test_support::{Postgres, Redis};
@@ -86,19 +88,18 @@ fn flatten(value: &redis::Value, text: &mut String) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn no_secret_handed_out_is_stored_as_it_is() {
-    let redis = Redis::start_new();
-    let database = Postgres::shared().create_database();
-    let system = System::start_with_mail(
-        Storage::Postgres {
-            url: database.clone(),
-            redis: Some(&redis),
-        },
-        "",
-    );
-    let (admin, _) = admin_token(&system, "admin").await;
-    let person = pending_person(&system).await;
+/// What a run of the flows handed out: each secret by name, the PIN, and whose they are.
+struct HandedOut {
+    secrets: Vec<(&'static str, String)>,
+    pin: String,
+    user_id: String,
+}
+
+/// Registration, approval, a login, a personal access token, a service key, a QR login and a
+/// password reset: every kind of secret the gateway hands out.
+async fn hand_out_secrets(system: &System) -> HandedOut {
+    let (admin, _) = admin_token(system, "admin").await;
+    let person = pending_person(system).await;
     let verification = mailed_token(&person.email, "Verify your email");
     let (status, _) = system
         .post(
@@ -108,7 +109,7 @@ async fn no_secret_handed_out_is_stored_as_it_is() {
         )
         .await;
     assert_eq!(status, 200);
-    let login = tokens(&system, &person).await;
+    let login = tokens(system, &person).await;
     let access = login["access_token"].as_str().unwrap().to_string();
     let refresh = login["refresh_token"].as_str().unwrap().to_string();
     let (_, body) = system
@@ -119,11 +120,11 @@ async fn no_secret_handed_out_is_stored_as_it_is() {
         )
         .await;
     let pat = body["data"]["token"].as_str().unwrap().to_string();
-    let key = service_key(&system, &admin, "service-b").await;
+    let key = service_key(system, &admin, "service-b").await;
 
     let client = system.client();
-    let qr_token = qr_challenge(&system, &key).await;
-    let pin = scan(&system, &access, &qr_token).await["pin"]
+    let qr_token = qr_challenge(system, &key).await;
+    let pin = scan(system, &access, &qr_token).await["pin"]
         .as_str()
         .unwrap()
         .to_string();
@@ -143,9 +144,9 @@ async fn no_secret_handed_out_is_stored_as_it_is() {
         .unwrap()
         .to_string();
 
-    let reset = reset_token(&system, &person.email).await;
+    let reset = reset_token(system, &person.email).await;
 
-    let secrets = [
+    let secrets = vec![
         ("verification token", verification),
         ("admin token", admin),
         ("access token", access),
@@ -159,22 +160,32 @@ async fn no_secret_handed_out_is_stored_as_it_is() {
     for (what, secret) in &secrets {
         assert!(secret.len() >= 20, "{what} is a real secret: {secret}");
     }
-    // The mail worker clears a body right after the SMTP server took it: allow it a moment.
+    HandedOut {
+        secrets,
+        pin,
+        user_id: person.user_id,
+    }
+}
+
+/// Reads what is stored (with `stored`) until none of the secrets is in it, for up to five
+/// seconds: the mail worker clears a body right after the SMTP server took it.
+async fn assert_kept_only_as_hashes<F, Fut>(handed: &HandedOut, stored: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = String>,
+{
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let stored = format!(
-            "{}\n{}",
-            Postgres::shared().dump(&database),
-            redis_contents(&redis).await
-        );
-        assert!(stored.contains(&person.user_id), "the dump has the data");
-        let found: Vec<&str> = secrets
+        let stored = stored().await;
+        assert!(stored.contains(&handed.user_id), "the dump has the data");
+        let found: Vec<&str> = handed
+            .secrets
             .iter()
             .filter(|(_, secret)| stored.contains(secret.as_str()))
             .map(|(what, _)| *what)
             .collect();
         // A PIN is six digits, so it is looked for as a JSON string value.
-        let pin_found = stored.contains(&format!("\"{pin}\""));
+        let pin_found = stored.contains(&format!("\"{}\"", handed.pin));
         if found.is_empty() && !pin_found {
             break;
         }
@@ -184,4 +195,119 @@ async fn no_secret_handed_out_is_stored_as_it_is() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_handed_out_is_stored_as_it_is() {
+    let redis = Redis::start_new();
+    let database = Postgres::shared().create_database();
+    let system = System::start_with_mail(
+        Storage::Postgres {
+            url: database.clone(),
+            redis: Some(&redis),
+        },
+        "",
+    );
+    let handed = hand_out_secrets(&system).await;
+    assert_kept_only_as_hashes(&handed, || async {
+        format!(
+            "{}\n{}",
+            Postgres::shared().dump(&database),
+            redis_contents(&redis).await
+        )
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_is_in_postgres_as_it_is_when_short_lived_state_lives_there_too() {
+    let database = Postgres::shared().create_database();
+    let system = System::start_with_mail(
+        Storage::Postgres {
+            url: database.clone(),
+            redis: None,
+        },
+        "",
+    );
+    let handed = hand_out_secrets(&system).await;
+    assert_kept_only_as_hashes(&handed, || async { Postgres::shared().dump(&database) }).await;
+}
+
+/// Every byte of every file in `dir` and below, as text: the SQLite file, its write-ahead log
+/// and whatever else the embedded store keeps, read as they lie on disk.
+fn files_under(dir: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            text.push_str(&files_under(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            text.push_str(&String::from_utf8_lossy(&bytes));
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Every value of every table of the SQLite database at `path`, as text (what a dump shows).
+fn sqlite_contents(path: &Path) -> String {
+    use rusqlite::types::ValueRef;
+    let db =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut text = String::new();
+    for table in tables {
+        let mut select = db.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = select.column_count();
+        let mut rows = select.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..columns {
+                match row.get_ref(i).unwrap() {
+                    ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+                        text.push_str(&String::from_utf8_lossy(bytes))
+                    }
+                    ValueRef::Integer(n) => text.push_str(&n.to_string()),
+                    ValueRef::Real(x) => text.push_str(&x.to_string()),
+                    ValueRef::Null => {}
+                }
+                text.push(' ');
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// The secrets that only ever travel in a mail, whose queued body holds them until it is sent.
+const MAILED: [&str; 2] = ["verification token", "reset token"];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_is_in_the_embedded_database_file_as_it_is() {
+    let system = System::start_with_mail(Storage::Embedded, "");
+    let mut handed = hand_out_secrets(&system).await;
+    let data = system.gateway.dir.join("data");
+    let database = data.join("auth.db");
+    assert!(database.is_file(), "no {}", database.display());
+    // What the database holds, as any reader of the file sees it.
+    assert_kept_only_as_hashes(&handed, || {
+        let database = database.clone();
+        async move { sqlite_contents(&database) }
+    })
+    .await;
+    // The bytes on disk. A mail body, cleared once sent, lingers in the write-ahead log and in
+    // freed pages until they are overwritten, so the two mailed tokens are left out here; no
+    // other secret is ever written in plain, so none may be anywhere in the files.
+    handed.secrets.retain(|(what, _)| !MAILED.contains(what));
+    assert_kept_only_as_hashes(&handed, || {
+        let data = data.clone();
+        async move { files_under(&data) }
+    })
+    .await;
 }

@@ -1,0 +1,142 @@
+//! Admin login: a password (an admin's account is apart from users'), counted per admin and client
+//! address; the token carries the role.
+
+use serde::{Deserialize, Serialize};
+
+use super::lockout::{UnknownLogin, client_key};
+use super::login::secs;
+use super::{ADMIN_AUDIENCE, Credentials, TokenKind, TokenSpec};
+use crate::admins::{self, Role};
+use crate::audit::{AuditAction, AuditEntry, Outcome};
+use crate::context::{Actor, RequestContext};
+use crate::error::{Error, Result};
+use crate::ids::{AdminId, SessionId};
+use crate::naming::normalize_username;
+use crate::passwords::{PasswordPolicy, Verified};
+use crate::secret::Secret;
+use crate::sessions::{LoginMethod, NewSession, Subject};
+
+/// An admin's login.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AdminLogin {
+    pub username: String,
+    pub password: Secret,
+}
+
+/// What an admin login returns.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdminToken {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub admin_id: AdminId,
+    pub role: Role,
+}
+
+impl Credentials<'_> {
+    /// Logs an admin in; the token carries the role. Wrong passwords are counted per admin and
+    /// client address (an IPv6 client by its /64), so a lock from one place does not keep the admin
+    /// out from another; unknown names lock the same way.
+    pub async fn admin_login(
+        &self,
+        request: AdminLogin,
+        context: &RequestContext,
+    ) -> Result<AdminToken> {
+        let core = self.core;
+        let password = PasswordPolicy::normalize(request.password.expose());
+        let db = &core.base.stores.db;
+        let client = client_key(context.client_ip);
+        let Some((admin, hash)) = admins::for_login(db, &request.username).await? else {
+            let username = normalize_username(&request.username);
+            let unknown = UnknownLogin {
+                realm: "admin",
+                login: &username,
+                client: &client,
+            };
+            let locked = self.unknown_login(&unknown, &password, context).await?;
+            return Err(locked.unwrap_or(Error::InvalidCredentials));
+        };
+        let id = admin.id.to_string();
+        let attempt = match core
+            .state
+            .lockout
+            .admit_admin(db, &id, &client, core.base.clock.now())
+            .await
+        {
+            Ok(attempt) => attempt,
+            Err(err) => {
+                // The same hash as any other try, so a locked admin looks like an unknown one.
+                core.passwords.hasher.verify(&password, None).await?;
+                return Err(err);
+            }
+        };
+        let now = core.base.clock.now();
+        if let Verified::No = core.passwords.hasher.verify(&password, Some(&hash)).await? {
+            let locked = core
+                .state
+                .lockout
+                .failed_admin(db, &id, &client, attempt, now)
+                .await?;
+            // A wrong password is a failed login, or, the one that locks, the lockout itself.
+            let entry = match locked {
+                Some(until) => AuditEntry::new(Actor::Anonymous, AuditAction::AdminLocked)
+                    .detail("locked_until", until.to_string()),
+                None => AuditEntry::new(Actor::Anonymous, AuditAction::AdminLogin),
+            };
+            entry
+                .target("admin", admin.id)
+                .from_client(context)
+                .outcome(Outcome::Failure)
+                .write(&mut db.clone(), now)
+                .await?;
+            return Err(Error::InvalidCredentials);
+        }
+        core.state
+            .lockout
+            .succeeded_admin(db, &id, &client, attempt)
+            .await?;
+        if admin.disabled {
+            return Err(Error::AdminDisabled);
+        }
+        let ttl = core.base.config.tokens.admin_ttl_secs;
+        let session = core
+            .sessions
+            .start(NewSession {
+                id: SessionId::new(),
+                subject: Subject::Admin(admin.id),
+                audience: ADMIN_AUDIENCE,
+                method: LoginMethod::Password,
+                expires_at: now + secs(ttl),
+                context,
+            })
+            .await?;
+        let (access_token, _) = core.state.tokens.issue(
+            TokenKind::Admin,
+            &id,
+            ADMIN_AUDIENCE,
+            secs(ttl),
+            TokenSpec {
+                sid: Some(session.id.to_string()),
+                role: Some(admin.role.as_str().into()),
+                username: Some(admin.username.clone()),
+                email: Some(admin.email.clone()),
+                name: None,
+            },
+        )?;
+        AuditEntry::new(Actor::Admin(admin.id), AuditAction::AdminLogin)
+            .target("admin", admin.id)
+            .from_client(context)
+            .write(&mut db.clone(), now)
+            .await?;
+        Ok(AdminToken {
+            access_token,
+            token_type: "bearer".into(),
+            expires_in: ttl,
+            admin_id: admin.id,
+            role: admin.role,
+        })
+    }
+}

@@ -1,8 +1,0 @@
-//! Passwords: the rules a new password must meet (`policy`) and Argon2id hashing off the async
-//! threads (`hasher`).
-
-mod hasher;
-mod policy;
-
-pub use hasher::{PasswordHasher, Verified};
-pub use policy::PasswordPolicy;
