@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The ground floor every domain may use; it must not use the domains.
-CORE_GROUND = {"error", "ids", "config", "clock", "secret", "context", "page", "store", "lib"}
+CORE_GROUND = {"error", "ids", "config", "clock", "secret", "context", "page", "store", "openapi", "lib"}
 
 
 def modules(src: Path):
@@ -28,8 +28,10 @@ def graph(src: Path):
         text = path.read_text()
         # Strip comments so a doc link does not count as a use.
         text = re.sub(r"//[^\n]*", "", text)
+        # `crate::name!` is a macro (exported at the crate root), not a module.
         for target in re.findall(r"crate::([a-z_][a-z0-9_]*)", text):
-            if target != module:
+            # `params` is the SQL parameter macro, exported at the crate root: not a module.
+            if target != module and target != "params":
                 edges.setdefault(module, set()).add(target)
         # `use super::x` from a file directly under src/ would be the crate root: ignored.
     return edges
@@ -92,8 +94,10 @@ def main():
         if upward:
             print(f"FAIL: ground-floor module {ground} uses {upward}")
             failed = True
-    for component in cycles(edges):
-        print(f"FAIL: auth-core modules in a circle: {component}")
+    # The ground floor is one storey: its modules may use each other. Above it, no circles.
+    domains = {m: {t for t in ts if t not in CORE_GROUND} for m, ts in edges.items() if m not in CORE_GROUND}
+    for component in cycles(domains):
+        print(f"FAIL: auth-core domain modules in a circle: {component}")
         failed = True
     for rel in sql_outside_stores(core):
         print(f"FAIL: SQL text outside a store: auth-core/src/{rel}")

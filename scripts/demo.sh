@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Runs the gateway on the embedded default (one SQLite file under ./data, no Redis) with ServiceB
-# and AppC behind it. Ctrl-C stops all three.
+# and AppC behind it, and ServiceD (http://service-d.localhost:8083), which runs its own login page
+# against the gateway's API. Ctrl-C stops all four. Arguments go to the gateway (e.g. --config FILE).
+#
+# ServiceD needs an API key at start: the demo makes a new one for it each run with
+# `auth-gateway services rotate-key service-d` (before the gateway starts, on the same database) and
+# hands it over in SERVICE_D_API_KEY; the previous run's key stops working.
 #
 # The default schedule is open Monday to Friday, 09:00-17:00 UTC; outside those hours services and
 # logins answer "closed". ALWAYS_OPEN=1 ./scripts/demo.sh opens it around the clock for trying out.
@@ -25,6 +30,12 @@ fi
 
 PORT=8081 "$bin/service-b" & pids+=($!)
 PORT=8082 "$bin/app-c" & pids+=($!)
-"$bin/auth-gateway" "$@" & pids+=($!)
+if service_d_key=$("$bin/auth-gateway" "$@" services rotate-key service-d 2>/dev/null); then
+    SERVICE_D_API_KEY="$service_d_key" PORT=8083 "$bin/service-d" & pids+=($!)
+else
+    echo "demo: the configuration has no service-d, so ServiceD is not started" >&2
+fi
+"$bin/auth-gateway" "$@" & gateway=$!
+pids+=("$gateway")
 
-wait "${pids[2]}"
+wait "$gateway"

@@ -5,8 +5,8 @@
 #   test:  build + redis-server and redis-sentinel (the Sentinel tests), the PostgreSQL server,
 #          curl (bench/soak.sh), Chromium and ChromeDriver, Node.js with axe-core (the
 #          accessibility check of the page tests), the Python packages the tests use (aiosmtpd,
-#          the SMTP server mail tests deliver to; PyJWT, which checks our tokens), and what
-#          fuzzing needs
+#          the SMTP server mail tests deliver to; PyJWT, which checks our tokens; schemathesis,
+#          which tests the API against its OpenAPI document), and what fuzzing needs
 #   fuzz:  build + a C++ compiler (libFuzzer is compiled from source) and cargo-fuzz
 set -euo pipefail
 
@@ -71,6 +71,17 @@ if [ "$what" = "test" ]; then
         # for the tests, so they go in beside the system's own.
         "${pip[@]}" aiosmtpd "pyjwt[crypto]" \
             || "${pip[@]}" --break-system-packages aiosmtpd "pyjwt[crypto]"
+    fi
+    # schemathesis, pinned: its checks and generated cases change between releases, and a seed
+    # replays a run only on the version that made it (tests/tests/system/schemathesis.rs).
+    schemathesis_version=4.32.5
+    installed="$("$python" -c "import importlib.metadata as m; print(m.version('schemathesis'))" 2>/dev/null || true)"
+    if [ "$installed" != "$schemathesis_version" ]; then
+        echo "installing with pip: schemathesis==$schemathesis_version"
+        "$python" -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+        pip=("$python" -m pip install --quiet --disable-pip-version-check)
+        "${pip[@]}" "schemathesis==$schemathesis_version" \
+            || "${pip[@]}" --break-system-packages "schemathesis==$schemathesis_version"
     fi
 fi
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Checks the README's run command end to end: scripts/demo.sh brings up the gateway on the embedded
 # store with ServiceB and AppC behind it, /health answers 200, and the services answer through the
-# gateway (a browser is sent to the login page, an API client gets 401). Run by CI after the tests;
+# gateway (a browser is sent to the login page, an API client gets 401); ServiceD shows its own
+# login page with a QR code from the gateway (so the key the demo made for it works). Run by CI after the tests;
 # the demo's data goes to a temp dir, so a developer's ./data is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in 8080 8081 8082; do
+for port in 8080 8081 8082 8083; do
     if port_taken "$port"; then
         echo "smoke: port $port is in use, so the demo cannot start here; skipped" >&2
         exit 0
@@ -33,9 +34,9 @@ class Keep(urllib.request.HTTPRedirectHandler):
 
 opener = urllib.request.build_opener(Keep)
 
-def get(path, host="127.0.0.1:8080", accept="application/json"):
+def get(path, host="127.0.0.1:8080", accept="application/json", port=8080):
     request = urllib.request.Request(
-        "http://127.0.0.1:8080" + path, headers={"Host": host, "Accept": accept})
+        f"http://127.0.0.1:{port}" + path, headers={"Host": host, "Accept": accept})
     try:
         with opener.open(request, timeout=5) as response:
             return response.status, response.headers, response.read().decode()
@@ -54,6 +55,15 @@ while True:
         sys.exit("smoke: the demo never answered /health:\n" + open(sys.argv[1]).read()[-3000:])
     time.sleep(1)
 
+def service_d_login():
+    for _ in range(30):
+        try:
+            status, _, body = get("/login", host="service-d.localhost:8083", accept="text/html", port=8083)
+            return status == 200 and 'id="qr"' in body and "<svg" in body
+        except OSError:
+            time.sleep(1)
+    return False
+
 checks = [
     ("/health is up", get("/health")[0] == 200 and '"database"' in get("/health")[2]),
     ("a browser at service-b.localhost goes to the login page",
@@ -66,6 +76,8 @@ checks = [
      get("/service-b/")[0] == 404),
     ("an API client at app-c.localhost gets 401",
      get("/", host="app-c.localhost:8080")[0] == 401),
+    ("ServiceD at service-d.localhost:8083 shows its own login page with a QR code",
+     service_d_login()),
 ]
 failed = [name for name, ok in checks if not ok]
 for name, ok in checks:

@@ -1,11 +1,23 @@
-//! Who is asking and from where: what every operation records in the audit log and the login
-//! history.
+//! What every operation runs in: who is asking and from where (recorded in the audit log and the
+//! login history), and the `Base` every domain shares: configuration, clock and stores.
 
 use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::clock::SharedClock;
+use crate::config::Config;
 use crate::ids::{AdminId, UserId};
+use crate::store::Stores;
+
+/// What every domain runs on, and nothing more: the configuration, the clock and the stores. A
+/// domain's own state (the hasher, the signing keys, the mailer, the schedule) stays with its
+/// domain, and each domain borrows only the others' it calls.
+pub(crate) struct Base {
+    pub config: Config,
+    pub clock: SharedClock,
+    pub stores: Stores,
+}
 
 /// The client of a request, as the transport saw it.
 #[derive(Debug, Clone, Default)]

@@ -1,6 +1,7 @@
 //! [`AuthCore`]: the whole auth system as one value. It opens the stores, keys and mailer from a
-//! [`Config`], runs the background work, and hands out the domains: [`AuthCore::accounts`],
-//! [`AuthCore::admins`], [`AuthCore::credentials`], [`AuthCore::sessions`].
+//! [`Config`], runs the background work, and hands out the domains ([`AuthCore::accounts`],
+//! [`AuthCore::admins`], [`AuthCore::credentials`], [`AuthCore::sessions`], …), each borrowing
+//! the shared [`Base`] and only the state of the domains it calls. No domain reaches back here.
 
 use std::sync::Arc;
 
@@ -9,14 +10,16 @@ use serde_json::Value;
 
 use crate::accounts::Accounts;
 use crate::admins::Admins;
+use crate::audit::Audit;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::credentials::password::{PasswordHasher, PasswordPolicy};
-use crate::credentials::{Credentials, KeyRing, Lockout, MasterKey, TokenSigner};
+use crate::context::Base;
+use crate::credentials::{CredentialState, Credentials, KeyRing, Lockout, MasterKey, TokenSigner};
 use crate::error::{Error, Result};
 use crate::login_history::LoginHistory;
 use crate::mail::Mailer;
-use crate::qr_login::QrLogin;
+use crate::passwords::{PasswordHasher, PasswordPolicy, Passwords};
+use crate::qr_login::{QrLogin, QrState};
 use crate::schedule::{Schedule, ScheduleStore};
 use crate::services::Services;
 use crate::sessions::Sessions;
@@ -32,7 +35,7 @@ const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// The auth system; cheap to clone.
 #[derive(Clone)]
 pub struct AuthCore {
-    inner: Arc<CoreInner>,
+    inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for AuthCore {
@@ -41,22 +44,15 @@ impl std::fmt::Debug for AuthCore {
     }
 }
 
-/// What the domains share.
-pub(crate) struct CoreInner {
-    pub config: Config,
-    pub clock: SharedClock,
-    pub stores: Stores,
-    pub hasher: PasswordHasher,
-    pub policy: PasswordPolicy,
-    pub lockout: Lockout,
-    pub tokens: TokenSigner,
-    pub sessions: Sessions,
-    pub mailer: Mailer,
-    pub schedule: ScheduleStore,
-    /// What the gateway's hot path remembers between requests.
-    pub edge_cache: crate::credentials::edge_cache::EdgeCache,
-    /// Keys the stored hashes of PINs, so a dump of the store cannot be brute-forced offline.
-    pub pin_key: [u8; 32],
+/// What the system holds: the shared base, and each domain's own state.
+struct Inner {
+    base: Base,
+    passwords: Passwords,
+    credentials: CredentialState,
+    sessions: Sessions,
+    mailer: Mailer,
+    schedule: ScheduleStore,
+    qr: QrState,
 }
 
 impl AuthCore {
@@ -81,7 +77,13 @@ impl AuthCore {
         let unknown_logins_key = master.derive(b"unknown-logins");
         let default_schedule = Schedule::from_config(&config.schedule)
             .map_err(|(key, message)| Error::internal(format!("schedule.{key}: {message}")))?;
-        let schedule = ScheduleStore::open(stores.db.clone(), default_schedule).await?;
+        let schedule = ScheduleStore::open(
+            stores.db.clone(),
+            stores.ephemeral.clone(),
+            clock.clone(),
+            default_schedule,
+        )
+        .await?;
         let keys = KeyRing::open(
             stores.db.clone(),
             master,
@@ -97,24 +99,33 @@ impl AuthCore {
         );
         let mailer =
             Mailer::new(&config, stores.db.clone(), clock.clone()).map_err(Error::internal)?;
-        let inner = CoreInner {
-            policy: PasswordPolicy::new(&config.passwords),
-            lockout: Lockout::new(&config.lockout, unknown_logins_key),
-            sessions: Sessions::new(stores.ephemeral.clone(), clock.clone()),
-            hasher,
-            tokens,
+        let inner = Inner {
+            passwords: Passwords {
+                hasher,
+                policy: PasswordPolicy::new(&config.passwords),
+            },
+            credentials: CredentialState {
+                lockout: Lockout::new(&config.lockout, unknown_logins_key),
+                tokens,
+                edge_cache: Default::default(),
+            },
+            sessions: Sessions::new(stores.ephemeral.clone(), stores.db.clone(), clock.clone()),
             mailer,
             schedule,
-            pin_key,
-            edge_cache: Default::default(),
-            stores,
-            clock,
-            config,
+            qr: QrState { pin_key },
+            base: Base {
+                stores,
+                clock,
+                config,
+            },
         };
         let core = AuthCore {
             inner: Arc::new(inner),
         };
-        let seeded = core.services().seed(&core.inner.config.services).await?;
+        let seeded = core
+            .services()
+            .seed(&core.inner.base.config.services)
+            .await?;
         if seeded > 0 {
             tracing::info!(seeded, "created services from the configuration");
         }
@@ -125,16 +136,16 @@ impl AuthCore {
     /// Redis), and reloads of the signing keys and the schedule when another process changes them.
     pub fn spawn_background(&self) {
         tokio::spawn(self.inner.mailer.clone().deliver_forever());
-        if let Some(redis) = self.inner.stores.redis() {
+        if let Some(redis) = self.inner.base.stores.redis() {
             tokio::spawn(crate::events::publish_forever(
-                self.inner.stores.db.clone(),
+                self.inner.base.stores.db.clone(),
                 redis.clone(),
-                self.inner.clock.clone(),
+                self.inner.base.clock.clone(),
             ));
         }
-        let keys = self.inner.tokens.keys().clone();
+        let keys = self.inner.credentials.tokens.keys().clone();
         follow_announcements(
-            self.inner.stores.ephemeral.clone(),
+            self.inner.base.stores.ephemeral.clone(),
             KEY_ROTATIONS,
             "signing keys",
             RELOAD_EVERY,
@@ -145,7 +156,7 @@ impl AuthCore {
         );
         let schedule = self.inner.schedule.clone();
         follow_announcements(
-            self.inner.stores.ephemeral.clone(),
+            self.inner.base.stores.ephemeral.clone(),
             crate::schedule::SCHEDULE_CHANGES,
             "schedule",
             RELOAD_EVERY,
@@ -159,6 +170,7 @@ impl AuthCore {
     /// Tells every gateway sharing this Redis to reload the signing keys now.
     pub async fn announce_key_rotation(&self) -> Result<()> {
         self.inner
+            .base
             .stores
             .ephemeral
             .publish(KEY_ROTATIONS, b"rotated".to_vec())
@@ -167,48 +179,79 @@ impl AuthCore {
     }
 
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.inner.base.config
     }
 
     pub fn clock(&self) -> &SharedClock {
-        &self.inner.clock
+        &self.inner.base.clock
     }
 
     pub fn stores(&self) -> &Stores {
-        &self.inner.stores
+        &self.inner.base.stores
+    }
+
+    /// The Redis every gateway of the deployment shares, when there is one: where limits that
+    /// all gateways must agree on are counted.
+    pub fn shared_redis(&self) -> Option<&crate::store::ephemeral::RedisStore> {
+        self.inner.base.stores.redis()
     }
 
     /// How many password verifications (real or against the dummy hash) this core has started.
     pub fn password_verifications(&self) -> u64 {
-        self.inner.hasher.verifications()
+        self.inner.passwords.hasher.verifications()
     }
 
     pub async fn health(&self) -> Health {
-        self.inner.stores.health().await
+        self.inner.base.stores.health().await
     }
 
     pub fn accounts(&self) -> Accounts<'_> {
-        Accounts::new(&self.inner)
+        let i = &self.inner;
+        Accounts::new(crate::accounts::AccountsCore {
+            base: &i.base,
+            passwords: &i.passwords,
+            mailer: &i.mailer,
+            sessions: &i.sessions,
+        })
     }
 
     pub fn admins(&self) -> Admins<'_> {
-        Admins::new(&self.inner)
+        Admins::new(&self.inner.base, &self.inner.passwords)
     }
 
     pub fn credentials(&self) -> Credentials<'_> {
-        Credentials::new(&self.inner)
+        let i = &self.inner;
+        Credentials::new(crate::credentials::CredentialsCore {
+            base: &i.base,
+            passwords: &i.passwords,
+            state: &i.credentials,
+            sessions: &i.sessions,
+            mailer: &i.mailer,
+        })
+    }
+
+    /// The audit log, for admins to read.
+    pub fn audit(&self) -> Audit<'_> {
+        Audit::new(&self.inner.base.stores.db)
     }
 
     pub fn services(&self) -> Services<'_> {
-        Services::new(&self.inner)
+        Services::new(&self.inner.base)
     }
 
     pub fn qr_login(&self) -> QrLogin<'_> {
-        QrLogin::new(&self.inner)
+        let i = &self.inner;
+        QrLogin::new(crate::qr_login::QrCore {
+            base: &i.base,
+            credentials: &i.credentials,
+            sessions: &i.sessions,
+            schedule: &i.schedule,
+            state: &i.qr,
+        })
     }
 
     pub fn login_history(&self) -> LoginHistory<'_> {
-        LoginHistory::new(&self.inner)
+        LoginHistory::new(&self.inner.base)
     }
 
     /// The operating schedule in force.
@@ -221,7 +264,7 @@ impl AuthCore {
     }
 
     pub fn tokens(&self) -> &TokenSigner {
-        &self.inner.tokens
+        &self.inner.credentials.tokens
     }
 
     pub fn mailer(&self) -> &Mailer {
@@ -231,13 +274,17 @@ impl AuthCore {
     /// The host operator's leave to act as an admin, for the command line on the host (which holds
     /// the database and the master key already) and for an application that embeds the whole
     /// system and decides itself who its operators are. Never derive it from a request.
-    pub fn host_operator(&self) -> crate::credentials::AdminWrite {
-        crate::credentials::host_operator()
+    pub fn host_operator(&self) -> crate::access::AdminWrite {
+        crate::access::host_operator()
     }
 
     /// The public signing keys, as `/.well-known/jwks.json` serves them.
     pub fn jwks(&self) -> Value {
-        self.inner.tokens.keys().jwks(self.inner.clock.now())
+        self.inner
+            .credentials
+            .tokens
+            .keys()
+            .jwks(self.inner.base.clock.now())
     }
 }
 

@@ -1,5 +1,6 @@
-//! The one error type of auth-core: every refusal the product makes, each with a stable code and the
-//! HTTP status a transport should answer with.
+//! The one error type of auth-core: every refusal the core makes, each with a stable code and the
+//! HTTP status a transport should answer with. What only a proxy refuses (a host it does not
+//! serve, an upstream that does not answer, a malformed request) is the gateway's own refusal.
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -59,7 +60,8 @@ pub enum Error {
     #[error("authentication is required")]
     Unauthenticated,
     #[error("this credential is not accepted here")]
-    CredentialNotAccepted(crate::credentials::CredentialKind),
+    /// The kind of credential (its stable name, `CredentialKind::as_str`).
+    CredentialNotAccepted(&'static str),
     #[error("this needs an administrator's token")]
     NeedsAdmin,
     #[error("this needs a person's token")]
@@ -99,21 +101,13 @@ pub enum Error {
     },
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("this method is not allowed here")]
-    MethodNotAllowed,
-    #[error("{0}")]
-    Upstream(String),
-    #[error("the service {0} is disabled")]
-    ServiceDisabled(String),
-    #[error("no upstream of the service {0} is healthy")]
-    NoHealthyUpstream(String),
-    #[error("this gateway does not serve the host {0}")]
-    UnknownHost(String),
+    /// An unexpected failure: the cause is kept as the source, for the log only.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] InternalCause),
 }
+
+/// The cause of an internal error, kept whole (with its own sources) for the log.
+pub type InternalCause = Box<dyn std::error::Error + Send + Sync>;
 
 impl Error {
     /// A validation error about a single field.
@@ -122,8 +116,8 @@ impl Error {
     }
 
     /// An unexpected failure; the cause is kept for the log only.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Error::Internal(cause.to_string())
+    pub fn internal(cause: impl Into<InternalCause>) -> Self {
+        Error::Internal(cause.into())
     }
 
     /// The stable, machine-readable code of this error.
@@ -161,12 +155,6 @@ impl Error {
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::SystemClosed { .. } => ErrorCode::SystemClosed,
             Error::Unavailable(_) => ErrorCode::ServiceUnavailable,
-            Error::BadRequest(_) => ErrorCode::BadRequest,
-            Error::MethodNotAllowed => ErrorCode::MethodNotAllowed,
-            Error::Upstream(_) => ErrorCode::UpstreamError,
-            Error::ServiceDisabled(_) => ErrorCode::ServiceDisabled,
-            Error::NoHealthyUpstream(_) => ErrorCode::NoHealthyUpstream,
-            Error::UnknownHost(_) => ErrorCode::UnknownHost,
             Error::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -177,7 +165,7 @@ impl Error {
             Error::Validation(fields) => Some(json!({ "fields": fields })),
             Error::AccountLocked { until } => Some(json!({ "locked_until": until.to_string() })),
             Error::PinInvalid { attempts_left } => Some(json!({ "attempts_left": attempts_left })),
-            Error::CredentialNotAccepted(kind) => Some(json!({ "credential": kind.as_str() })),
+            Error::CredentialNotAccepted(kind) => Some(json!({ "credential": kind })),
             Error::RateLimited { retry_after_secs } => {
                 Some(json!({ "retry_after_secs": retry_after_secs }))
             }
@@ -219,7 +207,7 @@ impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(_) => Error::Unavailable("storage"),
-            other => Error::Internal(other.to_string()),
+            other => Error::Internal(Box::new(other)),
         }
     }
 }
@@ -258,12 +246,6 @@ pub enum ErrorCode {
     RateLimited,
     SystemClosed,
     ServiceUnavailable,
-    BadRequest,
-    MethodNotAllowed,
-    UpstreamError,
-    ServiceDisabled,
-    NoHealthyUpstream,
-    UnknownHost,
     InternalError,
 }
 
@@ -297,12 +279,6 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::SystemClosed => "SYSTEM_CLOSED",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
-            ErrorCode::BadRequest => "BAD_REQUEST",
-            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            ErrorCode::UpstreamError => "UPSTREAM_ERROR",
-            ErrorCode::ServiceDisabled => "SERVICE_DISABLED",
-            ErrorCode::NoHealthyUpstream => "NO_HEALTHY_UPSTREAM",
-            ErrorCode::UnknownHost => "UNKNOWN_HOST",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }
@@ -329,11 +305,6 @@ impl ErrorCode {
             ErrorCode::PinInvalid => 401,
             ErrorCode::RateLimited => 429,
             ErrorCode::SystemClosed | ErrorCode::ServiceUnavailable => 503,
-            ErrorCode::BadRequest => 400,
-            ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::UpstreamError => 502,
-            ErrorCode::ServiceDisabled | ErrorCode::NoHealthyUpstream => 503,
-            ErrorCode::UnknownHost => 421,
             ErrorCode::InternalError => 500,
         }
     }

@@ -4,6 +4,7 @@
 //! [`AuthCore`]. Storage sits behind [`store`], time behind [`Clock`], configuration in [`config`],
 //! and every refusal is an [`Error`] with a stable code.
 
+pub mod access;
 pub mod accounts;
 pub mod admins;
 pub mod audit;
@@ -17,7 +18,11 @@ pub mod events;
 pub mod ids;
 pub mod login_history;
 pub mod mail;
+pub mod naming;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod page;
+pub mod passwords;
 pub mod qr_login;
 pub mod schedule;
 pub mod secret;
@@ -29,4 +34,4 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::Config;
 pub use context::{Actor, RequestContext};
 pub use core::AuthCore;
-pub use error::{Error, ErrorCode, FieldError, Result};
+pub use error::{Error, ErrorCode, FieldError, InternalCause, Result};

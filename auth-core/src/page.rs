@@ -16,7 +16,10 @@ pub const MAX_PER_PAGE: u32 = 200;
 )]
 pub struct PageRequest {
     #[serde(default = "first_page")]
-    #[cfg_attr(feature = "openapi", param(minimum = 1, default = 1))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 4294967295_u64, default = 1, value_type = u64)
+    )]
     pub page: u32,
     #[serde(default = "default_per_page")]
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, default = 50))]

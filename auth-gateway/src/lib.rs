@@ -8,11 +8,10 @@
 pub mod api;
 pub mod cli;
 mod commands;
-pub mod cookies;
 pub mod edge;
 pub mod open_files;
 pub mod pages;
 pub mod server;
-pub mod state;
 #[cfg(feature = "test-clock")]
 pub mod test_clock;
+pub mod web;

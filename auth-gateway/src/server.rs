@@ -16,9 +16,9 @@ use crate::edge::client_ip::TrustedProxies;
 use crate::edge::connections::ConnectionLimits;
 use crate::edge::limits::Limits;
 use crate::edge::listener::Listener;
-use crate::edge::metrics::Metrics;
 use crate::edge::routing::Routes;
-use crate::state::AppState;
+use crate::web::metrics::Metrics;
+use crate::web::state::AppState;
 
 /// A runtime for the stores' own tasks (connection drivers, sweepers, background jobs). Pingora
 /// runs its services on runtimes of its own; this one lives as long as the process.
@@ -83,7 +83,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     );
     let limits = Arc::new(Limits::new(
         &config.rate_limits,
-        core.stores().redis().cloned(),
+        core.shared_redis().cloned(),
     ));
     let metrics = Arc::new(Metrics::new());
     runtime.block_on(async {
@@ -110,7 +110,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         metrics: metrics.clone(),
     };
     let gateway = Gateway {
-        api: crate::api::router(state),
+        api: crate::api::router(state, crate::pages::routes()),
         core,
         routes,
         limits,
@@ -176,6 +176,55 @@ fn announce(config: &Config) {
                 "  {:<9} http://{}{prefix}/",
                 format!("{}:", service.name),
                 config.gateway.listen
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::web::policy;
+
+    // Here rather than beside the table: the table sits below the API and the pages, which it
+    // must not name; the server is where all three meet.
+    #[test]
+    fn every_route_served_has_an_entry_and_every_entry_is_served() {
+        let mut served: Vec<(String, String)> = crate::api::served_routes()
+            .into_iter()
+            .map(|(m, p)| (m.to_string(), p))
+            .chain(
+                crate::pages::served_routes()
+                    .into_iter()
+                    .map(|(m, p)| (m.to_string(), p.to_string())),
+            )
+            .collect();
+        served.sort();
+        served.dedup();
+        for (method, path) in &served {
+            let method: http::Method = method.parse().unwrap();
+            assert!(
+                policy::by_pattern(&method, path).is_some(),
+                "{method} {path} is served but has no entry in the route policy table"
+            );
+        }
+        for rule in policy::ROUTES {
+            assert!(
+                served
+                    .iter()
+                    .any(|(m, p)| m == rule.method && p == rule.path),
+                "{} {} is in the table but not served",
+                rule.method,
+                rule.path
+            );
+        }
+        for path in crate::edge::handoff::SERVED {
+            assert!(
+                policy::SERVICE_HOST_ROUTES
+                    .iter()
+                    .any(|r| r.path == path.1 && r.method == path.0),
+                "{} {} on service hosts has no entry",
+                path.0,
+                path.1
             );
         }
     }

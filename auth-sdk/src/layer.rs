@@ -4,11 +4,13 @@
 //!
 //! Behind the gateway the credential is `X-Auth-Assertion` (the gateway removes any such header a
 //! client sends, then sets its own); a client reaching the service directly sends
-//! `Authorization: Bearer <session token>`. When the assertion header is present, it is the only
-//! credential considered.
+//! `Authorization: Bearer <session token>`, or, for a service that runs its own login page, a
+//! browser sends the session token in the service's own cookie ([`AuthLayer::with_cookie`]).
+//! The first of these present is the only credential considered.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{HeaderMap, Request, header};
@@ -50,12 +52,32 @@ pub struct CredentialRefused(pub Error);
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     verifier: Verifier,
+    cookie: Option<Arc<str>>,
 }
 
 impl AuthLayer {
     /// A layer that verifies credentials with `verifier`.
     pub fn new(verifier: Verifier) -> Self {
-        Self { verifier }
+        Self {
+            verifier,
+            cookie: None,
+        }
+    }
+
+    /// Also reads a session token from the cookie `name`, when the request has neither
+    /// `X-Auth-Assertion` nor `Authorization`: for a service that logs people in itself (with
+    /// [`ServiceClient`](crate::ServiceClient)) and keeps the session token in its own
+    /// `HttpOnly` cookie. A cookie sent twice is refused as malformed.
+    ///
+    /// ```
+    /// # let verifier = auth_sdk::Verifier::builder(
+    /// #     "https://auth.example.com/.well-known/jwks.json", "auth-gateway", "service-d",
+    /// # ).build().unwrap();
+    /// let layer = auth_sdk::AuthLayer::new(verifier).with_cookie("service_d_session");
+    /// ```
+    pub fn with_cookie(mut self, name: impl Into<String>) -> Self {
+        self.cookie = Some(Arc::from(name.into()));
+        self
     }
 }
 
@@ -66,6 +88,7 @@ impl<S> Layer<S> for AuthLayer {
         AuthService {
             inner,
             verifier: self.verifier.clone(),
+            cookie: self.cookie.clone(),
         }
     }
 }
@@ -75,6 +98,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     verifier: Verifier,
+    cookie: Option<Arc<str>>,
 }
 
 impl<S, B> Service<Request<B>> for AuthService<S>
@@ -96,7 +120,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
-        let token = credential(request.headers());
+        let token = credential(request.headers())
+            .or_else(|| cookie_credential(request.headers(), self.cookie.as_deref()?));
         Box::pin(async move {
             if let Some(token) = token {
                 match verifier.verify(&token).await {
@@ -135,6 +160,24 @@ fn credential(headers: &HeaderMap) -> Option<String> {
     Some(token.to_owned())
 }
 
+/// The value of cookie `name` among the request's `Cookie` headers; a cookie of that name sent
+/// more than once yields an empty token, refused as malformed.
+fn cookie_credential(headers: &HeaderMap, name: &str) -> Option<String> {
+    let mut found = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().trim_matches('"'));
+    let first = found.next()?;
+    Some(match found.next() {
+        None => first.to_owned(),
+        Some(_) => String::new(),
+    })
+}
+
 fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
@@ -169,6 +212,24 @@ mod tests {
     fn bearer_scheme_is_case_insensitive() {
         let found = credential(&headers(&[("authorization", "bearer  tok ")]));
         assert_eq!(found.as_deref(), Some("tok"));
+    }
+
+    #[test]
+    fn the_cookie_is_read_by_name_and_only_once() {
+        let one = headers(&[("cookie", "theme=dark; service_d_session=tok; other=x")]);
+        assert_eq!(
+            cookie_credential(&one, "service_d_session").as_deref(),
+            Some("tok")
+        );
+        assert_eq!(cookie_credential(&one, "session"), None);
+        let twice = headers(&[
+            ("cookie", "service_d_session=one"),
+            ("cookie", "service_d_session=two"),
+        ]);
+        assert_eq!(
+            cookie_credential(&twice, "service_d_session").as_deref(),
+            Some("")
+        );
     }
 
     #[test]

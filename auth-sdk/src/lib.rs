@@ -4,6 +4,8 @@
 
 mod builder;
 mod claims;
+#[cfg(feature = "client")]
+mod client;
 mod clock;
 mod error;
 mod extract;
@@ -18,6 +20,12 @@ mod verifier;
 pub use builder::{
     DEFAULT_HTTP_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_MAX_KEY_AGE, DEFAULT_REFRESH_INTERVAL,
     VerifierBuilder,
+};
+#[cfg(feature = "client")]
+pub use client::{
+    Challenge, ChallengeStatus, ClientError, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, FieldProblem, Login, Person, QrToken, ServiceClient,
+    ServiceClientBuilder, SessionInfo, SessionToken,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, TokenFlaw};

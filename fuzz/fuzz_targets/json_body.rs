@@ -8,7 +8,8 @@
 #![no_main]
 
 use auth_core::Error;
-use auth_gateway::api::envelope::ApiError;
+use auth_gateway::web::envelope::ApiError;
+use auth_gateway::web::refusal::Refusal;
 use auth_gateway::api::fuzzing;
 use libfuzzer_sys::fuzz_target;
 use tokio::runtime::Runtime;
@@ -16,8 +17,8 @@ use tokio::runtime::Runtime;
 fn check(outcomes: &[fuzzing::Outcome]) {
     for (name, outcome) in outcomes {
         match outcome {
-            Ok(()) | Err(ApiError(Error::BadRequest(_))) => {}
-            Err(ApiError(Error::Validation(fields))) => {
+            Ok(()) | Err(ApiError(Refusal::BadRequest(_))) => {}
+            Err(ApiError(Refusal::Core(Error::Validation(fields)))) => {
                 assert!(
                     !fields.is_empty(),
                     "{name}: a validation error with no field"

@@ -53,6 +53,8 @@ fn table() -> &'static RouteTable {
                 name: slug.to_string(),
                 hosts: hosts.iter().map(|h| h.to_string()).collect(),
                 path_prefix: prefix.map(str::to_string),
+                // Prefix routing on the gateway's host is only for services that share its origin.
+                share_gateway_origin: prefix.is_some(),
                 upstreams: vec!["127.0.0.1:9".into()],
                 enabled: true,
                 api_key_prefix: None,

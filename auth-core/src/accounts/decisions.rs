@@ -3,16 +3,16 @@
 
 use serde_json::json;
 
+use super::store::Change;
 use super::{Accounts, User, UserStatus, store};
-use crate::audit::AuditEntry;
+use crate::access::{AdminRead, AdminWrite};
+use crate::audit::{AuditAction, AuditEntry};
 use crate::context::RequestContext;
-use crate::credentials::{AdminRead, AdminWrite};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::ids::UserId;
 use crate::mail::messages;
 use crate::page::{Page, PageRequest};
-use crate::params;
 use crate::secret::random_bytes;
 
 impl Accounts<'_> {
@@ -22,7 +22,7 @@ impl Accounts<'_> {
             status: Some(UserStatus::Pending),
             search: None,
         };
-        store::list(&self.core.stores.db, &query, page, true).await
+        store::list(&self.core.base.stores.db, &query, page, true).await
     }
 
     /// Activates a pending account and gives it its stable `auth_key`.
@@ -32,17 +32,14 @@ impl Accounts<'_> {
         id: UserId,
         context: &RequestContext,
     ) -> Result<User> {
-        let now = self.core.clock.now();
+        let now = self.core.base.clock.now();
         let auth_key = format!("ak_{}", hex::encode(random_bytes::<16>()));
-        let mut tx = self.core.stores.db.begin().await?;
-        let user = store::transition(
-            &mut tx,
-            id,
-            &[UserStatus::Pending],
-            "status = 'active', auth_key = $2, decided_at = $3, decided_by = $4, updated_at = $3",
-            params![auth_key, now, admin.actor().id()],
-        )
-        .await?;
+        let mut tx = self.core.base.stores.db.begin().await?;
+        let change = Change::Approved {
+            auth_key: &auth_key,
+            by: admin.actor().id(),
+        };
+        let user = store::apply(&mut tx, id, change, now).await?;
         Event::about_user(
             "user.approved",
             id,
@@ -50,7 +47,7 @@ impl Accounts<'_> {
         )
         .enqueue(&mut tx, now)
         .await?;
-        AuditEntry::new(admin.actor(), "user.approved")
+        AuditEntry::new(admin.actor(), AuditAction::UserApproved)
             .target("user", id)
             .from_client(context)
             .write(&mut tx, now)
@@ -58,7 +55,7 @@ impl Accounts<'_> {
         messages::approved(
             &user.email,
             &user.full_name,
-            &self.core.config.gateway.public_url,
+            &self.core.base.config.gateway.public_url,
         )
         .enqueue(&mut tx, now)
         .await?;
@@ -79,16 +76,13 @@ impl Accounts<'_> {
         if reason.is_empty() || reason.chars().count() > 500 {
             return Err(Error::invalid("reason", "must be 1 to 500 characters"));
         }
-        let now = self.core.clock.now();
-        let mut tx = self.core.stores.db.begin().await?;
-        let user = store::transition(
-            &mut tx,
-            id,
-            &[UserStatus::Pending],
-            "status = 'rejected', rejection_reason = $2, decided_at = $3, decided_by = $4, updated_at = $3",
-            params![reason, now, admin.actor().id()],
-        )
-        .await?;
+        let now = self.core.base.clock.now();
+        let mut tx = self.core.base.stores.db.begin().await?;
+        let change = Change::Rejected {
+            reason,
+            by: admin.actor().id(),
+        };
+        let user = store::apply(&mut tx, id, change, now).await?;
         Event::about_user(
             "user.rejected",
             id,
@@ -96,7 +90,7 @@ impl Accounts<'_> {
         )
         .enqueue(&mut tx, now)
         .await?;
-        AuditEntry::new(admin.actor(), "user.rejected")
+        AuditEntry::new(admin.actor(), AuditAction::UserRejected)
             .target("user", id)
             .from_client(context)
             .detail("reason", reason)

@@ -3,14 +3,15 @@
 
 use serde::Deserialize;
 
-use super::{Accounts, User, UserQuery, UserStatus, rules, store};
-use crate::audit::AuditEntry;
+use super::store::Change;
+use super::{Accounts, User, UserQuery, store};
+use crate::access::{AdminRead, AdminWrite};
+use crate::audit::{AuditAction, AuditEntry};
 use crate::context::{Actor, RequestContext};
-use crate::credentials::{AdminRead, AdminWrite, Ending, Principal};
 use crate::error::{Error, FieldError, Result};
 use crate::ids::UserId;
+use crate::naming;
 use crate::page::{Page, PageRequest};
-use crate::params;
 use crate::sessions::Subject;
 
 /// What a person may change about themselves.
@@ -18,7 +19,14 @@ use crate::sessions::Subject;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProfileChanges {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::new_full_name))]
     pub full_name: Option<String>,
+    /// 3 to 32 letters, digits, dots, dashes or underscores, starting with a letter or digit;
+    /// null keeps it. At least one of the two fields must be given.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,31}(?![\s\S])")
+    )]
     pub username: Option<String>,
 }
 
@@ -30,11 +38,11 @@ impl Accounts<'_> {
         query: &UserQuery,
         page: PageRequest,
     ) -> Result<Page<User>> {
-        store::list(&self.core.stores.db, query, page, false).await
+        store::list(&self.core.base.stores.db, query, page, false).await
     }
 
     pub async fn get(&self, _reader: &AdminRead, id: UserId) -> Result<User> {
-        store::by_id(&mut self.core.stores.db.clone(), id)
+        store::by_id(&mut self.core.base.stores.db.clone(), id)
             .await?
             .ok_or(Error::NotFound("user"))
     }
@@ -55,10 +63,8 @@ impl Accounts<'_> {
             .change(
                 admin.actor(),
                 id,
-                &[UserStatus::Active],
-                "status = 'blocked', blocked_reason = $2, updated_at = $3",
-                params![reason, self.core.clock.now()],
-                "user.blocked",
+                Change::Blocked { reason },
+                AuditAction::UserBlocked,
                 context,
             )
             .await?;
@@ -76,10 +82,8 @@ impl Accounts<'_> {
         self.change(
             admin.actor(),
             id,
-            &[UserStatus::Blocked],
-            "status = 'active', blocked_reason = NULL, updated_at = $2",
-            params![self.core.clock.now()],
-            "user.unblocked",
+            Change::Unblocked,
+            AuditAction::UserUnblocked,
             context,
         )
         .await
@@ -96,10 +100,10 @@ impl Accounts<'_> {
         self.soft_delete(admin.actor(), id, context).await
     }
 
-    /// The signed-in person deletes their own account (softly, as [`Accounts::delete`]).
-    pub async fn delete_own(&self, person: &Principal, context: &RequestContext) -> Result<User> {
-        let user = person.require_user()?;
-        self.soft_delete(person.actor(), user.id, context).await
+    /// The signed-in person `user` deletes their own account (softly, as [`Accounts::delete`]);
+    /// the caller has checked the person's credential.
+    pub async fn delete_own(&self, user: UserId, context: &RequestContext) -> Result<User> {
+        self.soft_delete(Actor::User(user), user, context).await
     }
 
     async fn soft_delete(
@@ -112,16 +116,8 @@ impl Accounts<'_> {
             .change(
                 actor,
                 id,
-                &[
-                    UserStatus::Unverified,
-                    UserStatus::Pending,
-                    UserStatus::Active,
-                    UserStatus::Blocked,
-                    UserStatus::Rejected,
-                ],
-                "status_before_delete = status, status = 'deleted', deleted_at = $2, updated_at = $2",
-                params![self.core.clock.now()],
-                "user.deleted",
+                Change::Deleted,
+                AuditAction::UserDeleted,
                 context,
             )
             .await?;
@@ -139,11 +135,8 @@ impl Accounts<'_> {
         self.change(
             admin.actor(),
             id,
-            &[UserStatus::Deleted],
-            "status = COALESCE(status_before_delete, 'active'), status_before_delete = NULL,
-             deleted_at = NULL, updated_at = $2",
-            params![self.core.clock.now()],
-            "user.restored",
+            Change::Restored,
+            AuditAction::UserRestored,
             context,
         )
         .await
@@ -160,8 +153,8 @@ impl Accounts<'_> {
             changes
                 .full_name
                 .as_deref()
-                .and_then(rules::check_full_name),
-            changes.username.as_deref().and_then(rules::check_username),
+                .and_then(naming::check_full_name),
+            changes.username.as_deref().and_then(naming::check_username),
         ]
         .into_iter()
         .flatten()
@@ -175,39 +168,32 @@ impl Accounts<'_> {
                 "name at least one of full_name, username",
             ));
         }
+        let change = Change::Profile {
+            full_name: changes.full_name.as_deref(),
+            username: changes.username.as_deref(),
+        };
         self.change(
             Actor::User(id),
             id,
-            &[UserStatus::Active],
-            "full_name = COALESCE($2, full_name), username = COALESCE($3, username),
-             username_normalized = COALESCE($4, username_normalized), updated_at = $5",
-            params![
-                changes.full_name.as_deref().map(str::trim),
-                changes.username.clone(),
-                changes.username.as_deref().map(rules::normalize_username),
-                self.core.clock.now()
-            ],
-            "user.profile_updated",
+            change,
+            AuditAction::UserProfileUpdated,
             context,
         )
         .await
     }
 
-    /// One audited state change in its own transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// One audited change in its own transaction.
     async fn change(
         &self,
         actor: Actor,
         id: UserId,
-        from: &[UserStatus],
-        assignments: &str,
-        values: Vec<crate::store::sql::SqlValue>,
-        action: &str,
+        change: Change<'_>,
+        action: AuditAction,
         context: &RequestContext,
     ) -> Result<User> {
-        let now = self.core.clock.now();
-        let mut tx = self.core.stores.db.begin().await?;
-        let user = store::transition(&mut tx, id, from, assignments, values).await?;
+        let now = self.core.base.clock.now();
+        let mut tx = self.core.base.stores.db.begin().await?;
+        let user = store::apply(&mut tx, id, change, now).await?;
         AuditEntry::new(actor, action)
             .target("user", id)
             .from_client(context)
@@ -218,13 +204,10 @@ impl Accounts<'_> {
     }
 
     async fn sign_out_everywhere(&self, id: UserId, reason: &str) -> Result<()> {
-        crate::credentials::sign_out_everywhere(
-            self.core,
-            Subject::User(id),
-            reason,
-            Ending::default(),
-        )
-        .await?;
+        self.core
+            .sessions
+            .end_all(&Subject::User(id), reason, None)
+            .await?;
         Ok(())
     }
 }

@@ -6,24 +6,36 @@ mod decisions;
 pub(crate) mod email_tokens;
 mod management;
 mod registration;
-pub mod rules;
 pub(crate) mod store;
 mod user;
 
-use crate::core::CoreInner;
+use crate::context::Base;
+use crate::mail::Mailer;
+use crate::passwords::Passwords;
+use crate::sessions::Sessions;
 
 pub use management::ProfileChanges;
 pub use registration::{Registered, Registration};
 pub use store::UserQuery;
 pub use user::{User, UserStatus};
 
+/// What the accounts domain borrows: the base, the password rules (registration hashes one),
+/// the mailer, and the sessions (blocking or deleting an account ends them).
+#[derive(Clone, Copy)]
+pub(crate) struct AccountsCore<'a> {
+    pub base: &'a Base,
+    pub passwords: &'a Passwords,
+    pub mailer: &'a Mailer,
+    pub sessions: &'a Sessions,
+}
+
 /// The accounts domain.
 pub struct Accounts<'a> {
-    core: &'a CoreInner,
+    core: AccountsCore<'a>,
 }
 
 impl<'a> Accounts<'a> {
-    pub(crate) fn new(core: &'a CoreInner) -> Self {
+    pub(crate) fn new(core: AccountsCore<'a>) -> Self {
         Self { core }
     }
 }

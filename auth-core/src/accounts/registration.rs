@@ -7,16 +7,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::email_tokens::{self, Purpose};
-use super::store::{self, NewUser};
-use super::{Accounts, User, UserStatus, rules};
-use crate::audit::AuditEntry;
+use super::store::{self, Change, NewUser};
+use super::{Accounts, User, UserStatus};
+use crate::audit::{AuditAction, AuditEntry};
 use crate::clock::SharedClock;
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, FieldError, Result};
 use crate::events::Event;
 use crate::ids::UserId;
 use crate::mail::{AfterAnswer, Mailer, messages};
-use crate::params;
+use crate::naming;
 use crate::secret::Secret;
 use crate::store::sql::Db;
 
@@ -25,10 +25,23 @@ use crate::store::sql::Db;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::registration_email))]
     pub email: String,
+    /// 3 to 32 letters, digits, dots, dashes or underscores, starting with a letter or digit.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,31}(?![\s\S])")
+    )]
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::full_name))]
     pub full_name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::new_password))]
     pub password: Secret,
+    /// The same password again.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, format = Password, min_length = 10, max_length = 256)
+    )]
     pub password_confirmation: Secret,
 }
 
@@ -50,14 +63,14 @@ impl Accounts<'_> {
         context: &RequestContext,
     ) -> Result<Registered> {
         let mut problems: Vec<FieldError> = [
-            rules::check_email(&input.email),
-            rules::check_username(&input.username),
-            rules::check_full_name(&input.full_name),
+            naming::check_email(&input.email),
+            naming::check_username(&input.username),
+            naming::check_full_name(&input.full_name),
         ]
         .into_iter()
         .flatten()
         .collect();
-        let password = match self.core.policy.check(
+        let password = match self.core.passwords.policy.check(
             "password",
             input.password.expose(),
             &[input.email.trim(), input.username.trim()],
@@ -79,16 +92,16 @@ impl Accounts<'_> {
             return Err(Error::Validation(problems));
         };
 
-        let db = &self.core.stores.db;
+        let db = &self.core.base.stores.db;
         if store::email_taken(db, &input.email).await? {
             return Err(Error::DuplicateEmail);
         }
         if store::username_taken(db, &input.username).await? {
             return Err(Error::DuplicateUsername);
         }
-        let hash = self.core.hasher.hash(&password).await?;
+        let hash = self.core.passwords.hasher.hash(&password).await?;
 
-        let now = self.core.clock.now();
+        let now = self.core.base.clock.now();
         let id = UserId::new();
         let mut tx = db.begin().await?;
         store::insert(
@@ -118,7 +131,7 @@ impl Accounts<'_> {
         )
         .enqueue(&mut tx, now)
         .await?;
-        AuditEntry::new(Actor::User(id), "user.registered")
+        AuditEntry::new(Actor::User(id), AuditAction::UserRegistered)
             .target("user", id)
             .from_client(context)
             .write(&mut tx, now)
@@ -136,51 +149,41 @@ impl Accounts<'_> {
     }
 
     fn verification_ttl(&self) -> SignedDuration {
-        SignedDuration::from_secs(self.core.config.tokens.email_verification_ttl_secs as i64)
+        SignedDuration::from_secs(self.core.base.config.tokens.email_verification_ttl_secs as i64)
     }
 
     fn verification_mail(&self, to: &str, name: &str, token: &Secret) -> crate::mail::OutgoingMail {
         messages::verify_email(
             to,
             name,
-            &self.core.config.gateway.public_url,
+            &self.core.base.config.gateway.public_url,
             token.expose(),
-            self.core.config.tokens.email_verification_ttl_secs / 3600,
+            self.core.base.config.tokens.email_verification_ttl_secs / 3600,
         )
     }
 
     /// Verifies the email address with the mailed token; the account then waits for approval and
     /// every admin is told.
     pub async fn verify_email(&self, token: &str, context: &RequestContext) -> Result<User> {
-        let now = self.core.clock.now();
-        let mut tx = self.core.stores.db.begin().await?;
+        let now = self.core.base.clock.now();
+        let mut tx = self.core.base.stores.db.begin().await?;
         let id = email_tokens::redeem(&mut tx, token, Purpose::VerifyEmail, now).await?;
-        let user = store::transition(
-            &mut tx,
-            id,
-            &[UserStatus::Unverified],
-            "status = 'pending', email_verified_at = $2, updated_at = $2",
-            params![now],
-        )
-        .await?;
+        let user = store::apply(&mut tx, id, Change::EmailVerified, now).await?;
         Event::about_user("user.email_verified", id, json!({ "user_id": id }))
             .enqueue(&mut tx, now)
             .await?;
-        AuditEntry::new(Actor::User(id), "user.email_verified")
+        AuditEntry::new(Actor::User(id), AuditAction::UserEmailVerified)
             .target("user", id)
             .from_client(context)
             .write(&mut tx, now)
             .await?;
-        let admins = tx
-            .query("SELECT email FROM admins WHERE disabled = FALSE", params![])
-            .await?;
-        for admin in admins {
+        for admin in store::admin_emails(&mut tx).await? {
             messages::new_pending_account(
-                &admin.get::<String>("email")?,
+                &admin,
                 &user.username,
                 &user.email,
                 &user.full_name,
-                &self.core.config.gateway.public_url,
+                &self.core.base.config.gateway.public_url,
             )
             .enqueue(&mut tx, now)
             .await?;
@@ -199,9 +202,10 @@ impl Accounts<'_> {
         email: &str,
         context: &RequestContext,
     ) -> Result<AfterAnswer> {
-        let normalized = rules::normalize_email(email);
+        let normalized = naming::normalize_email(email);
         let count = self
             .core
+            .base
             .stores
             .ephemeral
             .increment(
@@ -209,18 +213,18 @@ impl Accounts<'_> {
                 Duration::from_secs(3600),
             )
             .await?;
-        if count > i64::from(self.core.config.accounts.verification_resends_per_hour) {
+        if count > i64::from(self.core.base.config.accounts.verification_resends_per_hour) {
             return Err(Error::RateLimited {
                 retry_after_secs: 3600,
             });
         }
         let core = self.core;
         let job = VerificationMail {
-            db: core.stores.db.clone(),
-            clock: core.clock.clone(),
+            db: core.base.stores.db.clone(),
+            clock: core.base.clock.clone(),
             mailer: core.mailer.clone(),
-            public_url: core.config.gateway.public_url.clone(),
-            ttl_secs: core.config.tokens.email_verification_ttl_secs,
+            public_url: core.base.config.gateway.public_url.clone(),
+            ttl_secs: core.base.config.tokens.email_verification_ttl_secs,
             email: normalized,
             context: context.clone(),
         };
@@ -246,7 +250,7 @@ impl VerificationMail {
             return Ok(());
         };
         if user.status != UserStatus::Unverified
-            || rules::normalize_email(&user.email) != self.email
+            || naming::normalize_email(&user.email) != self.email
         {
             return Ok(());
         }
@@ -269,7 +273,7 @@ impl VerificationMail {
         )
         .enqueue(&mut tx, now)
         .await?;
-        AuditEntry::new(Actor::User(user.id), "user.verification_resent")
+        AuditEntry::new(Actor::User(user.id), AuditAction::UserVerificationResent)
             .target("user", user.id)
             .from_client(&self.context)
             .write(&mut tx, now)

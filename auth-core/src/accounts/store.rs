@@ -39,9 +39,9 @@ pub(crate) async fn insert(ex: &mut dyn Executor, user: NewUser<'_>) -> Result<(
         params![
             user.id,
             user.email.trim(),
-            super::rules::normalize_email(user.email),
+            crate::naming::normalize_email(user.email),
             user.username,
-            super::rules::normalize_username(user.username),
+            crate::naming::normalize_username(user.username),
             user.full_name.trim(),
             user.password_hash,
             user.now
@@ -96,7 +96,7 @@ pub(crate) async fn email_taken(db: &Db, email: &str) -> Result<bool> {
     Ok(db
         .query_opt(
             "SELECT id FROM users WHERE email_normalized = $1",
-            params![super::rules::normalize_email(email)],
+            params![crate::naming::normalize_email(email)],
         )
         .await?
         .is_some())
@@ -106,10 +106,21 @@ pub(crate) async fn username_taken(db: &Db, username: &str) -> Result<bool> {
     Ok(db
         .query_opt(
             "SELECT id FROM users WHERE username_normalized = $1",
-            params![super::rules::normalize_username(username)],
+            params![crate::naming::normalize_username(username)],
         )
         .await?
         .is_some())
+}
+
+/// Replaces user `id`'s hash with one of the same password at newer parameters (after a login):
+/// not a password change, so `password_changed_at` stays.
+pub(crate) async fn upgrade_password_hash(db: &Db, id: UserId, hash: &str) -> Result<()> {
+    db.execute(
+        "UPDATE users SET password_hash = $2 WHERE id = $1",
+        params![id, hash],
+    )
+    .await?;
+    Ok(())
 }
 
 pub(crate) async fn set_password(
@@ -126,10 +137,115 @@ pub(crate) async fn set_password(
     Ok(())
 }
 
+/// A change of an account's state or profile, each allowed only from some states.
+#[derive(Debug, Clone)]
+pub(crate) enum Change<'a> {
+    /// The mailed link was followed: the account waits for approval.
+    EmailVerified,
+    /// An admin approved: active, with its stable `auth_key`.
+    Approved {
+        auth_key: &'a str,
+        by: Option<String>,
+    },
+    /// An admin rejected, with the reason the person is told.
+    Rejected {
+        reason: &'a str,
+        by: Option<String>,
+    },
+    Blocked {
+        reason: Option<&'a str>,
+    },
+    Unblocked,
+    /// Soft deletion, remembering the state to restore.
+    Deleted,
+    Restored,
+    /// The person's own name or username.
+    Profile {
+        full_name: Option<&'a str>,
+        username: Option<&'a str>,
+    },
+}
+
+/// Applies `change` to user `id` at `now`, atomically: of two racing changes exactly one applies.
+/// Refuses with NotFound, or Conflict naming the current state when the change does not apply to
+/// it.
+pub(crate) async fn apply(
+    ex: &mut dyn Executor,
+    id: UserId,
+    change: Change<'_>,
+    now: Timestamp,
+) -> Result<User> {
+    use UserStatus::*;
+    let (from, assignments, values): (&[UserStatus], &str, Vec<SqlValue>) = match change {
+        Change::EmailVerified => (
+            &[Unverified],
+            "status = 'pending', email_verified_at = $2, updated_at = $2",
+            params![now],
+        ),
+        Change::Approved { auth_key, by } => (
+            &[Pending],
+            "status = 'active', auth_key = $2, decided_at = $3, decided_by = $4, updated_at = $3",
+            params![auth_key, now, by],
+        ),
+        Change::Rejected { reason, by } => (
+            &[Pending],
+            "status = 'rejected', rejection_reason = $2, decided_at = $3, decided_by = $4, \
+             updated_at = $3",
+            params![reason, now, by],
+        ),
+        Change::Blocked { reason } => (
+            &[Active],
+            "status = 'blocked', blocked_reason = $2, updated_at = $3",
+            params![reason, now],
+        ),
+        Change::Unblocked => (
+            &[Blocked],
+            "status = 'active', blocked_reason = NULL, updated_at = $2",
+            params![now],
+        ),
+        Change::Deleted => (
+            &[Unverified, Pending, Active, Blocked, Rejected],
+            "status_before_delete = status, status = 'deleted', deleted_at = $2, updated_at = $2",
+            params![now],
+        ),
+        Change::Restored => (
+            &[Deleted],
+            "status = COALESCE(status_before_delete, 'active'), status_before_delete = NULL, \
+             deleted_at = NULL, updated_at = $2",
+            params![now],
+        ),
+        Change::Profile {
+            full_name,
+            username,
+        } => (
+            &[Active],
+            "full_name = COALESCE($2, full_name), username = COALESCE($3, username), \
+             username_normalized = COALESCE($4, username_normalized), updated_at = $5",
+            params![
+                full_name.map(str::trim),
+                username,
+                username.map(crate::naming::normalize_username),
+                now
+            ],
+        ),
+    };
+    transition(ex, id, from, assignments, values).await
+}
+
+/// The email addresses of the enabled admins (told of every account that waits).
+pub(crate) async fn admin_emails(ex: &mut dyn Executor) -> Result<Vec<String>> {
+    let rows = ex
+        .run_query("SELECT email FROM admins WHERE disabled = FALSE", params![])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| row.get("email"))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Moves a user from one of `from` to a new state with `assignments` (SQL `SET` items whose
-/// parameters start at `$2`), atomically: of two racing changes exactly one applies. Refuses with
-/// NotFound or Conflict (naming the current state) when the user is not in one of `from`.
-pub(crate) async fn transition(
+/// parameters start at `$2`).
+async fn transition(
     ex: &mut dyn Executor,
     id: UserId,
     from: &[UserStatus],

@@ -1,18 +1,23 @@
 //! The audit log: every admin action and security event, with actor, action, target, time, client
 //! IP and outcome. Append-only: entries are written (in the same transaction as the change they
-//! record) and read, never changed.
+//! record, through [`AuditEntry::write`]) and read by admins, never changed. Every action is an
+//! [`AuditAction`].
+
+mod action;
+mod store;
 
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::access::AdminRead;
 use crate::context::{Actor, RequestContext};
 use crate::error::Result;
-use crate::ids::row_id;
 use crate::page::{Page, PageRequest};
-use crate::params;
 use crate::store::StoreError;
-use crate::store::sql::{Db, Executor, Filter, Row};
+use crate::store::sql::{Db, Executor};
+
+pub use action::AuditAction;
 
 /// How an audited action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,7 +42,7 @@ impl Outcome {
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
     actor: Actor,
-    action: String,
+    action: AuditAction,
     target: Option<(&'static str, String)>,
     client_ip: Option<String>,
     outcome: Outcome,
@@ -46,10 +51,10 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// A successful `action` by `actor`.
-    pub fn new(actor: Actor, action: impl Into<String>) -> Self {
+    pub fn new(actor: Actor, action: AuditAction) -> Self {
         Self {
             actor,
-            action: action.into(),
+            action,
             target: None,
             client_ip: None,
             outcome: Outcome::Success,
@@ -77,31 +82,23 @@ impl AuditEntry {
         self
     }
 
-    /// Writes the entry through `ex` (a transaction, to land with the change it records).
+    /// Writes the entry through `ex`: the transaction of the change it records, so the two land
+    /// together or not at all.
     pub async fn write(self, ex: &mut dyn Executor, at: Timestamp) -> Result<(), StoreError> {
-        let (target_kind, target_id) = match self.target {
-            Some((kind, id)) => (Some(kind.to_string()), Some(id)),
-            None => (None, None),
-        };
-        ex.run_execute(
-            "INSERT INTO audit_log (id, at, actor_kind, actor_id, action, target_kind, target_id,
-                                    client_ip, outcome, details)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            params![
-                row_id(),
+        store::insert(
+            ex,
+            store::NewEntry {
                 at,
-                self.actor.kind(),
-                self.actor.id(),
-                self.action,
-                target_kind,
-                target_id,
-                self.client_ip,
-                self.outcome.as_str(),
-                Value::Object(self.details).to_string()
-            ],
+                actor_kind: self.actor.kind(),
+                actor_id: self.actor.id(),
+                action: self.action.as_str(),
+                target: self.target.as_ref().map(|(kind, id)| (*kind, id.as_str())),
+                client_ip: self.client_ip,
+                outcome: self.outcome.as_str(),
+                details: Value::Object(self.details),
+            },
         )
-        .await?;
-        Ok(())
+        .await
     }
 }
 
@@ -121,24 +118,6 @@ pub struct AuditRecord {
     pub details: Value,
 }
 
-impl AuditRecord {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
-        let details: String = row.get("details")?;
-        Ok(Self {
-            id: row.get("id")?,
-            at: row.get("at")?,
-            actor_kind: row.get("actor_kind")?,
-            actor_id: row.get("actor_id")?,
-            action: row.get("action")?,
-            target_kind: row.get("target_kind")?,
-            target_id: row.get("target_id")?,
-            client_ip: row.get("client_ip")?,
-            outcome: row.get("outcome")?,
-            details: serde_json::from_str(&details).unwrap_or(Value::Null),
-        })
-    }
-}
-
 /// Filters of the audit log; every one is optional.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -150,40 +129,23 @@ pub struct AuditQuery {
     pub to: Option<Timestamp>,
 }
 
-/// Entries matching `query`, newest first.
-pub async fn list(db: &Db, query: &AuditQuery, page: PageRequest) -> Result<Page<AuditRecord>> {
-    let page = page.validated()?;
-    let mut filter = Filter::new();
-    filter
-        .add_opt("actor_id = ?", query.actor_id.clone())
-        .add_opt("action = ?", query.action.clone())
-        .add_opt("target_id = ?", query.target_id.clone())
-        .add_opt("outcome = ?", query.outcome.clone())
-        .add_opt("at >= ?", query.from)
-        .add_opt("at < ?", query.to);
-    let total: i64 = db
-        .query_one(
-            &format!("SELECT COUNT(*) AS n FROM audit_log{}", filter.where_sql()),
-            filter.params(),
-        )
-        .await?
-        .get("n")?;
-    let n = filter.next_placeholder();
-    let mut params = filter.params();
-    params.extend(params![page.limit(), page.offset()]);
-    let rows = db
-        .query(
-            &format!(
-                "SELECT * FROM audit_log{} ORDER BY at DESC, id DESC LIMIT ${n} OFFSET ${}",
-                filter.where_sql(),
-                n + 1
-            ),
-            params,
-        )
-        .await?;
-    let items = rows
-        .iter()
-        .map(AuditRecord::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::new(items, page, total))
+/// The audit domain: reading the log, for admins.
+pub struct Audit<'a> {
+    db: &'a Db,
+}
+
+impl<'a> Audit<'a> {
+    pub(crate) fn new(db: &'a Db) -> Self {
+        Self { db }
+    }
+
+    /// Entries matching `query`, newest first.
+    pub async fn list(
+        &self,
+        _reader: &AdminRead,
+        query: &AuditQuery,
+        page: PageRequest,
+    ) -> Result<Page<AuditRecord>> {
+        store::list(self.db, query, page.validated()?).await
+    }
 }

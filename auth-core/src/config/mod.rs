@@ -1,9 +1,12 @@
 //! Configuration as data: one serde tree, read from `config/default.toml`, an optional file and the
 //! environment, checked once in [`load`]. Nothing else in the program parses configuration.
 
+pub mod hours;
 mod load;
 mod redis_section;
+pub mod service;
 mod validate;
+pub mod values;
 
 use std::path::PathBuf;
 
@@ -11,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, DEFAULT_TOML, from_toml, load};
 pub use redis_section::{RedisConfig, RedisTopology};
+pub use service::ServiceDefinition;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,7 +39,7 @@ pub struct Config {
     pub redis: Option<RedisConfig>,
     /// Services placed behind the gateway, created on first start.
     #[serde(default)]
-    pub services: Vec<ServiceSeed>,
+    pub services: Vec<ServiceDefinition>,
 }
 
 /// The listener and how the gateway is reached.
@@ -88,13 +92,14 @@ impl GatewayConfig {
         };
         self.metrics_allow
             .iter()
-            .filter_map(|cidr| parse_cidr(cidr))
+            .filter_map(|cidr| parse_ip_range(cidr))
             .any(|net| net.contains(&ip))
     }
 }
 
-/// An address or CIDR (`10.0.0.0/8`, `::1/128`, `127.0.0.1`).
-pub(crate) fn parse_cidr(text: &str) -> Option<ipnet::IpNet> {
+/// An address or CIDR (`10.0.0.0/8`, `::1/128`, `127.0.0.1`): the one reader of the address
+/// ranges in the configuration (`gateway.metrics_allow`, `rate_limits.trusted_proxies`).
+pub fn parse_ip_range(text: &str) -> Option<ipnet::IpNet> {
     text.parse::<ipnet::IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .ok()
@@ -251,22 +256,6 @@ pub struct ScheduleConfig {
     pub open: String,
     pub close: String,
     pub warning_minutes: u32,
-}
-
-/// A service to create on first start.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceSeed {
-    pub slug: String,
-    pub name: String,
-    #[serde(default)]
-    pub hosts: Vec<String>,
-    #[serde(default)]
-    pub path_prefix: Option<String>,
-    /// Serve the path prefix on the gateway's own hosts (trusted services only).
-    #[serde(default)]
-    pub share_gateway_origin: bool,
-    pub upstreams: Vec<String>,
 }
 
 impl Config {

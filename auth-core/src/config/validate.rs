@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use super::load::ConfigError;
-use super::{Config, ServiceSeed, StorageBackend};
+use super::{Config, ServiceDefinition, StorageBackend};
 
 impl Config {
     /// Checks every value that serde accepted but the program cannot use.
@@ -31,17 +31,10 @@ impl Config {
             }
         }
         for (i, host) in self.gateway.hosts.iter().enumerate() {
-            crate::services::validate_host(host)
+            super::service::validate_host(host)
                 .map_err(|message| ConfigError::new(format!("gateway.hosts[{i}]"), message))?;
         }
-        for (i, cidr) in self.gateway.metrics_allow.iter().enumerate() {
-            if super::parse_cidr(cidr).is_none() {
-                return Err(ConfigError::new(
-                    format!("gateway.metrics_allow[{i}]"),
-                    format!("`{cidr}` is not an address or CIDR"),
-                ));
-            }
-        }
+        ip_ranges("gateway.metrics_allow", &self.gateway.metrics_allow)?;
         if let Some(tls) = &self.gateway.tls {
             socket_addr("gateway.tls.listen", &tls.listen)?;
             for (key, path) in [
@@ -73,16 +66,7 @@ impl Config {
         ] {
             at_least(key, value, 1)?;
         }
-        for (i, cidr) in r.trusted_proxies.iter().enumerate() {
-            cidr.parse::<ipnet::IpNet>()
-                .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    ConfigError::new(
-                        format!("rate_limits.trusted_proxies[{i}]"),
-                        format!("`{cidr}` is not an address or CIDR"),
-                    )
-                })?;
-        }
+        ip_ranges("rate_limits.trusted_proxies", &r.trusted_proxies)?;
         if r.shared && self.redis.is_none() {
             return Err(ConfigError::new(
                 "rate_limits.shared",
@@ -248,11 +232,12 @@ impl Config {
         at_least("qr.challenge_ttl_secs", self.qr.challenge_ttl_secs, 10)?;
         at_least("qr.pin_ttl_secs", self.qr.pin_ttl_secs, 10)?;
         at_least("qr.max_pin_attempts", self.qr.max_pin_attempts, 1)?;
-        crate::schedule::Schedule::from_config(&self.schedule)
+        self.schedule
+            .weekly()
             .map_err(|(key, message)| ConfigError::new(format!("schedule.{key}"), message))?;
 
         if let Some(key) = &self.keys.master_key {
-            crate::credentials::MasterKey::from_base64(key)
+            super::values::master_key_bytes(key)
                 .map_err(|message| ConfigError::new("keys.master_key", message))?;
         }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
@@ -262,7 +247,7 @@ impl Config {
             ));
         }
         if let Some(url) = &self.mail.smtp_url {
-            crate::mail::check_smtp_url(url)
+            super::values::check_smtp_url(url)
                 .map_err(|message| ConfigError::new("mail.smtp_url", message))?;
         }
         Ok(())
@@ -271,45 +256,26 @@ impl Config {
 
 fn validate_service(
     key: &str,
-    service: &ServiceSeed,
+    service: &ServiceDefinition,
     gateway_hosts: &[String],
 ) -> Result<(), ConfigError> {
-    crate::services::validate_slug(&service.slug)
-        .map_err(|message| ConfigError::new(format!("{key}.slug"), message))?;
-    if service.name.trim().is_empty() {
-        return Err(ConfigError::new(format!("{key}.name"), "must not be empty"));
+    match service.problems(gateway_hosts).into_iter().next() {
+        Some(problem) => Err(ConfigError::new(
+            format!("{key}.{}", problem.field),
+            problem.message,
+        )),
+        None => Ok(()),
     }
-    if service.hosts.is_empty() && !(service.path_prefix.is_some() && service.share_gateway_origin)
-    {
-        return Err(ConfigError::new(
-            format!("{key}.hosts"),
-            "needs at least one host (or a `path_prefix` with `share_gateway_origin = true`)",
-        ));
-    }
-    if service.share_gateway_origin && service.path_prefix.is_none() {
-        return Err(ConfigError::new(
-            format!("{key}.share_gateway_origin"),
-            "needs a `path_prefix` to serve on the gateway's hosts",
-        ));
-    }
-    for (i, host) in service.hosts.iter().enumerate() {
-        crate::services::validate_host(host)
-            .and_then(|()| crate::services::check_host_not_gateways(host, gateway_hosts))
-            .map_err(|message| ConfigError::new(format!("{key}.hosts[{i}]"), message))?;
-    }
-    if let Some(prefix) = &service.path_prefix {
-        crate::services::validate_path_prefix(prefix)
-            .and_then(|()| crate::services::check_prefix_not_reserved(prefix))
-            .map_err(|message| ConfigError::new(format!("{key}.path_prefix"), message))?;
-    }
-    if service.upstreams.is_empty() {
-        return Err(ConfigError::new(
-            format!("{key}.upstreams"),
-            "needs at least one upstream address",
-        ));
-    }
-    for (i, upstream) in service.upstreams.iter().enumerate() {
-        socket_addr(&format!("{key}.upstreams[{i}]"), upstream)?;
+}
+
+fn ip_ranges(key: &str, ranges: &[String]) -> Result<(), ConfigError> {
+    for (i, range) in ranges.iter().enumerate() {
+        if super::parse_ip_range(range).is_none() {
+            return Err(ConfigError::new(
+                format!("{key}[{i}]"),
+                format!("`{range}` is not an address or CIDR"),
+            ));
+        }
     }
     Ok(())
 }
@@ -375,7 +341,7 @@ mod tests {
     fn defaults_are_valid() {
         let config = from_toml("").unwrap();
         assert_eq!(config.gateway.listen, "127.0.0.1:8080");
-        assert_eq!(config.services.len(), 2);
+        assert_eq!(config.services.len(), 3);
         assert!(config.redis.is_none());
     }
 

@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use super::lockout::{UnknownLogin, client_key};
 use super::login::secs;
-use super::password::{PasswordPolicy, Verified};
 use super::{ADMIN_AUDIENCE, Credentials, TokenKind, TokenSpec};
-use crate::accounts::rules::normalize_username;
 use crate::admins::{self, Role};
-use crate::audit::{AuditEntry, Outcome};
+use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
 use crate::ids::{AdminId, SessionId};
+use crate::naming::normalize_username;
+use crate::passwords::{PasswordPolicy, Verified};
 use crate::secret::Secret;
 use crate::sessions::{LoginMethod, NewSession, Subject};
 
@@ -47,7 +47,7 @@ impl Credentials<'_> {
     ) -> Result<AdminToken> {
         let core = self.core;
         let password = PasswordPolicy::normalize(request.password.expose());
-        let db = &core.stores.db;
+        let db = &core.base.stores.db;
         let client = client_key(context.client_ip);
         let Some((admin, hash)) = admins::for_login(db, &request.username).await? else {
             let username = normalize_username(&request.username);
@@ -61,28 +61,30 @@ impl Credentials<'_> {
         };
         let id = admin.id.to_string();
         let attempt = match core
+            .state
             .lockout
-            .admit_admin(db, &id, &client, core.clock.now())
+            .admit_admin(db, &id, &client, core.base.clock.now())
             .await
         {
             Ok(attempt) => attempt,
             Err(err) => {
                 // The same hash as any other try, so a locked admin looks like an unknown one.
-                core.hasher.verify(&password, None).await?;
+                core.passwords.hasher.verify(&password, None).await?;
                 return Err(err);
             }
         };
-        let now = core.clock.now();
-        if let Verified::No = core.hasher.verify(&password, Some(&hash)).await? {
+        let now = core.base.clock.now();
+        if let Verified::No = core.passwords.hasher.verify(&password, Some(&hash)).await? {
             let locked = core
+                .state
                 .lockout
                 .failed_admin(db, &id, &client, attempt, now)
                 .await?;
             // A wrong password is a failed login, or, the one that locks, the lockout itself.
             let entry = match locked {
-                Some(until) => AuditEntry::new(Actor::Anonymous, "admin.locked")
+                Some(until) => AuditEntry::new(Actor::Anonymous, AuditAction::AdminLocked)
                     .detail("locked_until", until.to_string()),
-                None => AuditEntry::new(Actor::Anonymous, "admin.login"),
+                None => AuditEntry::new(Actor::Anonymous, AuditAction::AdminLogin),
             };
             entry
                 .target("admin", admin.id)
@@ -92,13 +94,14 @@ impl Credentials<'_> {
                 .await?;
             return Err(Error::InvalidCredentials);
         }
-        core.lockout
+        core.state
+            .lockout
             .succeeded_admin(db, &id, &client, attempt)
             .await?;
         if admin.disabled {
             return Err(Error::AdminDisabled);
         }
-        let ttl = core.config.tokens.admin_ttl_secs;
+        let ttl = core.base.config.tokens.admin_ttl_secs;
         let session = core
             .sessions
             .start(NewSession {
@@ -110,7 +113,7 @@ impl Credentials<'_> {
                 context,
             })
             .await?;
-        let (access_token, _) = core.tokens.issue(
+        let (access_token, _) = core.state.tokens.issue(
             TokenKind::Admin,
             &id,
             ADMIN_AUDIENCE,
@@ -123,7 +126,7 @@ impl Credentials<'_> {
                 name: None,
             },
         )?;
-        AuditEntry::new(Actor::Admin(admin.id), "admin.login")
+        AuditEntry::new(Actor::Admin(admin.id), AuditAction::AdminLogin)
             .target("admin", admin.id)
             .from_client(context)
             .write(&mut db.clone(), now)

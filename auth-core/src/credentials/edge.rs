@@ -11,8 +11,8 @@ use jiff::SignedDuration;
 use serde::Serialize;
 
 use super::edge_cache::Verified;
-use super::scope::{self, Binding, CredentialKind, Place};
 use super::{Credentials, Principal, TokenKind, TokenSpec};
+use crate::access::scope::{self, Binding, CredentialKind, Place};
 use crate::context::RequestContext;
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
@@ -62,8 +62,8 @@ impl Credentials<'_> {
                 credential: CredentialKind::PersonalAccessToken,
             });
         }
-        let now = self.core.clock.now();
-        if let Some(known) = self.core.edge_cache.verified(bearer, service, now) {
+        let now = self.core.base.clock.now();
+        if let Some(known) = self.core.state.edge_cache.verified(bearer, service, now) {
             let session = known.identity.session_id.ok_or(Error::InvalidToken)?;
             // The signature is known good; the session must still be live, every time.
             return match self.core.sessions.live(&session).await? {
@@ -76,10 +76,10 @@ impl Credentials<'_> {
                 _ => Err(Error::InvalidToken),
             };
         }
-        let claims = self.core.tokens.verify_signed(bearer, None).await?;
+        let claims = self.core.state.tokens.verify_signed(bearer, None).await?;
         let credential = match claims.kind {
             TokenKind::Session => CredentialKind::ServiceSession,
-            TokenKind::Access if claims.aud == self.core.config.tokens.api_audience => {
+            TokenKind::Access if claims.aud == self.core.base.config.tokens.api_audience => {
                 CredentialKind::AccessToken
             }
             _ => return Err(Error::InvalidToken),
@@ -116,7 +116,7 @@ impl Credentials<'_> {
             session_id: Some(session_id),
             credential,
         };
-        self.core.edge_cache.remember_verified(
+        self.core.state.edge_cache.remember_verified(
             bearer,
             Verified {
                 identity: identity.clone(),
@@ -139,8 +139,8 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<()> {
         let window = format!("pat-login:{}:{service}", hash_token(token));
-        let ttl = Duration::from_secs(self.core.config.sessions.service_ttl_secs.max(1));
-        let ephemeral = &self.core.stores.ephemeral;
+        let ttl = Duration::from_secs(self.core.base.config.sessions.service_ttl_secs.max(1));
+        let ephemeral = &self.core.base.stores.ephemeral;
         if !ephemeral.put_new(&window, Vec::new(), ttl).await? {
             return Ok(());
         }
@@ -151,7 +151,10 @@ impl Credentials<'_> {
             failure: None,
             context,
         }
-        .record(&mut self.core.stores.db.clone(), self.core.clock.now())
+        .record(
+            &mut self.core.base.stores.db.clone(),
+            self.core.base.clock.now(),
+        )
         .await;
         if let Err(err) = recorded {
             // The next use tries again rather than leave the window without its row.
@@ -167,11 +170,11 @@ impl Credentials<'_> {
         let subject = identity
             .session_id
             .map_or_else(|| format!("user:{}", identity.user_id), |s| s.to_string());
-        let now = self.core.clock.now();
-        if let Some(token) = self.core.edge_cache.assertion(&subject, service, now) {
+        let now = self.core.base.clock.now();
+        if let Some(token) = self.core.state.edge_cache.assertion(&subject, service, now) {
             return Ok(token);
         }
-        let (token, _) = self.core.tokens.issue(
+        let (token, _) = self.core.state.tokens.issue(
             TokenKind::Assertion,
             &identity.user_id.to_string(),
             service,
@@ -185,6 +188,7 @@ impl Credentials<'_> {
             },
         )?;
         self.core
+            .state
             .edge_cache
             .remember_assertion(&subject, service, token.clone(), now);
         Ok(token)

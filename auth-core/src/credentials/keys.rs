@@ -15,10 +15,9 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::MasterKey;
+use super::{MasterKey, store};
 use crate::clock::SharedClock;
 use crate::error::{Error, Result};
-use crate::params;
 use crate::secret::random_bytes;
 use crate::store::sql::Db;
 
@@ -73,14 +72,7 @@ impl KeyRing {
         clock: SharedClock,
         retire_for: SignedDuration,
     ) -> Result<KeyRing> {
-        let has_current = db
-            .query_opt(
-                "SELECT kid FROM signing_keys WHERE retired_at IS NULL LIMIT 1",
-                params![],
-            )
-            .await?
-            .is_some();
-        if !has_current {
+        if !store::has_current_key(&db).await? {
             insert_new_key(&db, &master, clock.now()).await?;
         }
         let set = load(&db, &master).await?;
@@ -171,18 +163,9 @@ impl KeyRing {
     pub async fn rotate(&self) -> Result<String> {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        tx.execute(
-            "UPDATE signing_keys SET retired_at = $1, verify_until = $2 WHERE retired_at IS NULL",
-            params![now, now + self.retire_for],
-        )
-        .await?;
+        store::retire_current_key(&mut tx, now, now + self.retire_for).await?;
         let (kid, public, sealed) = new_key(&self.master)?;
-        tx.execute(
-            "INSERT INTO signing_keys (kid, algorithm, public_key, private_key_sealed, created_at)
-             VALUES ($1, 'EdDSA', $2, $3, $4)",
-            params![kid.clone(), public.to_vec(), sealed, now],
-        )
-        .await?;
+        store::insert_key(&mut tx, &kid, &public, sealed, now).await?;
         tx.commit().await?;
         self.reload().await?;
         Ok(kid)
@@ -223,35 +206,20 @@ fn new_key(master: &MasterKey) -> Result<(String, [u8; 32], Vec<u8>)> {
 
 async fn insert_new_key(db: &Db, master: &MasterKey, now: Timestamp) -> Result<()> {
     let (kid, public, sealed) = new_key(master)?;
-    db.execute(
-        "INSERT INTO signing_keys (kid, algorithm, public_key, private_key_sealed, created_at)
-         VALUES ($1, 'EdDSA', $2, $3, $4) ON CONFLICT (kid) DO NOTHING",
-        params![kid, public.to_vec(), sealed, now],
-    )
-    .await?;
-    Ok(())
+    store::insert_key(&mut db.clone(), &kid, &public, sealed, now).await
 }
 
 async fn load(db: &Db, master: &MasterKey) -> Result<KeySet> {
-    let rows = db
-        .query(
-            "SELECT kid, public_key, private_key_sealed, retired_at, verify_until
-             FROM signing_keys ORDER BY created_at DESC, kid",
-            params![],
-        )
-        .await?;
     let mut signing = None;
     let mut verifying = HashMap::new();
-    for row in rows {
-        let kid: String = row.get("kid")?;
-        let public: [u8; 32] = row
-            .get::<Vec<u8>>("public_key")?
+    for stored in store::keys(db).await? {
+        let kid = stored.kid;
+        let public: [u8; 32] = stored
+            .public
             .try_into()
             .map_err(|_| Error::internal("stored public key is not 32 bytes"))?;
-        let retired: Option<Timestamp> = row.get("retired_at")?;
-        if retired.is_none() && signing.is_none() {
-            let sealed: Vec<u8> = row.get("private_key_sealed")?;
-            let der = master.open(kid.as_bytes(), &sealed).map_err(|_| {
+        if stored.retired_at.is_none() && signing.is_none() {
+            let der = master.open(kid.as_bytes(), &stored.sealed).map_err(|_| {
                 Error::internal(
                     "the signing key cannot be decrypted: this gateway's master key differs from \
                      the one that sealed it (keys.master_key must be shared by all gateways)",
@@ -266,7 +234,7 @@ async fn load(db: &Db, master: &MasterKey) -> Result<KeySet> {
             Arc::new(VerifyKey {
                 decoding: DecodingKey::from_ed_der(&public),
                 public,
-                verify_until: row.get("verify_until")?,
+                verify_until: stored.verify_until,
             }),
         );
     }

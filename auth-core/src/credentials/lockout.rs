@@ -14,34 +14,13 @@ use std::net::IpAddr;
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::store;
 use crate::config::LockoutConfig;
 use crate::error::{Error, Result};
-use crate::params;
 use crate::store::sql::Db;
 
+pub use super::store::{Counter, USER_PASSWORDS, USER_PINS};
 pub use unknown::UnknownLogin;
-
-/// Which counter: the table and its two columns (fixed names, never input).
-#[derive(Debug, Clone, Copy)]
-pub struct Counter {
-    pub table: &'static str,
-    pub count_column: &'static str,
-    pub until_column: &'static str,
-}
-
-/// Wrong passwords of users.
-pub const USER_PASSWORDS: Counter = Counter {
-    table: "users",
-    count_column: "failed_logins",
-    until_column: "locked_until",
-};
-
-/// Wrong PINs of users, across QR challenges.
-pub const USER_PINS: Counter = Counter {
-    table: "users",
-    count_column: "failed_pins",
-    until_column: "pins_locked_until",
-};
 
 /// The lockout rules.
 #[derive(Clone)]
@@ -101,36 +80,11 @@ impl Lockout {
         id: &str,
         now: Timestamp,
     ) -> Result<Admitted> {
-        let Counter {
-            table,
-            count_column: count,
-            until_column: until,
-        } = counter;
-        // A lock that has run out starts the count afresh.
-        let sql = format!(
-            "UPDATE {table} SET
-                 {count} = CASE WHEN {until} IS NOT NULL AND {until} <= $2 THEN 1 ELSE {count} + 1 END,
-                 {until} = CASE WHEN {until} IS NOT NULL AND {until} <= $2 THEN NULL ELSE {until} END
-             WHERE id = $1
-               AND (({until} IS NULL AND {count} < $3) OR ({until} IS NOT NULL AND {until} <= $2))
-             RETURNING {count} AS n"
-        );
-        match db
-            .query_opt(&sql, params![id, now, self.max_failures])
-            .await?
-        {
-            Some(row) => Ok(Admitted {
-                count: row.get("n")?,
-            }),
+        match store::count_attempt(db, counter, id, now, self.max_failures).await? {
+            Some(count) => Ok(Admitted { count }),
             None => {
-                let row = db
-                    .query_opt(
-                        &format!("SELECT {until} AS until FROM {table} WHERE id = $1"),
-                        params![id],
-                    )
-                    .await?;
-                let until = row
-                    .and_then(|r| r.get::<Option<Timestamp>>("until").ok().flatten())
+                let until = store::locked_until(db, counter, id)
+                    .await?
                     // Counted to the limit but the locking attempt is still running.
                     .unwrap_or(now + self.lock_for);
                 Err(Error::AccountLocked { until })
@@ -152,16 +106,7 @@ impl Lockout {
             return Ok(None);
         }
         let until = now + self.lock_for;
-        let locked = db
-            .execute(
-                &format!(
-                    "UPDATE {} SET {} = $2 WHERE id = $1 AND {} IS NULL",
-                    counter.table, counter.until_column, counter.until_column
-                ),
-                params![id, until],
-            )
-            .await?;
-        Ok((locked > 0).then_some(until))
+        Ok(store::lock(db, counter, id, until).await?.then_some(until))
     }
 
     /// The admitted attempt succeeded: the count starts again.
@@ -172,23 +117,21 @@ impl Lockout {
         id: &str,
         _attempt: Admitted,
     ) -> Result<()> {
-        self.clear(db, counter, id).await
+        self.clear(&mut db.clone(), counter, id).await
     }
 
-    /// Clears count and lock (a success, or an admin unlocking the account).
-    pub async fn clear(&self, db: &Db, counter: Counter, id: &str) -> Result<()> {
-        db.execute(
-            &format!(
-                "UPDATE {} SET {} = 0, {} = NULL WHERE id = $1",
-                counter.table, counter.count_column, counter.until_column
-            ),
-            params![id],
-        )
-        .await?;
-        Ok(())
+    /// Clears count and lock (a success, or an admin unlocking the account, in the transaction
+    /// that records it).
+    pub async fn clear(
+        &self,
+        ex: &mut dyn crate::store::sql::Executor,
+        counter: Counter,
+        id: &str,
+    ) -> Result<()> {
+        store::clear(ex, counter, id).await
     }
 
-    /// Counts an attempt at admin `admin` from `client` (see [`client_key`]), or refuses it with
+    /// Counts an attempt at admin `admin` from `client` (keyed by `client_key`), or refuses it with
     /// [`Error::AccountLocked`]. Other clients keep their own count.
     pub async fn admit_admin(
         &self,
@@ -197,42 +140,13 @@ impl Lockout {
         client: &str,
         now: Timestamp,
     ) -> Result<Admitted> {
-        // The first attempt inserts the row; later ones update it under the same rule as
-        // `admit`. When the rule refuses, the update does nothing and no row comes back.
-        let row = db
-            .query_opt(
-                "INSERT INTO admin_login_locks (admin_id, client_key, failed_logins, locked_until)
-                 VALUES ($1, $2, 1, NULL)
-                 ON CONFLICT (admin_id, client_key) DO UPDATE SET
-                     failed_logins = CASE
-                         WHEN admin_login_locks.locked_until IS NOT NULL
-                              AND admin_login_locks.locked_until <= $3 THEN 1
-                         ELSE admin_login_locks.failed_logins + 1 END,
-                     locked_until = CASE
-                         WHEN admin_login_locks.locked_until IS NOT NULL
-                              AND admin_login_locks.locked_until <= $3 THEN NULL
-                         ELSE admin_login_locks.locked_until END
-                 WHERE (admin_login_locks.locked_until IS NULL
-                        AND admin_login_locks.failed_logins < $4)
-                    OR (admin_login_locks.locked_until IS NOT NULL
-                        AND admin_login_locks.locked_until <= $3)
-                 RETURNING failed_logins AS n",
-                params![admin, client, now, self.max_failures],
-            )
-            .await?;
-        if let Some(row) = row {
-            return Ok(Admitted {
-                count: row.get("n")?,
-            });
+        if let Some(count) =
+            store::count_admin_attempt(db, admin, client, now, self.max_failures).await?
+        {
+            return Ok(Admitted { count });
         }
-        let until = db
-            .query_opt(
-                "SELECT locked_until AS until FROM admin_login_locks
-                 WHERE admin_id = $1 AND client_key = $2",
-                params![admin, client],
-            )
+        let until = store::admin_locked_until(db, admin, client)
             .await?
-            .and_then(|r| r.get::<Option<Timestamp>>("until").ok().flatten())
             .unwrap_or(now + self.lock_for);
         Err(Error::AccountLocked { until })
     }
@@ -251,14 +165,9 @@ impl Lockout {
             return Ok(None);
         }
         let until = now + self.lock_for;
-        let locked = db
-            .execute(
-                "UPDATE admin_login_locks SET locked_until = $3
-                 WHERE admin_id = $1 AND client_key = $2 AND locked_until IS NULL",
-                params![admin, client, until],
-            )
-            .await?;
-        Ok((locked > 0).then_some(until))
+        Ok(store::lock_admin(db, admin, client, until)
+            .await?
+            .then_some(until))
     }
 
     /// The admitted attempt at `admin` from `client` succeeded: that client's count is gone.
@@ -269,12 +178,7 @@ impl Lockout {
         client: &str,
         _attempt: Admitted,
     ) -> Result<()> {
-        db.execute(
-            "DELETE FROM admin_login_locks WHERE admin_id = $1 AND client_key = $2",
-            params![admin, client],
-        )
-        .await?;
-        Ok(())
+        store::clear_admin(db, admin, client).await
     }
 }
 

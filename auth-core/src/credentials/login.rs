@@ -5,16 +5,16 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::lockout::{USER_PASSWORDS, UnknownLogin};
-use super::password::{PasswordPolicy, Verified};
 use super::{Credentials, Principal, TokenKind, TokenSpec, refresh};
 use crate::accounts::{User, UserStatus, store as users};
-use crate::audit::{AuditEntry, Outcome};
+use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
 use crate::login_history::{LoginAttempt, record_login};
-use crate::params;
+use crate::passwords::{PasswordPolicy, Verified};
 use crate::secret::Secret;
+use crate::sessions::store as families;
 use crate::sessions::{LoginMethod, NewSession, Subject};
 
 /// A password login: `login` is the email address or the username.
@@ -65,11 +65,11 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<LoginTokens> {
         let core = self.core;
-        if request.password.expose().chars().count() > core.config.passwords.max_length {
+        if request.password.expose().chars().count() > core.base.config.passwords.max_length {
             return Err(Error::InvalidCredentials);
         }
         let password = PasswordPolicy::normalize(request.password.expose());
-        let db = &core.stores.db;
+        let db = &core.base.stores.db;
         let found = users::for_login(db, &request.login)
             .await?
             .filter(|(user, _)| user.status != UserStatus::Deleted);
@@ -89,29 +89,31 @@ impl Credentials<'_> {
         };
         let id = user.id.to_string();
         let attempt = match core
+            .state
             .lockout
-            .admit(db, USER_PASSWORDS, &id, core.clock.now())
+            .admit(db, USER_PASSWORDS, &id, core.base.clock.now())
             .await
         {
             Ok(attempt) => attempt,
             Err(err) => {
                 // Not checked, but hashed all the same: a locked account must take as long as
                 // an unknown one, or timing would tell them apart.
-                core.hasher.verify(&password, None).await?;
+                core.passwords.hasher.verify(&password, None).await?;
                 self.history(Some(user.id), Some("ACCOUNT_LOCKED"), context)
                     .await?;
                 return Err(err);
             }
         };
-        match core.hasher.verify(&password, Some(&hash)).await? {
+        match core.passwords.hasher.verify(&password, Some(&hash)).await? {
             Verified::No => {
-                let now = core.clock.now();
+                let now = core.base.clock.now();
                 if let Some(until) = core
+                    .state
                     .lockout
                     .failed(db, USER_PASSWORDS, &id, attempt, now)
                     .await?
                 {
-                    AuditEntry::new(Actor::Anonymous, "user.locked")
+                    AuditEntry::new(Actor::Anonymous, AuditAction::UserLocked)
                         .target("user", user.id)
                         .from_client(context)
                         .outcome(Outcome::Failure)
@@ -124,15 +126,12 @@ impl Credentials<'_> {
                 Err(Error::InvalidCredentials)
             }
             Verified::Yes { rehash } => {
-                core.lockout
+                core.state
+                    .lockout
                     .succeeded(db, USER_PASSWORDS, &id, attempt)
                     .await?;
                 if let Some(new_hash) = rehash {
-                    db.execute(
-                        "UPDATE users SET password_hash = $2 WHERE id = $1",
-                        params![user.id, new_hash],
-                    )
-                    .await?;
+                    users::upgrade_password_hash(db, user.id, &new_hash).await?;
                 }
                 if let Some(refusal) = user.status.login_refusal() {
                     self.history(Some(user.id), Some(refusal.code().as_str()), context)
@@ -154,39 +153,46 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<Option<Error>> {
         let core = self.core;
-        let store = core.stores.ephemeral.as_ref();
+        let store = core.base.stores.ephemeral.as_ref();
         let admitted = match core
+            .state
             .lockout
-            .admit_unknown(store, unknown, core.clock.now())
+            .admit_unknown(store, unknown, core.base.clock.now())
             .await
         {
             Ok(attempt) => Ok(attempt),
             Err(locked @ Error::AccountLocked { .. }) => Err(locked),
             Err(other) => return Err(other),
         };
-        core.hasher.verify(password, None).await?;
+        core.passwords.hasher.verify(password, None).await?;
         let attempt = match admitted {
             Ok(attempt) => attempt,
             Err(locked) => return Ok(Some(locked)),
         };
-        let now = core.clock.now();
+        let now = core.base.clock.now();
         if let Some(until) = core
+            .state
             .lockout
             .failed_unknown(store, unknown, attempt, now)
             .await?
         {
-            AuditEntry::new(Actor::Anonymous, format!("{}.locked", unknown.realm))
+            let action = if unknown.realm == "admin" {
+                AuditAction::AdminLocked
+            } else {
+                AuditAction::UserLocked
+            };
+            AuditEntry::new(Actor::Anonymous, action)
                 .from_client(context)
                 .outcome(Outcome::Failure)
                 .detail("locked_until", until.to_string())
-                .write(&mut core.stores.db.clone(), now)
+                .write(&mut core.base.stores.db.clone(), now)
                 .await?;
         } else if unknown.realm == "admin" {
             // A wrong admin password is audited; so is a try at an admin that does not exist.
-            AuditEntry::new(Actor::Anonymous, "admin.login")
+            AuditEntry::new(Actor::Anonymous, AuditAction::AdminLogin)
                 .from_client(context)
                 .outcome(Outcome::Failure)
-                .write(&mut core.stores.db.clone(), now)
+                .write(&mut core.base.stores.db.clone(), now)
                 .await?;
         }
         Ok(None)
@@ -205,7 +211,10 @@ impl Credentials<'_> {
             failure,
             context,
         }
-        .record(&mut self.core.stores.db.clone(), self.core.clock.now())
+        .record(
+            &mut self.core.base.stores.db.clone(),
+            self.core.base.clock.now(),
+        )
         .await?;
         Ok(())
     }
@@ -216,10 +225,10 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<LoginTokens> {
         let core = self.core;
-        let now = core.clock.now();
+        let now = core.base.clock.now();
         let session_id = SessionId::new();
-        let refresh_expires = now + secs(core.config.tokens.refresh_ttl_secs);
-        let mut tx = core.stores.db.begin().await?;
+        let refresh_expires = now + secs(core.base.config.tokens.refresh_ttl_secs);
+        let mut tx = core.base.stores.db.begin().await?;
         let refresh_token = refresh::start_family(
             &mut tx,
             session_id,
@@ -234,7 +243,7 @@ impl Credentials<'_> {
             .start(NewSession {
                 id: session_id,
                 subject: Subject::User(user.id),
-                audience: &core.config.tokens.api_audience,
+                audience: &core.base.config.tokens.api_audience,
                 method: LoginMethod::Password,
                 expires_at: refresh_expires,
                 context,
@@ -250,11 +259,11 @@ impl Credentials<'_> {
         session_id: SessionId,
         refresh_token: Secret,
     ) -> Result<LoginTokens> {
-        let ttl = self.core.config.tokens.access_ttl_secs;
-        let (access_token, _) = self.core.tokens.issue(
+        let ttl = self.core.base.config.tokens.access_ttl_secs;
+        let (access_token, _) = self.core.state.tokens.issue(
             TokenKind::Access,
             &user.id.to_string(),
-            &self.core.config.tokens.api_audience,
+            &self.core.base.config.tokens.api_audience,
             secs(ttl),
             TokenSpec {
                 sid: Some(session_id.to_string()),
@@ -281,22 +290,16 @@ impl Credentials<'_> {
                 "a personal access token has no session; revoke the token instead",
             ));
         };
-        let now = self.core.clock.now();
-        self.core
-            .stores
-            .db
-            .execute(
-                "UPDATE refresh_families SET revoked_at = $2, revoked_reason = 'logout'
-                 WHERE id = $1 AND revoked_at IS NULL",
-                params![session, now],
-            )
-            .await?;
-        self.core.sessions.revoke(&session).await?;
-        AuditEntry::new(principal.actor(), "session.logout")
+        let now = self.core.base.clock.now();
+        let mut tx = self.core.base.stores.db.begin().await?;
+        families::revoke_families(&mut tx, families::Families::One(session), "logout", now).await?;
+        AuditEntry::new(principal.actor(), AuditAction::SessionLogout)
             .target("session", session)
             .from_client(context)
-            .write(&mut self.core.stores.db.clone(), now)
+            .write(&mut tx, now)
             .await?;
+        tx.commit().await?;
+        self.core.sessions.revoke(&session).await?;
         Ok(())
     }
 
@@ -314,6 +317,7 @@ impl Credentials<'_> {
                 let expires_at = match session {
                     Some(_) => self
                         .core
+                        .state
                         .tokens
                         .verify_signed(token, None)
                         .await

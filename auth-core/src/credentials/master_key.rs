@@ -31,13 +31,7 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     /// Parses base64 of exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, String> {
-        let bytes = STANDARD
-            .decode(text.trim())
-            .map_err(|_| "must be base64".to_string())?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| "must decode to exactly 32 bytes".to_string())?;
-        Ok(Self(key))
+        crate::config::values::master_key_bytes(text).map(Self)
     }
 
     /// A fresh random key.

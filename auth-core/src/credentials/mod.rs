@@ -1,9 +1,8 @@
 //! Credentials: passwords, lockout, signing keys and tokens, refresh-token families, password
 //! reset and personal access tokens, and turning a bearer credential into a [`Principal`] at the
-//! place it is presented, as the table in [`scope`] allows.
+//! place it is presented, as the table in [`crate::access::scope`] allows.
 
 mod admin_login;
-mod authority;
 mod edge;
 pub(crate) mod edge_cache;
 mod jwt;
@@ -11,26 +10,26 @@ mod keys;
 mod lockout;
 mod login;
 mod master_key;
-pub mod password;
 mod password_change;
 mod pat;
 mod refresh;
 mod reset;
-pub mod scope;
+mod store;
 
 use crate::accounts::{User, UserStatus};
 use crate::admins::Admin;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditAction, AuditEntry};
+use crate::context::Base;
 use crate::context::{Actor, RequestContext};
-use crate::core::CoreInner;
 use crate::error::{Error, Result};
 use crate::ids::{AdminId, SessionId, UserId};
-use crate::params;
+use crate::mail::Mailer;
+use crate::passwords::Passwords;
+use crate::sessions::Sessions;
 use crate::sessions::Subject;
 
+pub use crate::access::{AdminRead, AdminWrite, Binding, CredentialKind, Place, PlaceKind};
 pub use admin_login::{AdminLogin, AdminToken};
-pub use authority::{AdminRead, AdminWrite};
-pub(crate) use authority::{read_for as authority_read, write_for as authority_write};
 pub use edge::{ASSERTION_TTL, EdgeIdentity};
 pub use jwt::{Claims, TokenKind, TokenSigner, TokenSpec};
 pub use keys::KeyRing;
@@ -40,7 +39,6 @@ pub use master_key::{MASTER_KEY_FILE, MasterKey};
 pub(crate) use master_key::{open_with, seal_with};
 pub use password_change::PasswordChange;
 pub use pat::{NewPersonalAccessToken, PAT_PREFIX, PersonalAccessToken};
-pub use scope::{Binding, CredentialKind, Place, PlaceKind};
 
 /// `aud` of admin tokens.
 pub const ADMIN_AUDIENCE: &str = "auth-admin";
@@ -99,7 +97,9 @@ impl Principal {
     /// Leave to read as an admin: any enabled admin.
     pub fn admin_read(&self) -> Result<AdminRead> {
         match self {
-            Principal::Admin { admin, .. } => authority::read_for(admin),
+            Principal::Admin { admin, .. } => {
+                crate::access::read_leave(admin.id, admin.role, admin.disabled)
+            }
             Principal::User { .. } => Err(Error::NeedsAdmin),
         }
     }
@@ -107,7 +107,9 @@ impl Principal {
     /// Leave to change things as an admin: an enabled admin whose role may write.
     pub fn admin_write(&self) -> Result<AdminWrite> {
         match self {
-            Principal::Admin { admin, .. } => authority::write_for(admin),
+            Principal::Admin { admin, .. } => {
+                crate::access::write_leave(admin.id, admin.role, admin.disabled)
+            }
             Principal::User { .. } => Err(Error::NeedsAdmin),
         }
     }
@@ -121,25 +123,39 @@ impl Principal {
     }
 }
 
-/// The host operator's leave to act as an admin: for the command line on the host, which holds
-/// the database already. Never hand it to anything a request controls.
-pub(crate) fn host_operator() -> AdminWrite {
-    authority::host()
+/// The credentials domain's own state: the lockout rules, the signing keys, and what the
+/// gateway's hot path remembers between requests.
+pub(crate) struct CredentialState {
+    pub lockout: Lockout,
+    pub tokens: TokenSigner,
+    pub edge_cache: edge_cache::EdgeCache,
+}
+
+/// What the credentials domain borrows: the base, the password rules, its own state, the
+/// sessions, and the mailer (reset links, notices).
+#[derive(Clone, Copy)]
+pub(crate) struct CredentialsCore<'a> {
+    pub base: &'a Base,
+    pub passwords: &'a Passwords,
+    pub state: &'a CredentialState,
+    pub sessions: &'a Sessions,
+    pub mailer: &'a Mailer,
 }
 
 /// The credentials domain.
 pub struct Credentials<'a> {
-    core: &'a CoreInner,
+    core: CredentialsCore<'a>,
 }
 
 impl<'a> Credentials<'a> {
-    pub(crate) fn new(core: &'a CoreInner) -> Self {
+    pub(crate) fn new(core: CredentialsCore<'a>) -> Self {
         Self { core }
     }
 
     /// Checks a bearer credential (an access, session or admin token, or a personal access token)
-    /// presented at `place`, and says whose it is. The kind must be one the table in [`scope`]
-    /// accepts there, the session it names must still be live, and the account usable.
+    /// presented at `place`, and says whose it is. The kind must be one the table in
+    /// [`crate::access::scope`] accepts there, the session it names must still be live, and the
+    /// account usable.
     pub async fn authenticate(
         &self,
         bearer: &str,
@@ -149,9 +165,9 @@ impl<'a> Credentials<'a> {
         if bearer.starts_with(PAT_PREFIX) {
             return self.authenticate_pat(bearer, place, context).await;
         }
-        let claims = self.core.tokens.verify_signed(bearer, None).await?;
+        let claims = self.core.state.tokens.verify_signed(bearer, None).await?;
         let credential = match claims.kind {
-            TokenKind::Access if claims.aud == self.core.config.tokens.api_audience => {
+            TokenKind::Access if claims.aud == self.core.base.config.tokens.api_audience => {
                 CredentialKind::AccessToken
             }
             TokenKind::Session => CredentialKind::ServiceSession,
@@ -162,7 +178,7 @@ impl<'a> Credentials<'a> {
             service: (credential == CredentialKind::ServiceSession).then_some(claims.aud.as_str()),
             services: &[],
         };
-        scope::check(credential, binding, place)?;
+        crate::access::scope::check(credential, binding, place)?;
         let session_id: SessionId = claims
             .sid
             .as_deref()
@@ -196,7 +212,7 @@ impl<'a> Credentials<'a> {
     }
 
     async fn usable_user(&self, id: UserId) -> Result<User> {
-        let user = crate::accounts::store::by_id(&mut self.core.stores.db.clone(), id)
+        let user = crate::accounts::store::by_id(&mut self.core.base.stores.db.clone(), id)
             .await?
             .ok_or(Error::InvalidToken)?;
         match user.status {
@@ -207,7 +223,7 @@ impl<'a> Credentials<'a> {
     }
 
     async fn usable_admin(&self, id: AdminId) -> Result<Admin> {
-        let admin = crate::admins::by_id(&self.core.stores.db, id)
+        let admin = crate::admins::by_id(&self.core.base.stores.db, id)
             .await?
             .ok_or(Error::InvalidToken)?;
         if admin.disabled {
@@ -216,128 +232,50 @@ impl<'a> Credentials<'a> {
         Ok(admin)
     }
 
-    /// Clears a user's failed-login count and lock (an admin's decision).
+    /// Clears a user's failed-login count and lock (an admin's decision), audited with it.
     pub async fn unlock(
         &self,
         admin: &AdminWrite,
         user: UserId,
         context: &RequestContext,
     ) -> Result<()> {
-        if crate::accounts::store::by_id(&mut self.core.stores.db.clone(), user)
+        let db = &self.core.base.stores.db;
+        if crate::accounts::store::by_id(&mut db.clone(), user)
             .await?
             .is_none()
         {
             return Err(Error::NotFound("user"));
         }
+        let mut tx = db.begin().await?;
         self.core
+            .state
             .lockout
-            .clear(&self.core.stores.db, USER_PASSWORDS, &user.to_string())
+            .clear(&mut tx, USER_PASSWORDS, &user.to_string())
             .await?;
-        AuditEntry::new(admin.actor(), "user.unlocked")
+        AuditEntry::new(admin.actor(), AuditAction::UserUnlocked)
             .target("user", user)
             .from_client(context)
-            .write(&mut self.core.stores.db.clone(), self.core.clock.now())
+            .write(&mut tx, self.core.base.clock.now())
             .await?;
-        Ok(())
-    }
-}
-
-/// What [`sign_out_everywhere`] ends besides sessions and refresh families.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Ending {
-    /// Also revoke the subject's personal access tokens (a new password, "sign out everywhere").
-    pub tokens: bool,
-    /// A session to keep: the one changing its own password.
-    pub keep: Option<SessionId>,
-}
-
-/// Ends every session and refresh-token family of `subject` (blocked, deleted, new password), and
-/// with `ending.tokens` its personal access tokens. Returns how many sessions were live.
-pub(crate) async fn sign_out_everywhere(
-    core: &CoreInner,
-    subject: Subject,
-    reason: &str,
-    ending: Ending,
-) -> Result<usize> {
-    let now = core.clock.now();
-    let keep = ending.keep.map(|s| s.to_string()).unwrap_or_default();
-    core.stores
-        .db
-        .execute(
-            "UPDATE refresh_families SET revoked_at = $2, revoked_reason = $3
-             WHERE subject_id = $1 AND revoked_at IS NULL AND id <> $4",
-            params![subject.id_string(), now, reason, keep],
-        )
-        .await?;
-    if ending.tokens {
-        core.stores
-            .db
-            .execute(
-                "UPDATE personal_access_tokens SET revoked_at = $2
-                 WHERE owner_id = $1 AND revoked_at IS NULL",
-                params![subject.id_string(), now],
-            )
-            .await?;
-    }
-    let mut ended = 0;
-    for session in core.sessions.list(&subject).await? {
-        if Some(session.id) != ending.keep && core.sessions.revoke(&session.id).await?.is_some() {
-            ended += 1;
-        }
-    }
-    Ok(ended)
-}
-
-impl Credentials<'_> {
-    /// Ends one session (an admin's decision) and, for a password session, its refresh family.
-    pub async fn revoke_session(
-        &self,
-        admin: &AdminWrite,
-        id: SessionId,
-        context: &RequestContext,
-    ) -> Result<()> {
-        let now = self.core.clock.now();
-        let Some(session) = self.core.sessions.revoke(&id).await? else {
-            return Err(Error::NotFound("session"));
-        };
-        self.core
-            .stores
-            .db
-            .execute(
-                "UPDATE refresh_families SET revoked_at = $2, revoked_reason = 'revoked by an admin'
-                 WHERE id = $1 AND revoked_at IS NULL",
-                params![id, now],
-            )
-            .await?;
-        AuditEntry::new(admin.actor(), "session.revoked")
-            .target(session.subject.kind(), session.subject.id_string())
-            .from_client(context)
-            .detail("session", id.to_string())
-            .write(&mut self.core.stores.db.clone(), now)
-            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Ends every session of a user (an admin's decision); returns how many were live.
-    pub async fn revoke_all_sessions(
+    /// Ends every session, refresh family and personal access token of `subject`, but session
+    /// `keep` (the one changing its own password). Returns how many sessions were live.
+    pub(crate) async fn end_everything(
         &self,
-        admin: &AdminWrite,
-        user: UserId,
-        context: &RequestContext,
+        subject: Subject,
+        reason: &str,
+        keep: Option<SessionId>,
     ) -> Result<usize> {
-        let ended = sign_out_everywhere(
-            self.core,
-            Subject::User(user),
-            "revoked by an admin",
-            Ending::default(),
+        let now = self.core.base.clock.now();
+        store::revoke_pats_of(
+            &mut self.core.base.stores.db.clone(),
+            &subject.id_string(),
+            now,
         )
         .await?;
-        AuditEntry::new(admin.actor(), "session.revoked_all")
-            .target("user", user)
-            .from_client(context)
-            .detail("sessions", ended)
-            .write(&mut self.core.stores.db.clone(), self.core.clock.now())
-            .await?;
-        Ok(ended)
+        self.core.sessions.end_all(&subject, reason, keep).await
     }
 }

@@ -5,13 +5,13 @@
 use serde::Deserialize;
 
 use super::lockout::USER_PASSWORDS;
-use super::password::{PasswordPolicy, Verified};
-use super::{Credentials, Ending, Principal, sign_out_everywhere};
+use super::{Credentials, Principal};
 use crate::accounts::store as users;
-use crate::audit::{AuditEntry, Outcome};
+use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::context::RequestContext;
 use crate::error::{Error, Result};
 use crate::mail::messages;
+use crate::passwords::{PasswordPolicy, Verified};
 use crate::secret::Secret;
 use crate::sessions::Subject;
 
@@ -20,7 +20,9 @@ use crate::sessions::Subject;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::current_password))]
     pub current_password: Secret,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::new_password))]
     pub new_password: Secret,
 }
 
@@ -38,26 +40,34 @@ impl Credentials<'_> {
         let user = principal.require_user()?;
         let current = principal.session().ok_or(Error::NeedsPerson)?;
         let wrong = || Error::invalid("current_password", "is not the current password");
-        if change.current_password.expose().chars().count() > core.config.passwords.max_length {
+        if change.current_password.expose().chars().count() > core.base.config.passwords.max_length
+        {
             return Err(wrong());
         }
-        let db = &core.stores.db;
+        let db = &core.base.stores.db;
         let stored = users::password_hash(db, user.id)
             .await?
             .ok_or(Error::InvalidToken)?;
         let id = user.id.to_string();
         let attempt = core
+            .state
             .lockout
-            .admit(db, USER_PASSWORDS, &id, core.clock.now())
+            .admit(db, USER_PASSWORDS, &id, core.base.clock.now())
             .await?;
         let presented = PasswordPolicy::normalize(change.current_password.expose());
-        if let Verified::No = core.hasher.verify(&presented, Some(&stored)).await? {
-            let now = core.clock.now();
+        if let Verified::No = core
+            .passwords
+            .hasher
+            .verify(&presented, Some(&stored))
+            .await?
+        {
+            let now = core.base.clock.now();
             let locked = core
+                .state
                 .lockout
                 .failed(db, USER_PASSWORDS, &id, attempt, now)
                 .await?;
-            let mut entry = AuditEntry::new(principal.actor(), "password.change_failed")
+            let mut entry = AuditEntry::new(principal.actor(), AuditAction::PasswordChangeFailed)
                 .target("user", user.id)
                 .from_client(context)
                 .outcome(Outcome::Failure);
@@ -67,19 +77,20 @@ impl Credentials<'_> {
             entry.write(&mut db.clone(), now).await?;
             return Err(wrong());
         }
-        core.lockout
+        core.state
+            .lockout
             .succeeded(db, USER_PASSWORDS, &id, attempt)
             .await?;
-        let password = core.policy.check(
+        let password = core.passwords.policy.check(
             "new_password",
             change.new_password.expose(),
             &[&user.email, &user.username],
         )?;
-        let hash = core.hasher.hash(&password).await?;
-        let now = core.clock.now();
+        let hash = core.passwords.hasher.hash(&password).await?;
+        let now = core.base.clock.now();
         let mut tx = db.begin().await?;
         users::set_password(&mut tx, user.id, &hash, now).await?;
-        AuditEntry::new(principal.actor(), "password.changed")
+        AuditEntry::new(principal.actor(), AuditAction::PasswordChanged)
             .target("user", user.id)
             .from_client(context)
             .write(&mut tx, now)
@@ -89,16 +100,8 @@ impl Credentials<'_> {
             .await?;
         tx.commit().await?;
         core.mailer.wake();
-        sign_out_everywhere(
-            core,
-            Subject::User(user.id),
-            "password changed",
-            Ending {
-                tokens: true,
-                keep: Some(current),
-            },
-        )
-        .await
+        self.end_everything(Subject::User(user.id), "password changed", Some(current))
+            .await
     }
 
     /// Ends every session, refresh family and personal access token of the signed-in person, the
@@ -109,21 +112,17 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<usize> {
         let user = principal.require_user()?;
-        let ended = sign_out_everywhere(
-            self.core,
-            Subject::User(user.id),
-            "signed out everywhere",
-            Ending {
-                tokens: true,
-                keep: None,
-            },
-        )
-        .await?;
-        AuditEntry::new(principal.actor(), "session.signed_out_everywhere")
+        let ended = self
+            .end_everything(Subject::User(user.id), "signed out everywhere", None)
+            .await?;
+        AuditEntry::new(principal.actor(), AuditAction::SessionSignedOutEverywhere)
             .target("user", user.id)
             .from_client(context)
             .detail("sessions", ended)
-            .write(&mut self.core.stores.db.clone(), self.core.clock.now())
+            .write(
+                &mut self.core.base.stores.db.clone(),
+                self.core.base.clock.now(),
+            )
             .await?;
         Ok(ended)
     }

@@ -7,14 +7,13 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::scope::{self, Binding, CredentialKind, Place};
-use super::{Credentials, Principal};
-use crate::audit::AuditEntry;
+use super::{Credentials, Principal, store};
+use crate::access::scope::{self, Binding, CredentialKind, Place};
+use crate::audit::{AuditAction, AuditEntry};
 use crate::context::RequestContext;
 use crate::error::{Error, Result};
 use crate::ids::row_id;
 use crate::page::Page;
-use crate::params;
 use crate::secret::{hash_token, random_token};
 use crate::sessions::Subject;
 use crate::store::StoreError;
@@ -33,12 +32,28 @@ const MAX_SERVICES: usize = 50;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewPersonalAccessToken {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(schema_with = name_schema)
+    )]
     pub name: String,
+    /// Days until it expires: 1 to `tokens.pat_max_ttl_days` (365 by default).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
     pub expires_in_days: u32,
     /// The slugs of the services the token may open: at least one for a person's token, none for
     /// an admin's (which opens the admin API only).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::token_services))]
     pub services: Vec<String>,
+}
+
+#[cfg(feature = "openapi")]
+fn name_schema() -> utoipa::openapi::schema::Object {
+    crate::openapi::trimmed(
+        100,
+        false,
+        "1 to 100 characters once surrounding whitespace is trimmed.",
+    )
 }
 
 /// A token as its owner sees it (never the secret, except once at creation).
@@ -81,9 +96,6 @@ fn services_of(row: &Row) -> Result<Vec<String>, StoreError> {
         .map_err(|_| StoreError::Malformed("personal_access_tokens.services".into()))
 }
 
-const PAT_COLUMNS: &str =
-    "id, name, token_prefix, created_at, expires_at, last_used_at, revoked_at, services";
-
 impl Credentials<'_> {
     /// Creates a token for `owner`; the answer carries the secret, which is never shown again.
     pub async fn create_pat(
@@ -96,7 +108,7 @@ impl Credentials<'_> {
         if name.is_empty() || name.chars().count() > 100 {
             return Err(Error::invalid("name", "must be 1 to 100 characters"));
         }
-        let max_days = self.core.config.tokens.pat_max_ttl_days;
+        let max_days = self.core.base.config.tokens.pat_max_ttl_days;
         if new.expires_in_days == 0 || new.expires_in_days > max_days {
             return Err(Error::invalid(
                 "expires_in_days",
@@ -104,30 +116,28 @@ impl Credentials<'_> {
             ));
         }
         let services = self.check_services(owner, new.services).await?;
-        let now = self.core.clock.now();
+        let now = self.core.base.clock.now();
         let token = random_token(PAT_PREFIX);
         let prefix: String = token.expose().chars().take(PAT_PREFIX.len() + 6).collect();
         let id = row_id();
         let expires_at = now + SignedDuration::from_hours(24 * i64::from(new.expires_in_days));
-        let mut tx = self.core.stores.db.begin().await?;
-        tx.execute(
-            "INSERT INTO personal_access_tokens (id, owner_kind, owner_id, name, token_hash,
-                                                 token_prefix, created_at, expires_at, services)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            params![
-                id.clone(),
-                owner.kind(),
-                owner.id_string(),
+        let mut tx = self.core.base.stores.db.begin().await?;
+        store::insert_pat(
+            &mut tx,
+            store::NewPat {
+                id: &id,
+                owner_kind: owner.kind(),
+                owner_id: owner.id_string(),
                 name,
-                hash_token(token.expose()),
-                prefix.clone(),
-                now,
+                token_hash: hash_token(token.expose()),
+                token_prefix: &prefix,
+                created_at: now,
                 expires_at,
-                serde_json::to_string(&services).map_err(Error::internal)?
-            ],
+                services: serde_json::to_string(&services).map_err(Error::internal)?,
+            },
         )
         .await?;
-        AuditEntry::new(owner.into(), "pat.created")
+        AuditEntry::new(owner.into(), AuditAction::PatCreated)
             .target("pat", &id)
             .from_client(context)
             .detail("name", name)
@@ -172,7 +182,9 @@ impl Credentials<'_> {
                 format!("name 1 to {MAX_SERVICES} services the token may open"),
             ));
         }
-        let known = crate::services::Services::new(self.core).list().await?;
+        let known = crate::services::Services::new(self.core.base)
+            .list()
+            .await?;
         for (i, slug) in named.iter().enumerate() {
             if !known.iter().any(|s| &s.slug == slug) {
                 return Err(Error::invalid(
@@ -186,18 +198,7 @@ impl Credentials<'_> {
 
     /// The owner's tokens, newest first.
     pub async fn list_pats(&self, owner: Subject) -> Result<Page<PersonalAccessToken>> {
-        let rows = self
-            .core
-            .stores
-            .db
-            .query(
-                &format!(
-                    "SELECT {PAT_COLUMNS} FROM personal_access_tokens WHERE owner_id = $1
-                     ORDER BY created_at DESC, id DESC"
-                ),
-                params![owner.id_string()],
-            )
-            .await?;
+        let rows = store::pats_of(&self.core.base.stores.db, &owner.id_string()).await?;
         let items = rows
             .iter()
             .map(PersonalAccessToken::from_row)
@@ -227,19 +228,12 @@ impl Credentials<'_> {
         id: &str,
         context: &RequestContext,
     ) -> Result<()> {
-        let now = self.core.clock.now();
-        let mut tx = self.core.stores.db.begin().await?;
-        let changed = tx
-            .execute(
-                "UPDATE personal_access_tokens SET revoked_at = $3
-                 WHERE id = $1 AND owner_id = $2 AND revoked_at IS NULL",
-                params![id, owner.id_string(), now],
-            )
-            .await?;
-        if changed == 0 {
+        let now = self.core.base.clock.now();
+        let mut tx = self.core.base.stores.db.begin().await?;
+        if !store::revoke_pat(&mut tx, id, &owner.id_string(), now).await? {
             return Err(Error::NotFound("personal access token"));
         }
-        AuditEntry::new(owner.into(), "pat.revoked")
+        AuditEntry::new(owner.into(), AuditAction::PatRevoked)
             .target("pat", id)
             .from_client(context)
             .write(&mut tx, now)
@@ -258,15 +252,8 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<Principal> {
         let core = self.core;
-        let now = core.clock.now();
-        let row = core
-            .stores
-            .db
-            .query_opt(
-                "SELECT id, owner_kind, owner_id, expires_at, revoked_at, last_used_at, services
-                 FROM personal_access_tokens WHERE token_hash = $1",
-                params![hash_token(token)],
-            )
+        let now = core.base.clock.now();
+        let row = store::pat_by_hash(&core.base.stores.db, &hash_token(token))
             .await?
             .ok_or(Error::InvalidToken)?;
         if row.get::<Option<Timestamp>>("revoked_at")?.is_some() {
@@ -299,7 +286,7 @@ impl Credentials<'_> {
                         .await?,
                 ),
                 session: None,
-                audience: core.config.tokens.api_audience.clone(),
+                audience: core.base.config.tokens.api_audience.clone(),
                 credential: CredentialKind::PersonalAccessToken,
             },
             "admin" => Principal::Admin {
@@ -313,13 +300,9 @@ impl Credentials<'_> {
         };
         let last_used: Option<Timestamp> = row.get("last_used_at")?;
         if last_used.is_none_or(|at| now.duration_since(at) >= USE_AUDIT_INTERVAL) {
-            let mut tx = core.stores.db.begin().await?;
-            tx.execute(
-                "UPDATE personal_access_tokens SET last_used_at = $2 WHERE id = $1",
-                params![id.clone(), now],
-            )
-            .await?;
-            AuditEntry::new(principal.actor(), "pat.used")
+            let mut tx = core.base.stores.db.begin().await?;
+            store::touch_pat(&mut tx, &id, now).await?;
+            AuditEntry::new(principal.actor(), AuditAction::PatUsed)
                 .target("pat", &id)
                 .from_client(context)
                 .write(&mut tx, now)

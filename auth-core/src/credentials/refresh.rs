@@ -12,13 +12,13 @@ use sha2::{Digest, Sha256};
 use super::master_key::{open_with, seal_with};
 use super::{Credentials, LoginTokens};
 use crate::accounts::UserStatus;
-use crate::audit::{AuditEntry, Outcome};
+use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
-use crate::ids::{SessionId, UserId, row_id};
-use crate::params;
+use crate::ids::{SessionId, UserId};
 use crate::secret::{Secret, hash_token, random_token};
 use crate::sessions::Subject;
+use crate::sessions::store as families;
 use crate::store::sql::Executor;
 
 const REFRESH_PREFIX: &str = "rt_";
@@ -34,11 +34,7 @@ pub(super) async fn start_family(
     expires_at: Timestamp,
     now: Timestamp,
 ) -> Result<Secret> {
-    ex.run_execute(
-        "INSERT INTO refresh_families (id, subject_kind, subject_id, created_at) VALUES ($1, $2, $3, $4)",
-        params![family, subject.kind(), subject.id_string(), now],
-    )
-    .await?;
+    families::start_family(ex, family, subject, now).await?;
     mint(ex, family, expires_at, now).await
 }
 
@@ -49,18 +45,7 @@ async fn mint(
     now: Timestamp,
 ) -> Result<Secret> {
     let token = random_token(REFRESH_PREFIX);
-    ex.run_execute(
-        "INSERT INTO refresh_tokens (id, family_id, token_hash, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5)",
-        params![
-            row_id(),
-            family,
-            hash_token(token.expose()),
-            now,
-            expires_at
-        ],
-    )
-    .await?;
+    families::add_token(ex, family, hash_token(token.expose()), expires_at, now).await?;
     Ok(token)
 }
 
@@ -80,44 +65,24 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<LoginTokens> {
         let core = self.core;
-        let db = &core.stores.db;
+        let db = &core.base.stores.db;
         let hash = hash_token(refresh_token.trim());
-        let row = db
-            .query_opt(
-                "SELECT t.id, t.family_id, t.expires_at, t.spent_at, f.subject_kind, f.subject_id,
-                        f.revoked_at
-                 FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
-                 WHERE t.token_hash = $1",
-                params![hash.clone()],
-            )
+        let found = families::token_by_hash(db, &hash)
             .await?
             .ok_or(Error::InvalidToken)?;
-        let family: SessionId = row.get("family_id")?;
-        if row.get::<Option<Timestamp>>("revoked_at")?.is_some()
-            || row.get::<String>("subject_kind")? != "user"
-        {
+        let family = found.family;
+        if found.family_revoked || found.subject_kind != "user" {
             return Err(Error::InvalidToken);
         }
-        let user_id: UserId = row
-            .get::<String>("subject_id")?
-            .parse()
-            .map_err(|_| Error::InvalidToken)?;
-        let now = core.clock.now();
-        let grace = SignedDuration::from_secs(core.config.tokens.refresh_grace_secs as i64);
+        let user_id: UserId = found.subject_id.parse().map_err(|_| Error::InvalidToken)?;
+        let now = core.base.clock.now();
+        let grace = SignedDuration::from_secs(core.base.config.tokens.refresh_grace_secs as i64);
 
-        if row.get::<Option<Timestamp>>("spent_at")?.is_none() {
-            if row.get::<Timestamp>("expires_at")? <= now {
+        if found.spent_at.is_none() {
+            if found.expires_at <= now {
                 return Err(Error::ExpiredToken);
             }
-            let token_id: String = row.get("id")?;
-            let won = db
-                .execute(
-                    "UPDATE refresh_tokens SET spent_at = $2 WHERE id = $1 AND spent_at IS NULL",
-                    params![token_id, now],
-                )
-                .await?
-                == 1;
-            if won {
+            if families::spend_token(db, &found.token_id, now).await? {
                 return self
                     .rotate(refresh_token, &hash, family, user_id, context)
                     .await;
@@ -125,13 +90,7 @@ impl Credentials<'_> {
         }
 
         // Spent already: the twin of a concurrent refresh, or a stolen copy.
-        let spent_at: Option<Timestamp> = db
-            .query_one(
-                "SELECT spent_at FROM refresh_tokens WHERE token_hash = $1",
-                params![hash.clone()],
-            )
-            .await?
-            .get("spent_at")?;
+        let spent_at = families::token_spent_at(db, &hash).await?;
         if spent_at.is_some_and(|at| now.duration_since(at) < grace)
             && let Some(pair) = self.wait_for_twin(refresh_token, &hash).await?
         {
@@ -151,7 +110,7 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<LoginTokens> {
         let core = self.core;
-        let user = crate::accounts::store::by_id(&mut core.stores.db.clone(), user_id)
+        let user = crate::accounts::store::by_id(&mut core.base.stores.db.clone(), user_id)
             .await?
             .ok_or(Error::InvalidToken)?;
         if user.status != UserStatus::Active {
@@ -159,18 +118,18 @@ impl Credentials<'_> {
                 .await?;
             return Err(user.status.login_refusal().unwrap_or(Error::InvalidToken));
         }
-        let now = core.clock.now();
+        let now = core.base.clock.now();
         let expires_at =
-            now + SignedDuration::from_secs(core.config.tokens.refresh_ttl_secs as i64);
+            now + SignedDuration::from_secs(core.base.config.tokens.refresh_ttl_secs as i64);
         if !core.sessions.extend(&family, expires_at).await? {
             // The session was ended (logout, revocation): the family goes with it.
             self.revoke_family(family, user_id, "session ended", context)
                 .await?;
             return Err(Error::InvalidToken);
         }
-        let mut tx = core.stores.db.begin().await?;
+        let mut tx = core.base.stores.db.begin().await?;
         let next = mint(&mut tx, family, expires_at, now).await?;
-        AuditEntry::new(Actor::User(user_id), "token.refreshed")
+        AuditEntry::new(Actor::User(user_id), AuditAction::TokenRefreshed)
             .target("session", family)
             .from_client(context)
             .write(&mut tx, now)
@@ -182,8 +141,9 @@ impl Credentials<'_> {
             old_hash.as_bytes(),
             &serde_json::to_vec(&pair).map_err(Error::internal)?,
         )?;
-        let grace = Duration::from_secs(core.config.tokens.refresh_grace_secs.max(1));
-        core.stores
+        let grace = Duration::from_secs(core.base.config.tokens.refresh_grace_secs.max(1));
+        core.base
+            .stores
             .ephemeral
             .put(&format!("refresh-grace:{old_hash}"), sealed, grace)
             .await?;
@@ -196,6 +156,7 @@ impl Credentials<'_> {
         loop {
             if let Some(sealed) = self
                 .core
+                .base
                 .stores
                 .ephemeral
                 .get(&format!("refresh-grace:{hash}"))
@@ -221,15 +182,10 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<()> {
         let core = self.core;
-        let now = core.clock.now();
-        let mut tx = core.stores.db.begin().await?;
-        tx.execute(
-            "UPDATE refresh_families SET revoked_at = $2, revoked_reason = $3
-             WHERE id = $1 AND revoked_at IS NULL",
-            params![family, now, reason],
-        )
-        .await?;
-        AuditEntry::new(Actor::Anonymous, "refresh_family.revoked")
+        let now = core.base.clock.now();
+        let mut tx = core.base.stores.db.begin().await?;
+        families::revoke_families(&mut tx, families::Families::One(family), reason, now).await?;
+        AuditEntry::new(Actor::Anonymous, AuditAction::RefreshFamilyRevoked)
             .target("user", user_id)
             .from_client(context)
             .outcome(Outcome::Denied)

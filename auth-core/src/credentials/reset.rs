@@ -8,12 +8,13 @@ use jiff::SignedDuration;
 
 use super::{Credentials, USER_PASSWORDS};
 use crate::accounts::email_tokens::{self, Purpose};
-use crate::accounts::{UserStatus, rules, store as users};
-use crate::audit::AuditEntry;
+use crate::accounts::{UserStatus, store as users};
+use crate::audit::{AuditAction, AuditEntry};
 use crate::clock::SharedClock;
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
 use crate::mail::{AfterAnswer, Mailer, messages};
+use crate::naming;
 use crate::sessions::Subject;
 use crate::store::sql::Db;
 
@@ -31,8 +32,9 @@ impl Credentials<'_> {
         context: &RequestContext,
     ) -> Result<AfterAnswer> {
         let core = self.core;
-        let normalized = rules::normalize_email(email);
+        let normalized = naming::normalize_email(email);
         let requests = core
+            .base
             .stores
             .ephemeral
             .increment(
@@ -44,11 +46,11 @@ impl Credentials<'_> {
             return Ok(AfterAnswer::nothing());
         }
         let job = ResetMail {
-            db: core.stores.db.clone(),
-            clock: core.clock.clone(),
+            db: core.base.stores.db.clone(),
+            clock: core.base.clock.clone(),
             mailer: core.mailer.clone(),
-            public_url: core.config.gateway.public_url.clone(),
-            ttl_secs: core.config.tokens.password_reset_ttl_secs,
+            public_url: core.base.config.gateway.public_url.clone(),
+            ttl_secs: core.base.config.tokens.password_reset_ttl_secs,
             email: normalized,
             context: context.clone(),
         };
@@ -67,28 +69,30 @@ impl Credentials<'_> {
         // Whose token it is, and whether it can still be used, before anything costly: a weak
         // password is refused without spending the token, a spent one without hashing anything.
         let owner = email_tokens::owner_of_usable(
-            &mut core.stores.db.clone(),
+            &mut core.base.stores.db.clone(),
             token,
             Purpose::PasswordReset,
-            core.clock.now(),
+            core.base.clock.now(),
         )
         .await?;
-        let user = users::by_id(&mut core.stores.db.clone(), owner)
+        let user = users::by_id(&mut core.base.stores.db.clone(), owner)
             .await?
             .ok_or(Error::InvalidToken)?;
-        let password =
-            core.policy
-                .check("new_password", new_password, &[&user.email, &user.username])?;
-        let hash = core.hasher.hash(&password).await?;
+        let password = core.passwords.policy.check(
+            "new_password",
+            new_password,
+            &[&user.email, &user.username],
+        )?;
+        let hash = core.passwords.hasher.hash(&password).await?;
 
-        let now = core.clock.now();
-        let mut tx = core.stores.db.begin().await?;
+        let now = core.base.clock.now();
+        let mut tx = core.base.stores.db.begin().await?;
         let redeemed = email_tokens::redeem(&mut tx, token, Purpose::PasswordReset, now).await?;
         if redeemed != owner {
             return Err(Error::InvalidToken);
         }
         users::set_password(&mut tx, owner, &hash, now).await?;
-        AuditEntry::new(Actor::User(owner), "password.reset")
+        AuditEntry::new(Actor::User(owner), AuditAction::PasswordReset)
             .target("user", owner)
             .from_client(context)
             .write(&mut tx, now)
@@ -96,21 +100,14 @@ impl Credentials<'_> {
         messages::password_changed(&user.email, &user.full_name)
             .enqueue(&mut tx, now)
             .await?;
+        core.state
+            .lockout
+            .clear(&mut tx, USER_PASSWORDS, &owner.to_string())
+            .await?;
         tx.commit().await?;
         core.mailer.wake();
-        core.lockout
-            .clear(&core.stores.db, USER_PASSWORDS, &owner.to_string())
+        self.end_everything(Subject::User(owner), "password reset", None)
             .await?;
-        super::sign_out_everywhere(
-            core,
-            Subject::User(owner),
-            "password reset",
-            super::Ending {
-                tokens: true,
-                keep: None,
-            },
-        )
-        .await?;
         Ok(())
     }
 }
@@ -132,7 +129,7 @@ impl ResetMail {
         let Some((user, _)) = users::for_login(&self.db, &self.email).await? else {
             return Ok(());
         };
-        if rules::normalize_email(&user.email) != self.email
+        if naming::normalize_email(&user.email) != self.email
             || matches!(user.status, UserStatus::Deleted | UserStatus::Rejected)
         {
             return Ok(());
@@ -156,7 +153,7 @@ impl ResetMail {
         )
         .enqueue(&mut tx, now)
         .await?;
-        AuditEntry::new(Actor::Anonymous, "password.reset_requested")
+        AuditEntry::new(Actor::Anonymous, AuditAction::PasswordResetRequested)
             .target("user", user.id)
             .from_client(&self.context)
             .write(&mut tx, now)

@@ -9,11 +9,12 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::clock::SharedClock;
-use crate::ids::{UserId, row_id};
-use crate::params;
+use crate::ids::UserId;
 use crate::store::StoreError;
 use crate::store::ephemeral::{Ephemeral, RedisStore};
 use crate::store::sql::{Db, Executor};
+
+mod store;
 
 /// The Redis Stream (after the key prefix) events are published to.
 pub const STREAM: &str = "events";
@@ -42,19 +43,7 @@ impl Event {
 
     /// Writes the event to the outbox through `ex`, normally the transaction of the change.
     pub async fn enqueue(self, ex: &mut dyn Executor, at: Timestamp) -> Result<(), StoreError> {
-        ex.run_execute(
-            "INSERT INTO event_outbox (id, event_type, user_id, payload, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
-            params![
-                row_id(),
-                self.kind,
-                self.user_id,
-                self.payload.to_string(),
-                at
-            ],
-        )
-        .await?;
-        Ok(())
+        store::enqueue(ex, &self, at).await
     }
 }
 
@@ -94,26 +83,17 @@ async fn publish_unlocked(
     redis: &RedisStore,
     clock: &SharedClock,
 ) -> Result<usize, StoreError> {
-    let rows = db
-        .query(
-            "SELECT id, event_type, user_id, payload, created_at FROM event_outbox
-             WHERE published_at IS NULL ORDER BY id LIMIT $1",
-            params![BATCH],
-        )
-        .await?;
+    let pending = store::unpublished(db, BATCH).await?;
     let stream = format!("{}{STREAM}", redis.prefix());
     let mut conn = redis.connection();
     let mut published = 0;
-    for row in &rows {
-        let id: String = row.get("id")?;
-        let created_at: Timestamp = row.get("created_at")?;
-        let user_id: Option<String> = row.get("user_id")?;
+    for event in pending {
         let fields = [
-            ("id", id.clone()),
-            ("type", row.get::<String>("event_type")?),
-            ("user_id", user_id.unwrap_or_default()),
-            ("payload", row.get::<String>("payload")?),
-            ("at", created_at.to_string()),
+            ("id", event.id.clone()),
+            ("type", event.kind),
+            ("user_id", event.user_id.unwrap_or_default()),
+            ("payload", event.payload),
+            ("at", event.created_at.to_string()),
         ];
         // Stop at the first failure: later events must not overtake this one.
         redis::cmd("XADD")
@@ -126,11 +106,7 @@ async fn publish_unlocked(
             .query_async::<String>(&mut conn)
             .await
             .map_err(|err| StoreError::Unavailable(err.to_string()))?;
-        db.execute(
-            "UPDATE event_outbox SET published_at = $1 WHERE id = $2",
-            params![clock.now(), id],
-        )
-        .await?;
+        store::published(db, &event.id, clock.now()).await?;
         published += 1;
     }
     Ok(published)

@@ -17,10 +17,10 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::ids::row_id;
-use crate::params;
 use crate::store::StoreError;
 use crate::store::sql::{Db, Executor};
+
+mod store;
 
 pub use after_answer::AfterAnswer;
 
@@ -40,21 +40,8 @@ pub struct OutgoingMail {
 impl OutgoingMail {
     /// Queues the message through `ex`, normally the transaction of the change it reports.
     pub async fn enqueue(self, ex: &mut dyn Executor, at: Timestamp) -> Result<(), StoreError> {
-        ex.run_execute(
-            "INSERT INTO mail_queue (id, recipient, subject, body, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $5)",
-            params![row_id(), self.to, self.subject, self.body, at],
-        )
-        .await?;
-        Ok(())
+        store::enqueue(ex, &self, at).await
     }
-}
-
-/// Checks an SMTP URL without connecting.
-pub fn check_smtp_url(url: &str) -> Result<(), String> {
-    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .map(|_| ())
-        .map_err(|err| format!("not an SMTP URL: {err}"))
 }
 
 enum Transport {
@@ -135,66 +122,21 @@ impl Mailer {
     /// Sends every message that is due now; returns how many were attempted.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let now = self.inner.clock.now();
-        let due = self
-            .inner
-            .db
-            .query(
-                "SELECT id, recipient, subject, body, attempts FROM mail_queue
-                 WHERE sent_at IS NULL AND next_attempt_at <= $1 AND attempts < $2
-                   AND (claimed_until IS NULL OR claimed_until < $1)
-                 ORDER BY created_at LIMIT 20",
-                params![now, MAX_ATTEMPTS],
-            )
-            .await?;
+        let due = store::due(&self.inner.db, now, MAX_ATTEMPTS).await?;
         let mut attempted = 0;
-        for row in due {
-            let id: String = row.get("id")?;
-            // Claim it, so another gateway's worker does not send it too.
-            let claimed = self
-                .inner
-                .db
-                .execute(
-                    "UPDATE mail_queue SET claimed_until = $1
-                     WHERE id = $2 AND sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3)",
-                    params![now + CLAIM_FOR, id.clone(), now],
-                )
-                .await?;
-            if claimed == 0 {
+        for message in due {
+            if !store::claim(&self.inner.db, &message.id, now + CLAIM_FOR, now).await? {
                 continue;
             }
             attempted += 1;
-            let mail = OutgoingMail {
-                to: row.get("recipient")?,
-                subject: row.get("subject")?,
-                body: row.get("body")?,
-            };
-            let attempts: i64 = row.get("attempts")?;
-            match self.send(&mail).await {
-                Ok(()) => {
-                    // The body goes once sent: its links carry single-use tokens, which the store
-                    // otherwise keeps only as hashes.
-                    self.inner
-                        .db
-                        .execute(
-                            "UPDATE mail_queue SET sent_at = $1, attempts = attempts + 1,
-                             claimed_until = NULL, last_error = NULL, body = '' WHERE id = $2",
-                            params![self.inner.clock.now(), id],
-                        )
-                        .await?;
-                }
+            match self.send(&message.mail).await {
+                Ok(()) => store::sent(&self.inner.db, &message.id, self.inner.clock.now()).await?,
                 Err(err) => {
-                    tracing::warn!(mail_id = %id, %err, "mail not delivered; will retry");
-                    let backoff = SignedDuration::from_secs(5 * 2_i64.pow(attempts.min(9) as u32));
-                    self.inner
-                        .db
-                        .execute(
-                            "UPDATE mail_queue SET attempts = attempts + 1, claimed_until = NULL,
-                             next_attempt_at = $1, last_error = $2,
-                             body = CASE WHEN attempts + 1 >= $4 THEN '' ELSE body END
-                             WHERE id = $3",
-                            params![self.inner.clock.now() + backoff, err, id, MAX_ATTEMPTS],
-                        )
-                        .await?;
+                    tracing::warn!(mail_id = %message.id, %err, "mail not delivered; will retry");
+                    let backoff =
+                        SignedDuration::from_secs(5 * 2_i64.pow(message.attempts.min(9) as u32));
+                    let retry_at = self.inner.clock.now() + backoff;
+                    store::failed(&self.inner.db, &message.id, err, retry_at, MAX_ATTEMPTS).await?;
                 }
             }
         }

@@ -22,7 +22,7 @@ fn record_key(nonce: &str, service: &str) -> String {
 
 impl QrLogin<'_> {
     fn sealing_key(&self, nonce: &str) -> [u8; 32] {
-        let mut mac = crate::secret::keyed_mac(&self.core.pin_key);
+        let mut mac = crate::secret::keyed_mac(&self.core.state.pin_key);
         mac.update(b"qr-browser:");
         mac.update(nonce.as_bytes());
         mac.finalize().into_bytes().into()
@@ -46,6 +46,7 @@ impl QrLogin<'_> {
             challenge.qr_token.as_bytes(),
         )?;
         self.core
+            .base
             .stores
             .ephemeral
             .put(
@@ -62,7 +63,7 @@ impl QrLogin<'_> {
         service: &Service,
         nonce: &str,
     ) -> Result<Option<NewChallenge>> {
-        let store = self.core.stores.ephemeral.as_ref();
+        let store = self.core.base.stores.ephemeral.as_ref();
         let Some(sealed) = store.get(&record_key(nonce, &service.slug)).await? else {
             return Ok(None);
         };
@@ -75,7 +76,7 @@ impl QrLogin<'_> {
         let Ok((challenge, _)) = Challenge::load(store, &token).await else {
             return Ok(None);
         };
-        let now = self.core.clock.now();
+        let now = self.core.base.clock.now();
         let bound_here = challenge.browser_binding.as_deref() == Some(hash_token(nonce).as_str());
         if challenge.stage != Stage::Pending
             || challenge.service_slug != service.slug

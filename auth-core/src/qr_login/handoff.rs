@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::QrLogin;
-use crate::credentials::scope::{self, Binding, CredentialKind, Place};
+use crate::access::scope::{self, Binding, CredentialKind, Place};
 use crate::error::{Error, Result};
 use crate::secret::{constant_time_eq, hash_token, random_token};
 
@@ -39,6 +39,7 @@ impl QrLogin<'_> {
         let code = random_token("");
         let value = serde_json::to_vec(handoff).map_err(Error::internal)?;
         self.core
+            .base
             .stores
             .ephemeral
             .put(&key(code.expose()), value, HANDOFF_TTL)
@@ -54,7 +55,7 @@ impl QrLogin<'_> {
         service: &str,
         login_state: Option<&str>,
     ) -> Result<Handoff> {
-        let store = &self.core.stores.ephemeral;
+        let store = &self.core.base.stores.ephemeral;
         let key = key(code);
         let value = store.get(&key).await?.ok_or(Error::InvalidToken)?;
         // Of two redemptions racing, only the one that removed the code goes on.
@@ -86,6 +87,9 @@ impl QrLogin<'_> {
     }
 
     pub(crate) fn scan_url(&self, token: &str) -> String {
-        format!("{}/m/scan?t={token}", self.core.config.gateway.public_url)
+        format!(
+            "{}/m/scan?t={token}",
+            self.core.base.config.gateway.public_url
+        )
     }
 }

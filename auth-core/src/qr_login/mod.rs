@@ -21,13 +21,16 @@ use jiff::SignedDuration;
 use serde::Serialize;
 
 use crate::accounts::User;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditAction, AuditEntry};
+use crate::context::Base;
 use crate::context::{Actor, RequestContext};
-use crate::core::CoreInner;
+use crate::credentials::CredentialState;
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
+use crate::schedule::ScheduleStore;
 use crate::secret::{hash_token, random_below, random_token};
 use crate::services::Service;
+use crate::sessions::Sessions;
 
 use challenge::{Challenge, Stage, record_key, store_ttl};
 
@@ -101,7 +104,24 @@ pub struct ChallengeState {
 
 /// The QR login domain.
 pub struct QrLogin<'a> {
-    core: &'a CoreInner,
+    core: QrCore<'a>,
+}
+
+/// The QR login's own state: the key of the PINs' stored hashes, so a dump of the store cannot be
+/// brute-forced offline.
+pub(crate) struct QrState {
+    pub pin_key: [u8; 32],
+}
+
+/// What the QR login borrows: the base, the signing keys and lockout (a PIN starts a session and
+/// counts towards the account's lock), the sessions, the schedule (no login while closed).
+#[derive(Clone, Copy)]
+pub(crate) struct QrCore<'a> {
+    pub base: &'a Base,
+    pub credentials: &'a CredentialState,
+    pub sessions: &'a Sessions,
+    pub schedule: &'a ScheduleStore,
+    pub state: &'a QrState,
 }
 
 fn secs(value: u64) -> SignedDuration {
@@ -109,12 +129,12 @@ fn secs(value: u64) -> SignedDuration {
 }
 
 impl<'a> QrLogin<'a> {
-    pub(crate) fn new(core: &'a CoreInner) -> Self {
+    pub(crate) fn new(core: QrCore<'a>) -> Self {
         Self { core }
     }
 
     fn pin_mac(&self, token: &str, pin: &str) -> String {
-        let mut mac = crate::secret::keyed_mac(&self.core.pin_key);
+        let mut mac = crate::secret::keyed_mac(&self.core.state.pin_key);
         mac.update(hash_token(token).as_bytes());
         mac.update(b":");
         mac.update(pin.as_bytes());
@@ -123,8 +143,8 @@ impl<'a> QrLogin<'a> {
 
     fn ttl(&self) -> Duration {
         store_ttl(
-            self.core.config.qr.challenge_ttl_secs,
-            self.core.config.qr.pin_ttl_secs,
+            self.core.base.config.qr.challenge_ttl_secs,
+            self.core.base.config.qr.pin_ttl_secs,
         )
     }
 
@@ -135,10 +155,10 @@ impl<'a> QrLogin<'a> {
         context: &RequestContext,
         browser_nonce: Option<&str>,
     ) -> Result<NewChallenge> {
-        let now = self.core.clock.now();
+        let now = self.core.base.clock.now();
         self.core.schedule.current().require_open(now)?;
         let token = random_token("");
-        let ttl = self.core.config.qr.challenge_ttl_secs;
+        let ttl = self.core.base.config.qr.challenge_ttl_secs;
         let challenge = Challenge {
             service_slug: service.slug.clone(),
             service_name: service.name.clone(),
@@ -154,6 +174,7 @@ impl<'a> QrLogin<'a> {
         };
         let stored = self
             .core
+            .base
             .stores
             .ephemeral
             .put_new(&record_key(token.expose()), challenge.encode()?, self.ttl())
@@ -173,23 +194,25 @@ impl<'a> QrLogin<'a> {
 
     /// The state of `service`'s own challenge.
     pub async fn state(&self, service: &Service, token: &str) -> Result<ChallengeState> {
-        let (challenge, _) = Challenge::load(self.core.stores.ephemeral.as_ref(), token).await?;
+        let (challenge, _) =
+            Challenge::load(self.core.base.stores.ephemeral.as_ref(), token).await?;
         if challenge.service_slug != service.slug {
             return Err(Error::QrNotFound);
         }
         Ok(ChallengeState {
-            status: challenge.visible_state(self.core.clock.now()),
+            status: challenge.visible_state(self.core.base.clock.now()),
             service: challenge.service_slug,
         })
     }
 
     /// What a phone sees before confirming a scan: which service asks, and from where.
     pub async fn preview(&self, token: &str) -> Result<(ServiceRef, RequestedFrom)> {
-        let (challenge, _) = Challenge::load(self.core.stores.ephemeral.as_ref(), token).await?;
+        let (challenge, _) =
+            Challenge::load(self.core.base.stores.ephemeral.as_ref(), token).await?;
         if challenge.stage != Stage::Pending {
             return Err(Error::QrAlreadyScanned);
         }
-        if self.core.clock.now() >= challenge.expires_at {
+        if self.core.base.clock.now() >= challenge.expires_at {
             return Err(Error::QrExpired);
         }
         Ok((
@@ -211,12 +234,12 @@ impl<'a> QrLogin<'a> {
         token: &str,
         context: &RequestContext,
     ) -> Result<ScanResult> {
-        let now = self.core.clock.now();
+        let now = self.core.base.clock.now();
         self.core.schedule.current().require_open(now)?;
         if let Some(refusal) = user.status.login_refusal() {
             return Err(refusal);
         }
-        let store = self.core.stores.ephemeral.as_ref();
+        let store = self.core.base.stores.ephemeral.as_ref();
         let (challenge, before) = Challenge::load(store, token).await?;
         match challenge.stage {
             Stage::Pending if now >= challenge.expires_at => return Err(Error::QrExpired),
@@ -224,7 +247,7 @@ impl<'a> QrLogin<'a> {
             Stage::Scanned | Stage::Used => return Err(Error::QrAlreadyScanned),
         }
         let pin = format!("{:06}", random_below(1_000_000));
-        let pin_ttl = self.core.config.qr.pin_ttl_secs;
+        let pin_ttl = self.core.base.config.qr.pin_ttl_secs;
         let scanned = Challenge {
             stage: Stage::Scanned,
             user_id: Some(user.id),
@@ -235,10 +258,10 @@ impl<'a> QrLogin<'a> {
         if !scanned.replace(store, token, &before).await? {
             return Err(Error::QrAlreadyScanned);
         }
-        AuditEntry::new(Actor::User(user.id), "qr.scanned")
+        AuditEntry::new(Actor::User(user.id), AuditAction::QrScanned)
             .target("service", &challenge.service_slug)
             .from_client(context)
-            .write(&mut self.core.stores.db.clone(), now)
+            .write(&mut self.core.base.stores.db.clone(), now)
             .await?;
         Ok(ScanResult {
             pin,

@@ -4,7 +4,7 @@
 use super::challenge::{Challenge, Stage, attempts_key};
 use super::{PinLogin, QrLogin, UserInfo, secs};
 use crate::accounts::{User, UserStatus};
-use crate::audit::{AuditEntry, Outcome};
+use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::credentials::{TokenKind, TokenSpec, USER_PINS};
 use crate::error::{Error, Result};
@@ -25,12 +25,12 @@ impl QrLogin<'_> {
         browser_nonce: Option<&str>,
     ) -> Result<PinLogin> {
         let core = self.core;
-        let now = core.clock.now();
+        let now = core.base.clock.now();
         let schedule = core.schedule.current().require_open(now)?;
         if pin.len() != 6 || !pin.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::invalid("pin", "must be 6 digits"));
         }
-        let store = core.stores.ephemeral.as_ref();
+        let store = core.base.stores.ephemeral.as_ref();
         let (challenge, before) = Challenge::load(store, token).await?;
         if challenge.service_slug != service.slug {
             return Err(Error::QrNotFound);
@@ -58,23 +58,25 @@ impl QrLogin<'_> {
             return Err(Error::PinExpired);
         }
 
-        let max = i64::from(core.config.qr.max_pin_attempts);
+        let max = i64::from(core.base.config.qr.max_pin_attempts);
         let attempts = store.increment(&attempts_key(token), self.ttl()).await?;
         if attempts > max {
             return Err(Error::QrLocked);
         }
-        let db = &core.stores.db;
+        let db = &core.base.stores.db;
         let admitted = core
+            .credentials
             .lockout
             .admit(db, USER_PINS, &user_id.to_string(), now)
             .await?;
         if !constant_time_eq(pin_mac.as_bytes(), self.pin_mac(token, pin).as_bytes()) {
             if let Some(until) = core
+                .credentials
                 .lockout
                 .failed(db, USER_PINS, &user_id.to_string(), admitted, now)
                 .await?
             {
-                AuditEntry::new(Actor::Anonymous, "user.pin_locked")
+                AuditEntry::new(Actor::Anonymous, AuditAction::UserPinLocked)
                     .target("user", user_id)
                     .from_client(context)
                     .outcome(Outcome::Failure)
@@ -92,7 +94,8 @@ impl QrLogin<'_> {
                 }
             });
         }
-        core.lockout
+        core.credentials
+            .lockout
             .succeeded(db, USER_PINS, &user_id.to_string(), admitted)
             .await?;
 
@@ -132,8 +135,8 @@ impl QrLogin<'_> {
         context: &RequestContext,
     ) -> Result<PinLogin> {
         let core = self.core;
-        let now = core.clock.now();
-        let mut expires_at = now + secs(core.config.sessions.service_ttl_secs);
+        let now = core.base.clock.now();
+        let mut expires_at = now + secs(core.base.config.sessions.service_ttl_secs);
         if let Some(closes_at) = closes_at {
             // A session never outlives closing time.
             expires_at = expires_at.min(closes_at);
@@ -150,7 +153,7 @@ impl QrLogin<'_> {
             })
             .await?;
         let lifetime = expires_at.duration_since(now);
-        let (session_token, _) = core.tokens.issue(
+        let (session_token, _) = core.credentials.tokens.issue(
             TokenKind::Session,
             &user.id.to_string(),
             &service.slug,
@@ -163,7 +166,7 @@ impl QrLogin<'_> {
                 name: Some(user.full_name.clone()),
             },
         )?;
-        let mut tx = core.stores.db.begin().await?;
+        let mut tx = core.base.stores.db.begin().await?;
         record_login(
             &mut tx,
             user.id,
@@ -201,7 +204,10 @@ impl QrLogin<'_> {
             failure,
             context,
         }
-        .record(&mut self.core.stores.db.clone(), self.core.clock.now())
+        .record(
+            &mut self.core.base.stores.db.clone(),
+            self.core.base.clock.now(),
+        )
         .await?;
         Ok(())
     }

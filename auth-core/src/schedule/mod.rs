@@ -3,21 +3,22 @@
 //! closes or opens, and whether the closing warning applies. Wall-clock times are turned into
 //! instants through the zone's rules, so daylight-saving changes are handled there.
 
-mod hours;
+mod current;
 mod store;
 
 use std::collections::BTreeMap;
 
-use jiff::civil::{Date, Weekday};
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ScheduleConfig;
+use crate::config::hours::{check_time_zone, day_name, is_day_name};
 use crate::error::{Error, FieldError};
 
-pub use hours::{ClockTime, Hours};
-pub use store::{SCHEDULE_CHANGES, ScheduleStore};
+pub use crate::config::hours::{ClockTime, Hours};
+pub use current::{SCHEDULE_CHANGES, ScheduleStore};
 
 /// How far ahead to look for the next opening; a schedule closed for a year is closed.
 const LOOKAHEAD_DAYS: usize = 370;
@@ -37,12 +38,15 @@ pub struct ExceptionDay {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
-    /// An IANA time zone name, e.g. `Europe/Berlin`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::timezone))]
     pub timezone: String,
-    /// Hours per weekday (`mon` … `sun`); a day not listed is closed.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::weekly))]
     pub weekly: BTreeMap<String, Hours>,
+    /// Days whose hours differ, each date at most once; each closes after it opens.
     #[serde(default)]
     pub exceptions: Vec<ExceptionDay>,
+    /// How long before closing every answer warns, 0 to 1440 minutes.
+    #[cfg_attr(feature = "openapi", schema(maximum = 1440))]
     pub warning_minutes: u32,
 }
 
@@ -59,54 +63,20 @@ pub struct ScheduleStatus {
     pub warning: bool,
 }
 
-const DAYS: [(&str, Weekday); 7] = [
-    ("mon", Weekday::Monday),
-    ("tue", Weekday::Tuesday),
-    ("wed", Weekday::Wednesday),
-    ("thu", Weekday::Thursday),
-    ("fri", Weekday::Friday),
-    ("sat", Weekday::Saturday),
-    ("sun", Weekday::Sunday),
-];
-
-fn day_name(weekday: Weekday) -> &'static str {
-    DAYS.iter()
-        .find(|(_, d)| *d == weekday)
-        .map_or("mon", |(n, _)| n)
-}
-
 impl Schedule {
     /// The schedule of the `[schedule]` configuration; the error names the key at fault.
     pub fn from_config(config: &ScheduleConfig) -> Result<Schedule, (&'static str, String)> {
-        let hours = Hours {
-            open: ClockTime::parse(&config.open).map_err(|e| ("open", e))?,
-            close: ClockTime::parse(&config.close).map_err(|e| ("close", e))?,
-        };
-        hours.check().map_err(|e| ("close", e))?;
-        let mut weekly = BTreeMap::new();
-        for day in &config.days {
-            let day = day.to_ascii_lowercase();
-            if !DAYS.iter().any(|(n, _)| *n == day) {
-                return Err((
-                    "days",
-                    format!("`{day}` is not one of mon, tue, wed, thu, fri, sat, sun"),
-                ));
-            }
-            weekly.insert(day, hours);
-        }
-        let schedule = Schedule {
+        Ok(Schedule {
             timezone: config.timezone.clone(),
-            weekly,
+            weekly: config.weekly()?,
             exceptions: Vec::new(),
             warning_minutes: config.warning_minutes,
-        };
-        schedule.zone().map_err(|e| ("timezone", e))?;
-        Ok(schedule)
+        })
     }
 
     fn zone(&self) -> Result<TimeZone, String> {
-        TimeZone::get(&self.timezone)
-            .map_err(|_| format!("`{}` is not an IANA time zone name", self.timezone))
+        check_time_zone(&self.timezone)?;
+        TimeZone::get(&self.timezone).map_err(|e| e.to_string())
     }
 
     /// Refuses unknown zones and days, hours that close before they open, and repeated dates.
@@ -116,7 +86,7 @@ impl Schedule {
             problems.push(FieldError::new("timezone", e));
         }
         for (day, hours) in &self.weekly {
-            if !DAYS.iter().any(|(n, _)| n == day) {
+            if !is_day_name(day) {
                 problems.push(FieldError::new(
                     format!("weekly.{day}"),
                     "is not one of mon, tue, wed, thu, fri, sat, sun",

@@ -1,105 +1,33 @@
-//! The schedule in force: the configured default until an admin stores another, cached in memory
-//! and reloaded when another gateway announces a change.
+//! The stored schedule, as typed functions: one row, the definition as JSON.
 
-use std::sync::{Arc, RwLock};
+use jiff::Timestamp;
 
-use super::Schedule;
-use crate::audit::AuditEntry;
-use crate::context::RequestContext;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::params;
-use crate::store::Ephemeral;
-use crate::store::sql::Db;
+use crate::store::sql::{Db, Executor};
 
-/// Channel on which schedule changes are announced.
-pub const SCHEDULE_CHANGES: &str = "schedule:changed";
-
-/// The current schedule.
-#[derive(Clone)]
-pub struct ScheduleStore {
-    db: Db,
-    default: Arc<Schedule>,
-    current: Arc<RwLock<Arc<Schedule>>>,
+/// The stored definition, if an admin stored one.
+pub(super) async fn definition(db: &Db) -> Result<Option<String>> {
+    Ok(db
+        .query_opt("SELECT definition FROM schedule WHERE id = 1", params![])
+        .await?
+        .map(|row| row.get("definition"))
+        .transpose()?)
 }
 
-impl std::fmt::Debug for ScheduleStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScheduleStore").finish_non_exhaustive()
-    }
-}
-
-impl ScheduleStore {
-    pub async fn open(db: Db, default: Schedule) -> Result<ScheduleStore> {
-        let store = ScheduleStore {
-            db,
-            default: Arc::new(default.clone()),
-            current: Arc::new(RwLock::new(Arc::new(default))),
-        };
-        store.reload().await?;
-        Ok(store)
-    }
-
-    /// The schedule in force.
-    pub fn current(&self) -> Arc<Schedule> {
-        self.current
-            .read()
-            .map(|s| s.clone())
-            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
-    }
-
-    /// Reads the stored schedule again.
-    pub async fn reload(&self) -> Result<()> {
-        let row = self
-            .db
-            .query_opt("SELECT definition FROM schedule WHERE id = 1", params![])
-            .await?;
-        let schedule = match row {
-            Some(row) => Arc::new(
-                serde_json::from_str::<Schedule>(&row.get::<String>("definition")?)
-                    .map_err(|e| Error::internal(format!("stored schedule: {e}")))?,
-            ),
-            None => self.default.clone(),
-        };
-        if let Ok(mut current) = self.current.write() {
-            *current = schedule;
-        }
-        Ok(())
-    }
-
-    /// Stores a new schedule (an admin's decision), audited, and tells the other gateways.
-    pub async fn replace(
-        &self,
-        schedule: Schedule,
-        admin: &crate::credentials::AdminWrite,
-        context: &RequestContext,
-        ephemeral: &dyn Ephemeral,
-        now: jiff::Timestamp,
-    ) -> Result<Arc<Schedule>> {
-        schedule.validate()?;
-        let actor = admin.actor();
-        let definition = serde_json::to_string(&schedule).map_err(Error::internal)?;
-        let mut tx = self.db.begin().await?;
-        tx.execute(
-            "INSERT INTO schedule (id, definition, updated_at, updated_by) VALUES (1, $1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET definition = excluded.definition,
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            params![definition.clone(), now, actor.id()],
-        )
-        .await?;
-        AuditEntry::new(actor, "schedule.changed")
-            .target("schedule", "1")
-            .from_client(context)
-            .detail(
-                "schedule",
-                serde_json::from_str::<serde_json::Value>(&definition).unwrap_or_default(),
-            )
-            .write(&mut tx, now)
-            .await?;
-        tx.commit().await?;
-        self.reload().await?;
-        ephemeral
-            .publish(SCHEDULE_CHANGES, b"changed".to_vec())
-            .await?;
-        Ok(self.current())
-    }
+/// Stores `definition` as the schedule, by `by`.
+pub(super) async fn save(
+    ex: &mut dyn Executor,
+    definition: &str,
+    now: Timestamp,
+    by: Option<String>,
+) -> Result<()> {
+    ex.run_execute(
+        "INSERT INTO schedule (id, definition, updated_at, updated_by) VALUES (1, $1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET definition = excluded.definition,
+         updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        params![definition, now, by],
+    )
+    .await?;
+    Ok(())
 }

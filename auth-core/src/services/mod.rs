@@ -3,31 +3,28 @@
 //! and stored as hashes.
 
 mod return_to;
-mod rules;
-
-use std::net::SocketAddr;
+mod store;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::audit::AuditEntry;
-use crate::config::ServiceSeed;
+use crate::access::AdminWrite;
+use crate::access::scope::{self, Binding, CredentialKind, Place};
+use crate::audit::{AuditAction, AuditEntry};
+use crate::context::Base;
 use crate::context::{Actor, RequestContext};
-use crate::core::CoreInner;
-use crate::credentials::AdminWrite;
-use crate::credentials::scope::{self, Binding, CredentialKind, Place};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, Result};
 use crate::ids::ServiceId;
-use crate::params;
 use crate::secret::{constant_time_eq, hash_token, random_token};
-use crate::store::StoreError;
-use crate::store::sql::Row;
 
-pub use return_to::{safe_return_url, service_base, service_origins};
-pub use rules::{
+pub use crate::config::service::{
     RESERVED_PATH_PREFIXES, check_host_not_gateways, check_prefix_not_reserved, validate_host,
     validate_path_prefix, validate_slug,
 };
+pub use return_to::{safe_return_url, service_base, service_origins};
+
+/// What an admin gives to register a service: the same definition as a `[[services]]` entry.
+pub type NewService = crate::config::ServiceDefinition;
 
 /// Every service API key starts with this.
 pub const API_KEY_PREFIX: &str = "svc_";
@@ -56,50 +53,6 @@ pub struct Service {
     pub updated_at: Timestamp,
 }
 
-const SERVICE_COLUMNS: &str = "id, slug, name, hosts, path_prefix, share_gateway_origin, upstreams, \
-     enabled, api_key_prefix, key_rotated_at, created_at, updated_at";
-
-impl Service {
-    fn from_row(row: &Row) -> Result<Service, StoreError> {
-        let list = |column: &str| -> Result<Vec<String>, StoreError> {
-            serde_json::from_str(&row.get::<String>(column)?)
-                .map_err(|_| StoreError::Malformed(format!("services.{column}")))
-        };
-        Ok(Service {
-            id: row.get("id")?,
-            slug: row.get("slug")?,
-            name: row.get("name")?,
-            hosts: list("hosts")?,
-            path_prefix: row.get("path_prefix")?,
-            share_gateway_origin: row.get("share_gateway_origin")?,
-            upstreams: list("upstreams")?,
-            enabled: row.get("enabled")?,
-            api_key_prefix: row.get("api_key_prefix")?,
-            key_rotated_at: row.get("key_rotated_at")?,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
-        })
-    }
-}
-
-/// What an admin gives to register a service.
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct NewService {
-    pub name: String,
-    pub slug: String,
-    #[serde(default)]
-    pub hosts: Vec<String>,
-    #[serde(default)]
-    pub path_prefix: Option<String>,
-    /// Serve the path prefix on the gateway's own hosts, sharing the origin of the login pages
-    /// and the API (unsafe for a service that is not fully trusted; off by default).
-    #[serde(default)]
-    pub share_gateway_origin: bool,
-    pub upstreams: Vec<String>,
-}
-
 /// A service with its API key, which is shown this once.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -111,50 +64,7 @@ pub struct ServiceWithKey {
 
 /// Checks a new service; `gateway_hosts` are the gateway's own hosts, which no service may take.
 fn check(new: &NewService, gateway_hosts: &[String]) -> Result<()> {
-    let mut problems = Vec::new();
-    if new.name.trim().is_empty() || new.name.chars().count() > 100 {
-        problems.push(FieldError::new("name", "must be 1 to 100 characters"));
-    }
-    if let Err(e) = validate_slug(&new.slug) {
-        problems.push(FieldError::new("slug", e));
-    }
-    for (i, host) in new.hosts.iter().enumerate() {
-        if let Err(e) =
-            validate_host(host).and_then(|()| check_host_not_gateways(host, gateway_hosts))
-        {
-            problems.push(FieldError::new(format!("hosts[{i}]"), e));
-        }
-    }
-    if let Some(Err(e)) = new
-        .path_prefix
-        .as_deref()
-        .map(|p| validate_path_prefix(p).and_then(|()| check_prefix_not_reserved(p)))
-    {
-        problems.push(FieldError::new("path_prefix", e));
-    }
-    if new.hosts.is_empty() && !(new.path_prefix.is_some() && new.share_gateway_origin) {
-        problems.push(FieldError::new(
-            "hosts",
-            "give at least one host (or a path_prefix with share_gateway_origin)",
-        ));
-    }
-    if new.share_gateway_origin && new.path_prefix.is_none() {
-        problems.push(FieldError::new(
-            "share_gateway_origin",
-            "needs a path_prefix to serve on the gateway's hosts",
-        ));
-    }
-    if new.upstreams.is_empty() {
-        problems.push(FieldError::new("upstreams", "give at least one ip:port"));
-    }
-    for (i, upstream) in new.upstreams.iter().enumerate() {
-        if upstream.parse::<SocketAddr>().is_err() {
-            problems.push(FieldError::new(
-                format!("upstreams[{i}]"),
-                "must be ip:port",
-            ));
-        }
-    }
+    let problems = new.problems(gateway_hosts);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -164,43 +74,39 @@ fn check(new: &NewService, gateway_hosts: &[String]) -> Result<()> {
 
 /// The services domain.
 pub struct Services<'a> {
-    core: &'a CoreInner,
+    core: &'a Base,
 }
 
 impl<'a> Services<'a> {
-    pub(crate) fn new(core: &'a CoreInner) -> Self {
+    pub(crate) fn new(core: &'a Base) -> Self {
         Self { core }
+    }
+
+    /// Runs `reload` whenever a service changes (announced by any gateway on the shared store)
+    /// and at least `every`, in a task of its own, for as long as the process runs.
+    pub fn follow_changes<F, Fut>(&self, every: std::time::Duration, reload: F)
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<()>> + Send,
+    {
+        crate::store::ephemeral::follow_announcements(
+            self.core.stores.ephemeral.clone(),
+            SERVICE_CHANGES,
+            "services",
+            every,
+            reload,
+        );
     }
 
     /// Every service, by slug.
     pub async fn list(&self) -> Result<Vec<Service>> {
-        let rows = self
-            .core
-            .stores
-            .db
-            .query(
-                &format!("SELECT {SERVICE_COLUMNS} FROM services ORDER BY slug"),
-                params![],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(Service::from_row)
-            .collect::<Result<Vec<_>, _>>()?)
+        store::all(&self.core.stores.db).await
     }
 
     pub async fn get(&self, slug: &str) -> Result<Service> {
-        let row = self
-            .core
-            .stores
-            .db
-            .query_opt(
-                &format!("SELECT {SERVICE_COLUMNS} FROM services WHERE slug = $1"),
-                params![slug],
-            )
+        store::by_slug(&self.core.stores.db, slug)
             .await?
-            .ok_or(Error::NotFound("service"))?;
-        Ok(Service::from_row(&row)?)
+            .ok_or(Error::NotFound("service"))
     }
 
     /// Registers a service and makes its API key.
@@ -249,31 +155,9 @@ impl<'a> Services<'a> {
         context: &RequestContext,
     ) -> Result<()> {
         let now = self.core.clock.now();
-        let hosts: Vec<String> = new.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
-        let id = ServiceId::new();
         let mut tx = self.core.stores.db.begin().await?;
-        tx.execute(
-            "INSERT INTO services (id, slug, name, hosts, path_prefix, share_gateway_origin,
-                                   upstreams, enabled, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            params![
-                id,
-                new.slug.clone(),
-                new.name.trim(),
-                serde_json::to_string(&hosts).map_err(Error::internal)?,
-                new.path_prefix.clone(),
-                new.share_gateway_origin,
-                serde_json::to_string(&new.upstreams).map_err(Error::internal)?,
-                enabled,
-                now
-            ],
-        )
-        .await
-        .map_err(|err| match err {
-            StoreError::Unique(_) => Error::Conflict("the slug or path prefix is taken".into()),
-            other => other.into(),
-        })?;
-        AuditEntry::new(actor, "service.registered")
+        store::insert(&mut tx, new, enabled, now).await?;
+        AuditEntry::new(actor, AuditAction::ServiceRegistered)
             .target("service", &new.slug)
             .from_client(context)
             .write(&mut tx, now)
@@ -284,23 +168,15 @@ impl<'a> Services<'a> {
 
     /// Creates the services of the configuration that the store does not have yet (first start).
     /// They get no API key; an admin makes one with [`Services::rotate_key`].
-    pub async fn seed(&self, seeds: &[ServiceSeed]) -> Result<usize> {
+    pub async fn seed(&self, seeds: &[NewService]) -> Result<usize> {
         let existing = self.list().await?;
         let mut created = 0;
         for seed in seeds
             .iter()
             .filter(|seed| !existing.iter().any(|s| s.slug == seed.slug))
         {
-            let new = NewService {
-                name: seed.name.clone(),
-                slug: seed.slug.clone(),
-                hosts: seed.hosts.clone(),
-                path_prefix: seed.path_prefix.clone(),
-                share_gateway_origin: seed.share_gateway_origin,
-                upstreams: seed.upstreams.clone(),
-            };
             match self
-                .insert(Actor::System, &new, true, &RequestContext::default())
+                .insert(Actor::System, seed, true, &RequestContext::default())
                 .await
             {
                 Ok(()) => created += 1,
@@ -327,17 +203,10 @@ impl<'a> Services<'a> {
             .collect();
         let now = self.core.clock.now();
         let mut tx = self.core.stores.db.begin().await?;
-        let changed = tx
-            .execute(
-                "UPDATE services SET api_key_hash = $2, api_key_prefix = $3, key_rotated_at = $4, updated_at = $4
-                 WHERE slug = $1",
-                params![slug, hash_token(key.expose()), prefix, now],
-            )
-            .await?;
-        if changed == 0 {
+        if !store::set_key(&mut tx, slug, hash_token(key.expose()), prefix, now).await? {
             return Err(Error::NotFound("service"));
         }
-        AuditEntry::new(admin.actor(), "service.key_rotated")
+        AuditEntry::new(admin.actor(), AuditAction::ServiceKeyRotated)
             .target("service", slug)
             .from_client(context)
             .write(&mut tx, now)
@@ -359,21 +228,15 @@ impl<'a> Services<'a> {
     ) -> Result<Service> {
         let now = self.core.clock.now();
         let mut tx = self.core.stores.db.begin().await?;
-        let changed = tx
-            .execute(
-                "UPDATE services SET enabled = $2, updated_at = $3 WHERE slug = $1",
-                params![slug, enabled, now],
-            )
-            .await?;
-        if changed == 0 {
+        if !store::set_enabled(&mut tx, slug, enabled, now).await? {
             return Err(Error::NotFound("service"));
         }
         AuditEntry::new(
             admin.actor(),
             if enabled {
-                "service.enabled"
+                AuditAction::ServiceEnabled
             } else {
-                "service.disabled"
+                AuditAction::ServiceDisabled
             },
         )
         .target("service", slug)
@@ -393,24 +256,13 @@ impl<'a> Services<'a> {
         }
         scope::check(CredentialKind::ServiceApiKey, Binding::default(), place)?;
         let hash = hash_token(api_key.trim());
-        let row = self
-            .core
-            .stores
-            .db
-            .query_opt(
-                &format!(
-                    "SELECT {SERVICE_COLUMNS}, api_key_hash FROM services WHERE api_key_hash = $1"
-                ),
-                params![hash.clone()],
-            )
+        let (service, stored) = store::by_key_hash(&self.core.stores.db, &hash)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        let stored: String = row.get("api_key_hash")?;
         // The index found it; compare once more in constant time before trusting the match.
         if !constant_time_eq(stored.as_bytes(), hash.as_bytes()) {
             return Err(Error::Unauthenticated);
         }
-        let service = Service::from_row(&row)?;
         if !service.enabled {
             return Err(Error::ServiceKeyDisabled(service.slug));
         }

@@ -1,7 +1,10 @@
 //! Sessions: server-side records (who, for which audience, how they logged in, from where, until
-//! when) in the short-lived store. A token names its session (`sid`); the session being live is what
-//! makes the token good, so revoking one takes effect on the next request. Revocations are also
-//! published, for caches in other gateways.
+//! when) in the short-lived store, and for password logins their refresh-token families in SQL
+//! (`store.rs`). A token names its session (`sid`); the session being live is what makes the
+//! token good, so ending one takes effect on the next request. Ending a session ends its family
+//! too; revocations are also published, for caches in other gateways.
+
+pub(crate) mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +12,16 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::access::AdminWrite;
+use crate::audit::{AuditAction, AuditEntry};
 use crate::clock::SharedClock;
 use crate::context::{Actor, RequestContext};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{AdminId, SessionId, UserId};
 use crate::store::Ephemeral;
+use crate::store::sql::Db;
+
+use store::Families;
 
 /// Channel on which revoked session ids are published.
 pub const REVOCATIONS: &str = "sessions:revoked";
@@ -102,10 +110,17 @@ pub struct NewSession<'a> {
 }
 
 /// The session records.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Sessions {
     store: Arc<dyn Ephemeral>,
+    db: Db,
     clock: SharedClock,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
 }
 
 fn record_key(id: &SessionId) -> String {
@@ -117,8 +132,8 @@ fn index_key(subject: &Subject) -> String {
 }
 
 impl Sessions {
-    pub fn new(store: Arc<dyn Ephemeral>, clock: SharedClock) -> Self {
-        Self { store, clock }
+    pub fn new(store: Arc<dyn Ephemeral>, db: Db, clock: SharedClock) -> Self {
+        Self { store, db, clock }
     }
 
     fn store_ttl(&self, expires_at: Timestamp) -> Duration {
@@ -187,8 +202,108 @@ impl Sessions {
         Ok(true)
     }
 
-    /// Ends a session; returns whether it was live.
-    pub async fn revoke(&self, id: &SessionId) -> Result<Option<Session>> {
+    /// Ends session `id` and its refresh family (logout, or a service's own logout); returns the
+    /// session if it was live.
+    pub async fn end(&self, id: &SessionId, reason: &str) -> Result<Option<Session>> {
+        store::revoke_families(
+            &mut self.db.clone(),
+            Families::One(*id),
+            reason,
+            self.clock.now(),
+        )
+        .await?;
+        self.revoke(id).await
+    }
+
+    /// Ends every session and refresh family of `subject` but `keep`; returns how many sessions
+    /// were live.
+    pub(crate) async fn end_all(
+        &self,
+        subject: &Subject,
+        reason: &str,
+        keep: Option<SessionId>,
+    ) -> Result<usize> {
+        store::revoke_families(
+            &mut self.db.clone(),
+            Families::AllOf { subject, keep },
+            reason,
+            self.clock.now(),
+        )
+        .await?;
+        let mut ended = 0;
+        for session in self.list(subject).await? {
+            if Some(session.id) != keep && self.revoke(&session.id).await?.is_some() {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Ends one session and its refresh family (an admin's decision), audited.
+    pub async fn end_by_admin(
+        &self,
+        admin: &AdminWrite,
+        id: SessionId,
+        context: &RequestContext,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let Some(session) = self.live(&id).await? else {
+            return Err(Error::NotFound("session"));
+        };
+        let mut tx = self.db.begin().await?;
+        store::revoke_families(&mut tx, Families::One(id), "revoked by an admin", now).await?;
+        AuditEntry::new(admin.actor(), AuditAction::SessionRevoked)
+            .target(session.subject.kind(), session.subject.id_string())
+            .from_client(context)
+            .detail("session", id.to_string())
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        self.revoke(&id).await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user (an admin's decision), audited; returns how many were live.
+    pub async fn end_all_by_admin(
+        &self,
+        admin: &AdminWrite,
+        user: UserId,
+        context: &RequestContext,
+    ) -> Result<usize> {
+        let subject = Subject::User(user);
+        let live = self.list(&subject).await?;
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        let families = Families::AllOf {
+            subject: &subject,
+            keep: None,
+        };
+        store::revoke_families(&mut tx, families, "revoked by an admin", now).await?;
+        AuditEntry::new(admin.actor(), AuditAction::SessionRevokedAll)
+            .target("user", user)
+            .from_client(context)
+            .detail("sessions", live.len())
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        for session in &live {
+            self.revoke(&session.id).await?;
+        }
+        Ok(live.len())
+    }
+
+    /// Every live session of `subject` (an admin reading), oldest first.
+    pub async fn list_for_admin(
+        &self,
+        _reader: &crate::access::AdminRead,
+        subject: &Subject,
+    ) -> Result<Vec<Session>> {
+        self.list(subject).await
+    }
+
+    /// Removes the record of session `id` and publishes the revocation; returns it if it was
+    /// live. Its refresh family, if any, is the caller's to end ([`Sessions::end`] does both).
+    pub(crate) async fn revoke(&self, id: &SessionId) -> Result<Option<Session>> {
         let session = self.live(id).await?;
         self.store.remove(&record_key(id)).await?;
         if let Some(session) = &session {
@@ -216,14 +331,5 @@ impl Sessions {
         }
         sessions.sort_by_key(|s| s.created_at);
         Ok(sessions)
-    }
-
-    /// Ends every session of `subject`; returns the ones that were live.
-    pub async fn revoke_all(&self, subject: &Subject) -> Result<Vec<Session>> {
-        let live = self.list(subject).await?;
-        for session in &live {
-            self.revoke(&session.id).await?;
-        }
-        Ok(live)
     }
 }

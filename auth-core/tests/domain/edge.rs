@@ -67,7 +67,7 @@ core_test!(a_remembered_token_still_meets_revocation_and_expiry, |t| {
             .is_ok()
     );
 
-    t.core.sessions().revoke(&session).await.unwrap();
+    t.core.sessions().end(&session, "test").await.unwrap();
     assert!(matches!(
         creds
             .authenticate_at_service(&token, "service-b", &TestCore::context())

@@ -481,8 +481,8 @@ core_test!(admin_revocation_takes_effect_at_once, |t| {
             .any(|s| s.id == login.session_id && s.method.as_str() == "qr")
     );
     t.core
-        .credentials()
-        .revoke_session(&admin, login.session_id, &TestCore::context())
+        .sessions()
+        .end_by_admin(&admin, login.session_id, &TestCore::context())
         .await
         .unwrap();
     assert!(
@@ -556,6 +556,7 @@ core_test!(login_history_counts_answer_who_used_what, |t| {
         .await;
 
     let history = t.core.login_history();
+    let reader = t.reader().await;
     let week = HistoryQuery {
         username: Some("JOHN".into()),
         service: Some("service-b".into()),
@@ -565,6 +566,7 @@ core_test!(login_history_counts_answer_who_used_what, |t| {
     };
     let summary = history
         .summary(
+            &reader,
             &week,
             GroupBy {
                 user: true,
@@ -579,6 +581,7 @@ core_test!(login_history_counts_answer_who_used_what, |t| {
 
     let all = history
         .summary(
+            &reader,
             &HistoryQuery {
                 service: Some("service-b".into()),
                 ..HistoryQuery::default()
@@ -599,6 +602,7 @@ core_test!(login_history_counts_answer_who_used_what, |t| {
 
     let rows = history
         .list(
+            &reader,
             &HistoryQuery {
                 user_id: Some(john.id),
                 ..HistoryQuery::default()
@@ -636,7 +640,7 @@ core_test!(login_history_counts_answer_who_used_what, |t| {
     };
     assert!(
         history
-            .list(&last_week, PageRequest::default())
+            .list(&reader, &last_week, PageRequest::default())
             .await
             .unwrap()
             .items

@@ -10,12 +10,12 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{
+use super::openapi as doc;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{
     AdminReader, AdminWriter, Client, JsonBody, OptionalJsonBody, PathId, QueryParams,
 };
-use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// The accounts waiting for a decision
 ///
@@ -74,8 +74,23 @@ pub async fn approve(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
-    /// 1 to 500 characters.
+    #[schema(schema_with = reason_schema)]
     reason: String,
+}
+
+fn reason_schema() -> utoipa::openapi::schema::Object {
+    auth_core::openapi::trimmed(
+        500,
+        false,
+        "1 to 500 characters once surrounding whitespace is trimmed.",
+    )
+}
+
+fn optional_reason_schema() -> utoipa::openapi::schema::Object {
+    auth_core::openapi::optional_trimmed(
+        500,
+        "At most 500 characters once surrounding whitespace is trimmed; empty or null for none.",
+    )
 }
 
 /// Reject an account request
@@ -124,7 +139,7 @@ pub struct UserListParams {
     /// Matched against name, email and username, case-insensitively.
     q: Option<String>,
     /// From 1; default 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 4294967295_u64, value_type = Option<u64>)]
     page: Option<u32>,
     /// 1 to 200; default 50.
     #[param(minimum = 1, maximum = 200)]
@@ -224,7 +239,7 @@ pub async fn user(
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionalReason {
-    /// At most 500 characters.
+    #[schema(schema_with = optional_reason_schema)]
     reason: Option<String>,
 }
 

@@ -11,12 +11,13 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{Caller, Client, JsonBody, OptionalJsonBody, Secure};
 use super::openapi as doc;
 use super::registration::TokenBody;
-use crate::cookies::{self, Jar, Owned};
-use crate::state::AppState;
+use crate::web::cookies::{self, Jar, Owned};
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{Caller, Client, JsonBody, OptionalJsonBody, Secure};
+use crate::web::refusal::Refusal;
+use crate::web::state::AppState;
 
 /// The answer of a login or refresh: the tokens, or the cookies that now hold them.
 #[derive(Serialize, ToSchema)]
@@ -178,7 +179,7 @@ pub async fn refresh(
     let from_body = body.refresh_token;
     let from_cookie = Jar::new(secure)
         .read(&headers, Owned::Refresh)
-        .map_err(|dup| Error::BadRequest(dup.to_string()))?;
+        .map_err(|dup| Refusal::BadRequest(dup.to_string()))?;
     let uses_cookie = from_body.is_none() && from_cookie.is_some();
     let token = from_body
         .or(from_cookie)

@@ -8,8 +8,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use serde::de::DeserializeOwned;
 
-use super::envelope::ApiError;
-use super::extract::{JsonBody, OptionalJsonBody, QueryParams};
+use crate::web::envelope::ApiError;
+use crate::web::extract::{JsonBody, OptionalJsonBody, QueryParams};
 
 /// What reading the input as one type came to: its name, and the refusal if it was refused.
 pub type Outcome = (&'static str, Result<(), ApiError>);
@@ -38,7 +38,7 @@ async fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<(),
 }
 
 /// Reads `body` as each JSON request body of the API, through [`JsonBody`] (the `serde_json`
-/// parse, then [`from_json_value`](super::extract::from_json_value)) or [`OptionalJsonBody`],
+/// parse, then [`from_json_value`](crate::web::extract::from_json_value)) or [`OptionalJsonBody`],
 /// and says what each made of it.
 pub async fn json_bodies(body: &[u8]) -> Vec<Outcome> {
     use auth_core::{accounts, credentials, schedule, services};

@@ -3,51 +3,13 @@
 //! takes this gateway out of rotation.
 
 use auth_core::Error;
-use auth_core::store::ComponentHealth;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use super::envelope::{Data, Failure, Success, error_json, error_status};
-use crate::open_files::OpenFiles;
-use crate::state::AppState;
-
-/// Up or not.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    Ok,
-    Unavailable,
-}
-
-/// Redis: its state, or `not_configured` when short-lived state is kept in the embedded store.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum RedisHealth {
-    Checked(ComponentHealth),
-    Absent(NotConfigured),
-}
-
-/// Redis is not part of this deployment.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NotConfigured {
-    NotConfigured,
-}
-
-/// The state of every backend.
-#[derive(Serialize, ToSchema)]
-pub struct HealthReport {
-    status: HealthStatus,
-    database: ComponentHealth,
-    redis: RedisHealth,
-    /// The process's limit of open files (each connection holds one), raised at start to the
-    /// hard limit; absent when the gateway runs embedded in another program.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    open_files: Option<OpenFiles>,
-}
+use crate::web::envelope::{Data, Failure, Success, error_json, error_status};
+use crate::web::health::{HealthReport, HealthStatus, NotConfigured, RedisHealth};
+use crate::web::state::AppState;
 
 /// Whether the gateway's backends answer
 #[utoipa::path(
@@ -83,7 +45,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     } else {
         "database"
     };
-    let err = Error::Unavailable(down);
+    let err = Error::Unavailable(down).into();
     let mut body = error_json(&err);
     body["error"]["details"] = serde_json::to_value(report).unwrap_or_default();
     (error_status(&err), Json(body)).into_response()

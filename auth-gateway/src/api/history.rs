@@ -10,10 +10,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::admin::page_of;
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{AdminReader, QueryParams};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{AdminReader, QueryParams};
+use crate::web::state::AppState;
 
 /// Filters and page of the audit log; every filter is an exact match.
 #[derive(Deserialize, IntoParams)]
@@ -31,7 +31,7 @@ pub struct AuditParams {
     /// Before this instant (RFC 3339).
     to: Option<Timestamp>,
     /// From 1; default 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 4294967295_u64, value_type = Option<u64>)]
     page: Option<u32>,
     /// 1 to 200; default 50.
     #[param(minimum = 1, maximum = 200)]
@@ -57,7 +57,7 @@ pub struct AuditParams {
 )]
 pub async fn audit(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<AuditParams>,
 ) -> ApiResult<Data<Page<AuditRecord>>> {
     let query = AuditQuery {
@@ -69,16 +69,15 @@ pub async fn audit(
         to: params.to,
     };
     Ok(Data(
-        auth_core::audit::list(
-            &state.core.stores().db,
-            &query,
-            page_of(params.page, params.per_page),
-        )
-        .await?,
+        state
+            .core
+            .audit()
+            .list(&reader, &query, page_of(params.page, params.per_page))
+            .await?,
     ))
 }
 
-/// Filters of the login history (both routes take them all).
+/// Filters and page of the login history.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -93,17 +92,47 @@ pub struct HistoryParams {
     from: Option<Timestamp>,
     /// Before this instant (RFC 3339).
     to: Option<Timestamp>,
-    /// Summary only: `user`, `service` or `user,service` (the default).
-    group_by: Option<String>,
-    /// List only: from 1; default 1.
-    #[param(minimum = 1)]
+    /// From 1; default 1.
+    #[param(minimum = 1, maximum = 4294967295_u64, value_type = Option<u64>)]
     page: Option<u32>,
-    /// List only: 1 to 200; default 50.
+    /// 1 to 200; default 50.
     #[param(minimum = 1, maximum = 200)]
     per_page: Option<u32>,
 }
 
+/// Filters of the login counts, and how to group them.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryParams {
+    user_id: Option<UserId>,
+    username: Option<String>,
+    /// A service slug.
+    service: Option<String>,
+    /// Only successful (`true`) or failed (`false`) attempts.
+    success: Option<bool>,
+    /// From this instant on (RFC 3339).
+    from: Option<Timestamp>,
+    /// Before this instant (RFC 3339).
+    to: Option<Timestamp>,
+    #[param(schema_with = auth_core::openapi::group_by)]
+    group_by: Option<String>,
+}
+
 impl HistoryParams {
+    fn query(&self) -> HistoryQuery {
+        HistoryQuery {
+            user_id: self.user_id,
+            username: self.username.clone(),
+            service: self.service.clone(),
+            success: self.success,
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+impl SummaryParams {
     fn query(&self) -> HistoryQuery {
         HistoryQuery {
             user_id: self.user_id,
@@ -135,14 +164,18 @@ impl HistoryParams {
 )]
 pub async fn login_history(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<HistoryParams>,
 ) -> ApiResult<Data<Page<HistoryRecord>>> {
     Ok(Data(
         state
             .core
             .login_history()
-            .list(&params.query(), page_of(params.page, params.per_page))
+            .list(
+                &reader,
+                &params.query(),
+                page_of(params.page, params.per_page),
+            )
             .await?,
     ))
 }
@@ -154,7 +187,7 @@ pub async fn login_history(
     get,
     path = "/api/admin/login-history/summary",
     tag = "admin",
-    params(HistoryParams),
+    params(SummaryParams),
     security(("admin_bearer" = [])),
     responses(
         (status = 200, description = "One row per group", body = Success<Vec<SummaryRow>>),
@@ -166,15 +199,15 @@ pub async fn login_history(
 )]
 pub async fn login_summary(
     State(state): State<AppState>,
-    _: AdminReader,
-    QueryParams(params): QueryParams<HistoryParams>,
+    AdminReader(reader): AdminReader,
+    QueryParams(params): QueryParams<SummaryParams>,
 ) -> ApiResult<Data<Vec<SummaryRow>>> {
     let group = GroupBy::parse(params.group_by.as_deref().unwrap_or("user,service"))?;
     Ok(Data(
         state
             .core
             .login_history()
-            .summary(&params.query(), group)
+            .summary(&reader, &params.query(), group)
             .await?,
     ))
 }

@@ -2,8 +2,6 @@
 
 mod admin;
 mod auth;
-pub mod envelope;
-pub mod extract;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod health;
@@ -22,8 +20,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::state::AppState;
-use envelope::ApiError;
+use crate::web::envelope::ApiError;
+use crate::web::refusal::Refusal;
+use crate::web::state::AppState;
 
 /// Cross-origin access for the configured origins only, with credentials; never a wildcard.
 fn cors(state: &AppState) -> tower_http::cors::CorsLayer {
@@ -105,7 +104,7 @@ fn documented() -> OpenApiRouter<AppState> {
 /// The OpenAPI document of the API, as `GET /api/openapi.json` serves it. The HTML pages are not
 /// part of it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented().into_openapi()
+    openapi::complete(documented().into_openapi())
 }
 
 /// Every route of the API as (method, path pattern), from the same routes the router serves.
@@ -130,13 +129,14 @@ pub fn served_routes() -> Vec<(http::Method, String)> {
     served
 }
 
-/// Every route the gateway answers itself.
-pub fn router(state: AppState) -> Router {
+/// Every route the gateway answers itself: the API, and `pages` beside it under the same
+/// fallbacks and CORS rules.
+pub fn router(state: AppState, pages: Router<AppState>) -> Router {
     openapi::prepare();
     let (api, _) = documented().split_for_parts();
-    api.merge(crate::pages::routes())
-        .fallback(|| async { ApiError(Error::NotFound("route")) })
-        .method_not_allowed_fallback(|| async { ApiError(Error::MethodNotAllowed) })
+    api.merge(pages)
+        .fallback(|| async { ApiError(Error::NotFound("route").into()) })
+        .method_not_allowed_fallback(|| async { ApiError(Refusal::MethodNotAllowed) })
         .layer(cors(&state))
         .with_state(state)
 }

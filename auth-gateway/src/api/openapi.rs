@@ -8,10 +8,13 @@ use std::sync::LazyLock;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
-use super::envelope::{ErrorDetails, Failure};
+use crate::web::envelope::{ErrorDetails, Failure};
 
 const DESCRIPTION: &str = "\
 The auth platform's API, served by the gateway in front of the services.
@@ -226,6 +229,90 @@ pub enum BodyRefusals {
     NotJson(Failure),
     #[response(status = 413, description = TOO_LARGE)]
     TooLarge(Failure),
+}
+
+/// 400 of every route with a parameter in its path, answered by the edge before routing.
+pub const BAD_PATH: &str = "BAD_REQUEST: an encoded slash, backslash or NUL in the path \
+                            (refused before routing)";
+
+/// What the router's document leaves to be said about every operation alike, added once here
+/// so no route can miss it:
+/// - a parameter in the path may carry an encoded `/`, `\` or NUL, which the edge refuses with
+///   400 before routing;
+/// - a body that may be left out is never `null`: a JSON `null` is refused like any body of
+///   the wrong shape, so the schema of an optional body is the body's own, not "it or null".
+pub fn complete(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            document_bad_path(operation);
+            not_null_body(operation);
+        }
+    }
+    document
+}
+
+fn document_bad_path(operation: &mut Operation) {
+    let in_path = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
+    if !in_path {
+        return;
+    }
+    match operation.responses.responses.get_mut("400") {
+        Some(RefOr::T(existing)) => {
+            existing.description = format!("{}; {BAD_PATH}", existing.description);
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => {
+            let failure = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Failure")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(BAD_PATH)
+                .content("application/json", failure)
+                .build();
+            operation
+                .responses
+                .responses
+                .insert("400".into(), RefOr::T(response));
+        }
+    }
+}
+
+fn not_null_body(operation: &mut Operation) {
+    let Some(RefOr::T(body)) = operation.request_body.as_mut() else {
+        return;
+    };
+    for content in body.content.values_mut() {
+        let RefOr::T(content) = content else {
+            continue;
+        };
+        let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else {
+            continue;
+        };
+        let is_null = |member: &RefOr<Schema>| {
+            matches!(member, RefOr::T(Schema::Object(object))
+                if object.schema_type == SchemaType::Type(Type::Null))
+        };
+        let kept: Vec<RefOr<Schema>> = one_of
+            .items
+            .iter()
+            .filter(|m| !is_null(m))
+            .cloned()
+            .collect();
+        if kept.len() == 1 && one_of.items.len() == 2 {
+            content.schema = kept.into_iter().next();
+        }
+    }
 }
 
 /// The document as JSON, made once.

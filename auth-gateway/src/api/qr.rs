@@ -10,10 +10,10 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data, Failure, Success};
-use super::extract::{Caller, Client, JsonBody, OptionalJsonBody, PathId, ServiceCaller};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Created, Data, Failure, Success};
+use crate::web::extract::{Caller, Client, JsonBody, OptionalJsonBody, PathId, ServiceCaller};
+use crate::web::state::AppState;
 
 /// Who the end user is, as the service saw them: what the phone shows as "requested from".
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -177,7 +177,7 @@ pub async fn scan(
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     qr_token: String,
-    /// Six digits (surrounding spaces are ignored).
+    #[schema(schema_with = auth_core::openapi::pin)]
     pin: String,
 }
 

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data, Failure, Success};
-use super::extract::{Client, JsonBody};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Created, Data, Failure, Success};
+use crate::web::extract::{Client, JsonBody};
+use crate::web::state::AppState;
 
 /// Where an account stands after a change.
 #[derive(Serialize, ToSchema)]
@@ -205,6 +205,7 @@ pub async fn forgot_password(
 #[serde(deny_unknown_fields)]
 pub struct ResetBody {
     token: String,
+    #[schema(schema_with = auth_core::openapi::new_password)]
     new_password: Secret,
 }
 

@@ -3,10 +3,10 @@
 use auth_core::services::{NewService, Service, ServiceWithKey};
 use axum::extract::State;
 
-use super::envelope::{ApiResult, Created, Data, Failure, Success};
-use super::extract::{AdminReader, AdminWriter, Client, JsonBody, PathId};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Created, Data, Failure, Success};
+use crate::web::extract::{AdminReader, AdminWriter, Client, JsonBody, PathId};
+use crate::web::state::AppState;
 
 /// Register a service
 ///

@@ -6,10 +6,10 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{AdminReader, AdminWriter, Client, PathId, QueryParams};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{AdminReader, AdminWriter, Client, PathId, QueryParams};
+use crate::web::state::AppState;
 
 /// Whose sessions.
 #[derive(Deserialize, IntoParams)]
@@ -54,14 +54,14 @@ pub struct SessionsRevoked {
 )]
 pub async fn sessions(
     State(state): State<AppState>,
-    _: AdminReader,
+    AdminReader(reader): AdminReader,
     QueryParams(params): QueryParams<SessionParams>,
 ) -> ApiResult<Data<Vec<Session>>> {
     Ok(Data(
         state
             .core
             .sessions()
-            .list(&Subject::User(params.user_id))
+            .list_for_admin(&reader, &Subject::User(params.user_id))
             .await?,
     ))
 }
@@ -91,8 +91,8 @@ pub async fn revoke_session(
 ) -> ApiResult<Data<SessionRevoked>> {
     state
         .core
-        .credentials()
-        .revoke_session(&admin, id, &client)
+        .sessions()
+        .end_by_admin(&admin, id, &client)
         .await?;
     Ok(Data(SessionRevoked {
         session_id: id,
@@ -123,8 +123,8 @@ pub async fn revoke_sessions(
 ) -> ApiResult<Data<SessionsRevoked>> {
     let ended = state
         .core
-        .credentials()
-        .revoke_all_sessions(&admin, params.user_id, &client)
+        .sessions()
+        .end_all_by_admin(&admin, params.user_id, &client)
         .await?;
     Ok(Data(SessionsRevoked {
         user_id: params.user_id,

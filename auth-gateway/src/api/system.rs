@@ -10,10 +10,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Data, Failure, Success};
-use super::extract::{AdminReader, AdminWriter, Client, JsonBody};
 use super::openapi as doc;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Data, Failure, Success};
+use crate::web::extract::{AdminReader, AdminWriter, Client, JsonBody};
+use crate::web::state::AppState;
 
 /// Open or closed.
 #[derive(Serialize, ToSchema)]
@@ -134,13 +134,7 @@ pub async fn replace_schedule(
     let stored = state
         .core
         .schedule()
-        .replace(
-            schedule,
-            &admin,
-            &client,
-            state.core.stores().ephemeral.as_ref(),
-            state.core.clock().now(),
-        )
+        .replace(schedule, &admin, &client)
         .await?;
     Ok(Data((*stored).clone()))
 }

@@ -9,11 +9,11 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiResult, Created, Data, Failure, Success};
-use super::extract::{Caller, Client, JsonBody, PathId};
 use super::openapi as doc;
 use super::registration::AccountState;
-use crate::state::AppState;
+use crate::web::envelope::{ApiResult, Created, Data, Failure, Success};
+use crate::web::extract::{Caller, Client, JsonBody, PathId};
+use crate::web::state::AppState;
 
 /// Something is revoked.
 #[derive(Serialize, ToSchema)]
@@ -91,7 +91,8 @@ pub async fn delete_me(
     Client(client): Client,
     Caller(caller): Caller,
 ) -> ApiResult<Data<AccountState>> {
-    let deleted = state.core.accounts().delete_own(&caller, &client).await?;
+    let user = caller.require_user()?;
+    let deleted = state.core.accounts().delete_own(user.id, &client).await?;
     Ok(Data(AccountState {
         user_id: deleted.id,
         status: deleted.status,
@@ -257,6 +258,31 @@ pub async fn revoke_token(
     Ok(Data(Revoked { revoked: true }))
 }
 
+/// What an admin's token is: the same fields as a person's, with no service to name. Only
+/// documents the body of `POST /api/admin/tokens`, which is read as a `NewPersonalAccessToken`.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct NewAdminToken {
+    #[schema(schema_with = admin_token_name)]
+    name: String,
+    /// Days until it expires: 1 to `tokens.pat_max_ttl_days` (365 by default).
+    #[schema(minimum = 1, maximum = 365)]
+    expires_in_days: u32,
+    /// Must be empty: an admin's token opens the admin API only.
+    #[serde(default)]
+    #[schema(max_items = 0)]
+    services: Vec<String>,
+}
+
+fn admin_token_name() -> utoipa::openapi::schema::Object {
+    auth_core::openapi::trimmed(
+        100,
+        false,
+        "1 to 100 characters once surrounding whitespace is trimmed.",
+    )
+}
+
 /// Create an admin's personal access token
 ///
 /// The same operation as `POST /api/users/me/tokens`, for the admin the token names. An admin's
@@ -265,7 +291,7 @@ pub async fn revoke_token(
     post,
     path = "/api/admin/tokens",
     tag = "admin",
-    request_body = NewPersonalAccessToken,
+    request_body = NewAdminToken,
     security(("admin_bearer" = [])),
     responses(
         (status = 201, description = "The new token, with its secret in `token`",
@@ -273,7 +299,8 @@ pub async fn revoke_token(
         doc::BodyRefusals,
         doc::SignedInRefusals,
         (status = 422, description = "VALIDATION_ERROR: `name` not 1 to 100 characters, \
-            `expires_in_days` out of range, or an unknown field", body = Failure),
+            `expires_in_days` out of range, `services` not empty, or an unknown field",
+            body = Failure),
         doc::StorageRefusals,
     )
 )]

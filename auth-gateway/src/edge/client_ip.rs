@@ -16,11 +16,7 @@ impl TrustedProxies {
         Self(
             entries
                 .iter()
-                .filter_map(|e| {
-                    e.parse::<IpNet>()
-                        .ok()
-                        .or_else(|| e.parse::<IpAddr>().ok().map(IpNet::from))
-                })
+                .filter_map(|e| auth_core::config::parse_ip_range(e))
                 .collect(),
         )
     }

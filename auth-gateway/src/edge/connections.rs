@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use super::client_ip::TrustedProxies;
 use super::limits::address_key;
-use super::metrics::Metrics;
+use crate::web::metrics::Metrics;
 
 /// Shards of the count map: enough that a burst of accepts on every worker rarely meets.
 const SHARDS: usize = 32;

@@ -11,16 +11,8 @@ use pingora::proxy::Session;
 use tower::ServiceExt;
 
 use super::respond;
-
-/// Who sent the request, as handlers see it.
-#[derive(Debug, Clone)]
-pub struct ClientInfo {
-    /// The client (the socket peer, or behind trusted proxies the address they name).
-    pub ip: Option<std::net::IpAddr>,
-    pub user_agent: Option<String>,
-    /// Whether the connection is HTTPS (cookies are then Secure).
-    pub tls: bool,
-}
+use crate::web::client::ClientInfo;
+use crate::web::refusal::Refusal;
 
 /// Reads the request, runs it through `router` with `path_and_query` (the canonical form), and
 /// writes the answer, with the closing warning when it applies.
@@ -35,10 +27,10 @@ pub async fn serve(
     let body = match read_body(session, max_body_bytes).await? {
         Some(body) => body,
         None => {
-            let err = Error::invalid(
+            let err = Refusal::Core(Error::invalid(
                 "body",
                 format!("the request body is larger than {max_body_bytes} bytes"),
-            );
+            ));
             session.set_keepalive(None);
             return respond::error(session, &err, 413, closing_in).await;
         }
@@ -56,7 +48,7 @@ pub async fn serve(
     let Ok(mut request) = request.body(Body::from(body)) else {
         return respond::error(
             session,
-            &Error::invalid("request", "malformed request"),
+            &Error::invalid("request", "malformed request").into(),
             400,
             closing_in,
         )

@@ -18,7 +18,9 @@ use pingora::proxy::Session;
 
 use super::routing::ServiceRoute;
 use super::{Gateway, RequestCtx, authn, query_suffix, respond};
-use crate::cookies::{Jar, Owned};
+use crate::web::cookies::{Jar, Owned};
+use crate::web::credential;
+use crate::web::refusal::Refusal;
 
 /// The reserved path prefix.
 pub const RESERVED: &str = "/_auth/";
@@ -128,7 +130,7 @@ impl Gateway {
                     &gateway,
                     self.core.config().gateway.tls.as_ref(),
                 ) else {
-                    let page = crate::pages::message_html(
+                    let page = crate::web::page::message_html(
                         "Cannot sign in",
                         "The page asked to return somewhere that does not belong to this service.",
                     );
@@ -143,7 +145,7 @@ impl Gateway {
                 let state = match jar.read(headers, Owned::LoginState) {
                     Ok(state) => state,
                     Err(dup) => {
-                        let err = Error::BadRequest(dup.to_string());
+                        let err = Refusal::BadRequest(dup.to_string());
                         return self.refuse(session, ctx, err, "bad_request").await;
                     }
                 };
@@ -180,13 +182,14 @@ impl Gateway {
                                  service again to start over."
                             }
                         };
-                        let page = crate::pages::message_html("Cannot sign in", text);
+                        let page = crate::web::page::message_html("Cannot sign in", text);
                         respond::html(session, 400, page, None, ctx.closing_in).await?;
                     }
                 }
             }
             ("/_auth/logout", http::Method::POST) => {
-                if let Ok(Some(token)) = authn::credential(&session.req_header().headers, &jar)
+                if let Ok(Some(token)) =
+                    credential::presented(&session.req_header().headers, &jar, Owned::Session)
                     && let Ok(identity) = self
                         .core
                         .credentials()
@@ -194,7 +197,7 @@ impl Gateway {
                         .await
                     && let Some(id) = identity.session_id
                 {
-                    let _ = self.core.sessions().revoke(&id).await;
+                    let _ = self.core.sessions().end(&id, "logout").await;
                 }
                 let home = if base.is_empty() {
                     "/".to_string()
@@ -205,7 +208,7 @@ impl Gateway {
                 redirect_with_cookies(session, 303, &home, &cookies, ctx.closing_in).await?;
             }
             _ => {
-                let page = crate::pages::message_html("Not found", "There is no such page.");
+                let page = crate::web::page::message_html("Not found", "There is no such page.");
                 respond::html(session, 404, page, None, ctx.closing_in).await?;
             }
         }

@@ -39,7 +39,7 @@ pub fn decorate(
     remove.extend(hygiene::connection_named(&upstream.headers));
     // The credential was for the gateway; the service gets the assertion instead.
     remove.push(AUTHORIZATION);
-    let cookies = crate::cookies::cookie_header_for_upstream(&upstream.headers);
+    let cookies = crate::web::cookies::cookie_header_for_upstream(&upstream.headers);
     remove.push(COOKIE);
     for name in remove {
         upstream.remove_header(&name);

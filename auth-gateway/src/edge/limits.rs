@@ -17,7 +17,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
-use super::policy::{Budget, Class};
+use crate::web::policy::{Budget, Class};
 
 const CLASSES: [Class; 6] = [
     Class::Login,

@@ -23,7 +23,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 
 use super::Gateway;
 use super::connections::ConnectionLimits;
-use super::metrics::Metrics;
+use crate::web::metrics::Metrics;
 
 /// The largest head read here; a longer one goes to Pingora unfinished, which refuses it.
 const MAX_HEAD_BYTES: usize = 1 << 20;

@@ -1,22 +1,20 @@
 //! The gateway's request path, wired into Pingora's phases. For each request, in order:
 //! hygiene (framing, canonical path) → route by host and path → operating hours → rate limits →
 //! authenticate → identity headers → proxy. Each step is its own module; this file only orders
-//! them and carries what one phase learns to the next. After routing, `own` answers the
+//! them and carries what one phase learns to the next. After routing, `gateway_routes` answers the
 //! gateway's own API and pages and `service` decides whether a request may reach a service.
 
 pub mod authn;
 pub mod client_ip;
 pub mod connections;
 pub mod dispatch;
+mod gateway_routes;
 pub mod handoff;
 pub mod hours;
 pub mod hygiene;
 pub mod identity;
 pub mod limits;
 pub mod listener;
-pub mod metrics;
-mod own;
-pub mod policy;
 pub mod respond;
 pub mod routing;
 mod service;
@@ -35,9 +33,10 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use url::Url;
 
+use crate::web::metrics::Metrics;
+use crate::web::refusal::Refusal;
 use client_ip::TrustedProxies;
 use limits::Limits;
-use metrics::Metrics;
 use routing::{Route, Routes};
 
 /// The proxy and everything its phases consult.
@@ -77,22 +76,24 @@ impl Gateway {
         &self,
         session: &mut Session,
         ctx: &mut RequestCtx,
-        err: Error,
+        err: impl Into<Refusal>,
         reason: &'static str,
     ) -> pingora::Result<bool> {
+        let err = err.into();
         ctx.refusal = Some(reason);
         self.metrics.refusal(reason);
-        if let Error::SystemClosed {
+        if let Refusal::Core(Error::SystemClosed {
             opens_at,
             retry_after_secs,
-        } = &err
+        }) = &err
             && authn::wants_html(&session.req_header().headers)
         {
-            let page = crate::pages::closed(*opens_at, &self.core.schedule().current().timezone);
+            let page =
+                crate::web::page::closed(*opens_at, &self.core.schedule().current().timezone);
             respond::html(session, 503, page, Some(*retry_after_secs), ctx.closing_in).await?;
             return Ok(true);
         }
-        if matches!(err, Error::BadRequest(_)) {
+        if matches!(err, Refusal::BadRequest(_)) {
             // Whatever framing confused us must not leave a second request on the connection.
             session.set_keepalive(None);
         }
@@ -102,7 +103,7 @@ impl Gateway {
 
     /// The refusal while closed: when it opens, from the schedule (or, at the very edge of an
     /// opening, that `what` is unavailable).
-    fn closed(&self, what: &'static str) -> Error {
+    fn closed_refusal(&self, what: &'static str) -> Error {
         self.core
             .schedule()
             .current()
@@ -122,10 +123,9 @@ impl Gateway {
         ctx: &RequestCtx,
     ) -> pingora::Result<()> {
         let set_cookie = http::header::SET_COOKIE;
-        let planted =
-            response.headers.get_all(&set_cookie).iter().any(|v| {
-                crate::cookies::is_owned_bytes(crate::cookies::set_cookie_name(v.as_bytes()))
-            });
+        let planted = response.headers.get_all(&set_cookie).iter().any(|v| {
+            crate::web::cookies::is_owned_bytes(crate::web::cookies::set_cookie_name(v.as_bytes()))
+        });
         if !planted {
             return Ok(());
         }
@@ -134,7 +134,9 @@ impl Gateway {
             .get_all(&set_cookie)
             .iter()
             .filter(|v| {
-                !crate::cookies::is_owned_bytes(crate::cookies::set_cookie_name(v.as_bytes()))
+                !crate::web::cookies::is_owned_bytes(crate::web::cookies::set_cookie_name(
+                    v.as_bytes(),
+                ))
             })
             .cloned()
             .collect();
@@ -208,7 +210,7 @@ impl ProxyHttp for Gateway {
         };
         if let Err(why) = framing {
             return self
-                .refuse(session, ctx, Error::BadRequest(why.into()), "bad_request")
+                .refuse(session, ctx, Refusal::BadRequest(why.into()), "bad_request")
                 .await;
         }
         let head = session.req_header();
@@ -216,7 +218,7 @@ impl ProxyHttp for Gateway {
             Ok(path) => path,
             Err(why) => {
                 return self
-                    .refuse(session, ctx, Error::BadRequest(why.into()), "bad_request")
+                    .refuse(session, ctx, Refusal::BadRequest(why.into()), "bad_request")
                     .await;
             }
         };
@@ -224,7 +226,7 @@ impl ProxyHttp for Gateway {
             Ok(host) => host,
             Err(why) => {
                 return self
-                    .refuse(session, ctx, Error::BadRequest(why.into()), "bad_request")
+                    .refuse(session, ctx, Refusal::BadRequest(why.into()), "bad_request")
                     .await;
             }
         };
@@ -238,7 +240,7 @@ impl ProxyHttp for Gateway {
 
         match self.routes.current().resolve(host.name(), &path) {
             Route::UnknownHost(host) => {
-                self.refuse(session, ctx, Error::UnknownHost(host), "unknown_host")
+                self.refuse(session, ctx, Refusal::UnknownHost(host), "unknown_host")
                     .await
             }
             Route::Gateway => self.serve_gateway(session, ctx, &path, &hours).await,

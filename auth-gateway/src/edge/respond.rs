@@ -1,12 +1,12 @@
 //! Answers the edge writes itself: JSON refusals in the API's envelope, redirects, and plain pages
 //! for browsers. Each carries the closing warning when it applies.
 
-use auth_core::Error;
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 
-use crate::api::envelope::error_json;
+use crate::web::envelope::error_json;
+use crate::web::refusal::Refusal;
 
 /// Header every response carries in the warning window before closing: seconds left.
 pub const CLOSING_IN: &str = "x-system-closing-in";
@@ -74,7 +74,7 @@ async fn send(
 /// `err` as a JSON envelope with `status` (and `Retry-After` when it is temporary).
 pub async fn error(
     session: &mut Session,
-    err: &Error,
+    err: &Refusal,
     status: u16,
     closing_in: Option<i64>,
 ) -> pingora::Result<()> {
@@ -93,10 +93,10 @@ pub async fn error(
 /// `err` with the status its code maps to.
 pub async fn refusal(
     session: &mut Session,
-    err: &Error,
+    err: &Refusal,
     closing_in: Option<i64>,
 ) -> pingora::Result<()> {
-    error(session, err, err.code().http_status(), closing_in).await
+    error(session, err, err.status(), closing_in).await
 }
 
 /// A 302 to `location`.
@@ -120,7 +120,7 @@ pub async fn html(
 ) -> pingora::Result<()> {
     let mut header = ResponseHeader::build(status, Some(8))?;
     header.insert_header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")?;
-    for (name, value) in crate::pages::SECURITY_HEADERS {
+    for (name, value) in crate::web::page::SECURITY_HEADERS {
         header.insert_header(*name, *value)?;
     }
     if let Some(secs) = retry_after {
@@ -131,19 +131,18 @@ pub async fn html(
 
 /// The status and refusal for a request that failed while being proxied; None when the client
 /// connection is already gone and nothing can be written.
-pub fn proxy_failure(e: &pingora::Error) -> (u16, Option<Error>) {
+pub fn proxy_failure(e: &pingora::Error) -> (u16, Option<Refusal>) {
     use pingora::{ErrorSource, ErrorType};
     match (e.etype(), e.esource()) {
-        (ErrorType::HTTPStatus(code), _) => (*code, Some(Error::BadRequest(e.to_string()))),
-        (_, ErrorSource::Upstream) => (
-            502,
-            Some(Error::Upstream("the service did not answer".into())),
-        ),
+        (ErrorType::HTTPStatus(code), _) => (*code, Some(Refusal::BadRequest(e.to_string()))),
+        (_, ErrorSource::Upstream) => (502, Some(Refusal::Upstream(e.to_string().into()))),
         (
             ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed,
             ErrorSource::Downstream,
         ) => (0, None),
-        (_, ErrorSource::Downstream) => (400, Some(Error::BadRequest("malformed request".into()))),
-        _ => (500, Some(Error::internal(e))),
+        (_, ErrorSource::Downstream) => {
+            (400, Some(Refusal::BadRequest("malformed request".into())))
+        }
+        _ => (500, Some(Refusal::internal(e.to_string()))),
     }
 }

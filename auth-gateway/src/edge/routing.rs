@@ -12,8 +12,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use auth_core::AuthCore;
-use auth_core::services::{SERVICE_CHANGES, Service};
-use auth_core::store::ephemeral::follow_announcements;
+use auth_core::services::Service;
 use pingora::lb::health_check::TcpHealthCheck;
 use pingora::lb::selection::RoundRobin;
 use pingora::lb::{Backend, LoadBalancer};
@@ -183,20 +182,14 @@ impl Routes {
 
     /// Rebuilds the table when a service changes (announced by any gateway) and every few seconds.
     pub fn follow_changes(self: Arc<Self>, core: AuthCore) {
-        let ephemeral = core.stores().ephemeral.clone();
-        follow_announcements(
-            ephemeral,
-            SERVICE_CHANGES,
-            "route table",
-            RELOAD_EVERY,
-            move || {
-                let (routes, core) = (self.clone(), core.clone());
-                async move {
-                    routes.replace(&core.services().list().await?);
-                    Ok::<(), auth_core::Error>(())
-                }
-            },
-        );
+        let follower = core.clone();
+        follower.services().follow_changes(RELOAD_EVERY, move || {
+            let (routes, core) = (self.clone(), core.clone());
+            async move {
+                routes.replace(&core.services().list().await?);
+                Ok(())
+            }
+        });
     }
 
     /// Checks every upstream of every service, forever.

@@ -9,7 +9,11 @@ use pingora::proxy::Session;
 
 use super::handoff::{self, jar_for};
 use super::routing::Route;
-use super::{Gateway, RequestCtx, authn, policy};
+use super::{Gateway, RequestCtx, authn};
+use crate::web::cookies::Owned;
+use crate::web::credential;
+use crate::web::policy;
+use crate::web::refusal::Refusal;
 
 impl Gateway {
     pub(super) async fn serve_service(
@@ -31,7 +35,7 @@ impl Gateway {
         ctx.label = "service";
         ctx.service = Some(slug.clone());
         if !service_route.service.enabled {
-            let err = Error::ServiceDisabled(slug.clone());
+            let err = Refusal::ServiceDisabled(slug.clone());
             return self.refuse(session, ctx, err, "service_disabled").await;
         }
         if forwarded_path.starts_with(handoff::RESERVED) {
@@ -39,7 +43,7 @@ impl Gateway {
             let rule = policy::service_host_route(&method, forwarded_path);
             if let Some(rule) = rule {
                 if !hours.open && rule.closes {
-                    let err = self.closed("logins");
+                    let err = self.closed_refusal("logins");
                     return self.refuse(session, ctx, err, "closed").await;
                 }
                 if let Err(err) = self.limits.check(rule.budget, ctx.client_ip, None).await {
@@ -51,7 +55,7 @@ impl Gateway {
                 .await;
         }
         if !hours.open {
-            let err = self.closed("the service");
+            let err = self.closed_refusal("the service");
             return self.refuse(session, ctx, err, "closed").await;
         }
         // The address's budget first, so a flood without credentials costs no signature checks.
@@ -63,12 +67,11 @@ impl Gateway {
         let jar = jar_for(ctx.tls, slug, base);
         let identity = match self.identify(session, ctx, slug, &jar).await {
             Ok(identity) => identity,
-            Err(err @ (Error::Unavailable(_) | Error::Internal(_) | Error::BadRequest(_))) => {
-                let reason = match err {
-                    Error::BadRequest(_) => "bad_request",
-                    _ => "unavailable",
-                };
-                return self.refuse(session, ctx, err, reason).await;
+            Err(err @ Refusal::BadRequest(_)) => {
+                return self.refuse(session, ctx, err, "bad_request").await;
+            }
+            Err(err @ Refusal::Core(Error::Unavailable(_) | Error::Internal(_))) => {
+                return self.refuse(session, ctx, err, "unavailable").await;
             }
             Err(_) if wants_login_page(session) => {
                 ctx.refusal = Some("unauthenticated");
@@ -80,7 +83,7 @@ impl Gateway {
             Err(err) => {
                 // Say whether the credential was missing, expired or not good, and no more.
                 let err = match err {
-                    Error::ExpiredToken | Error::Unauthenticated => err,
+                    Refusal::Core(err @ (Error::ExpiredToken | Error::Unauthenticated)) => err,
                     _ => Error::InvalidToken,
                 };
                 return self.refuse(session, ctx, err, "unauthenticated").await;
@@ -94,7 +97,7 @@ impl Gateway {
             return self.refuse(session, ctx, err, "rate_limited").await;
         }
         let Some(upstream) = service_route.pick_upstream() else {
-            let err = Error::NoHealthyUpstream(slug.clone());
+            let err = Refusal::NoHealthyUpstream(slug.clone());
             return self.refuse(session, ctx, err, "no_upstream").await;
         };
         ctx.identity = Some(identity);
@@ -109,11 +112,11 @@ impl Gateway {
         session: &Session,
         ctx: &RequestCtx,
         slug: &str,
-        jar: &crate::cookies::Jar<'_>,
-    ) -> Result<EdgeIdentity, Error> {
+        jar: &crate::web::cookies::Jar<'_>,
+    ) -> Result<EdgeIdentity, Refusal> {
         let headers = &session.req_header().headers;
-        let token = authn::credential(headers, jar)
-            .map_err(|dup| Error::BadRequest(dup.to_string()))?
+        let token = credential::presented(headers, jar, Owned::Session)
+            .map_err(|dup| Refusal::BadRequest(dup.to_string()))?
             .ok_or(Error::Unauthenticated)?;
         let client = RequestContext {
             client_ip: ctx.client_ip,
@@ -122,10 +125,11 @@ impl Gateway {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
         };
-        self.core
+        Ok(self
+            .core
             .credentials()
             .authenticate_at_service(&token, slug, &client)
-            .await
+            .await?)
     }
 }
 

@@ -12,7 +12,7 @@ pub async fn serve(Path(file): Path<String>) -> Response {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         "login.js" => (LOGIN_JS, "text/javascript; charset=utf-8"),
         _ => {
-            return super::message(
+            return crate::web::page::message(
                 StatusCode::NOT_FOUND,
                 "Not found",
                 "There is no such file.",

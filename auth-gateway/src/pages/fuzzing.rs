@@ -7,7 +7,7 @@ use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use serde::de::DeserializeOwned;
 
-use crate::api::extract::QueryParams;
+use crate::web::extract::QueryParams;
 
 /// What reading the input as one type came to: its name, and whether it was accepted.
 pub type Outcome = (&'static str, bool);

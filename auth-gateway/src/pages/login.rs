@@ -17,11 +17,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use url::Url;
 
-use super::{closing_in, message, posted_here, public_url, render};
-use crate::api::envelope::{ApiResult, Data};
-use crate::api::extract::{Client, QueryParams, Secure};
-use crate::cookies::{Jar, Owned};
-use crate::state::AppState;
+use super::{closing_in, posted_here, public_url};
+use crate::web::cookies::{Jar, Owned};
+use crate::web::envelope::{ApiResult, Data};
+use crate::web::extract::{Client, QueryParams, Secure};
+use crate::web::page::{allow_form_target, closed, message, render};
+use crate::web::state::AppState;
 
 /// How long the login nonce cookie lives: longer than a code and its PIN.
 const NONCE_SECS: i64 = 15 * 60;
@@ -173,7 +174,7 @@ fn login_page(
         },
         status,
     );
-    super::allow_form_target(&mut response, &target);
+    allow_form_target(&mut response, &target);
     response
 }
 
@@ -218,7 +219,7 @@ async fn fresh(
         }) => {
             let mut response = (
                 StatusCode::SERVICE_UNAVAILABLE,
-                super::closed(opens_at, &state.core.schedule().current().timezone),
+                closed(opens_at, &state.core.schedule().current().timezone),
             )
                 .into_response();
             response

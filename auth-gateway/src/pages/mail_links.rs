@@ -10,9 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{closing_in, message, posted, render};
-use crate::api::extract::{Client, QueryParams};
-use crate::state::AppState;
+use super::{closing_in, posted};
+use crate::web::extract::{Client, QueryParams};
+use crate::web::page::{message, render};
+use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "token_form.html")]

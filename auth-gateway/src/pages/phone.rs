@@ -12,10 +12,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{closing_in, message, posted_here, render};
-use crate::api::extract::{Client, MaybeCaller, QueryParams, Secure};
-use crate::cookies::{self, Jar};
-use crate::state::AppState;
+use super::{closing_in, posted_here};
+use crate::web::cookies::{self, Jar};
+use crate::web::extract::{Client, MaybeCaller, QueryParams, Secure};
+use crate::web::page::{message, render};
+use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "phone_signin.html")]

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::contract::Contract;
 use auth_core::{Error, FieldError};
-use auth_gateway::api::envelope::error_json;
+use auth_gateway::web::envelope::error_json;
+use auth_gateway::web::refusal::Refusal;
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -95,6 +96,17 @@ fn every_operation_documents_success_and_refusals() {
                 );
             }
         }
+        // The edge refuses an encoded slash, backslash or NUL in any path before routing.
+        if !params.is_empty() {
+            let bad_path = responses
+                .get("400")
+                .and_then(|r| r["description"].as_str())
+                .unwrap_or_default();
+            assert!(
+                bad_path.contains("encoded slash"),
+                "{name} does not document the 400 for an encoded slash"
+            );
+        }
     }
 }
 
@@ -127,7 +139,7 @@ fn routes_for_people_admins_and_services_name_their_credentials() {
 fn refusals_validate_against_the_error_envelope() {
     let contract = Contract::new();
     let failure = Contract::named("Failure");
-    let validation = error_json(&Error::invalid("email", "is not an email address"));
+    let validation = error_json(&Error::invalid("email", "is not an email address").into());
     contract.assert_valid(&failure, &validation);
     assert_eq!(
         validation["error"]["details"]["fields"][0]["field"],
@@ -150,7 +162,7 @@ fn refusals_validate_against_the_error_envelope() {
         Error::InvalidToken,
         Error::ExpiredToken,
         Error::Unauthenticated,
-        Error::CredentialNotAccepted(auth_core::credentials::CredentialKind::ServiceSession),
+        Error::CredentialNotAccepted("service_session"),
         Error::NeedsAdmin,
         Error::NeedsPerson,
         Error::ReadOnlyRole,
@@ -180,15 +192,17 @@ fn refusals_validate_against_the_error_envelope() {
             retry_after_secs: 600,
         },
         Error::Unavailable("database"),
-        Error::BadRequest("not JSON".into()),
-        Error::MethodNotAllowed,
-        Error::Upstream("refused".into()),
-        Error::ServiceDisabled("app-c".into()),
-        Error::NoHealthyUpstream("app-c".into()),
-        Error::UnknownHost("example.com".into()),
         Error::internal("boom"),
     ];
-    for err in samples {
-        contract.assert_valid(&failure, &error_json(&err));
+    let edge = [
+        Refusal::BadRequest("not JSON".into()),
+        Refusal::MethodNotAllowed,
+        Refusal::Upstream("refused".into()),
+        Refusal::ServiceDisabled("app-c".into()),
+        Refusal::NoHealthyUpstream("app-c".into()),
+        Refusal::UnknownHost("example.com".into()),
+    ];
+    for refusal in samples.into_iter().map(Refusal::Core).chain(edge) {
+        contract.assert_valid(&failure, &error_json(&refusal));
     }
 }

@@ -60,12 +60,12 @@ impl Api {
             .await
             .unwrap();
         core.spawn_background();
-        let state = auth_gateway::state::AppState {
+        let state = auth_gateway::web::state::AppState {
             core: core.clone(),
-            metrics: Arc::new(auth_gateway::edge::metrics::Metrics::new()),
+            metrics: Arc::new(auth_gateway::web::metrics::Metrics::new()),
         };
         Api {
-            router: auth_gateway::api::router(state),
+            router: auth_gateway::api::router(state, auth_gateway::pages::routes()),
             contract: Contract::new(),
             core,
             outbox,
@@ -107,7 +107,7 @@ impl Api {
         // What the edge attaches to every request: here, a client on loopback.
         request
             .extensions_mut()
-            .insert(auth_gateway::edge::dispatch::ClientInfo {
+            .insert(auth_gateway::web::client::ClientInfo {
                 ip: Some(std::net::Ipv4Addr::LOCALHOST.into()),
                 user_agent: None,
                 tls: false,

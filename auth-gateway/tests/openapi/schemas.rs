@@ -7,7 +7,7 @@ use auth_core::credentials::LoginTokens;
 use auth_core::ids::UserId;
 use auth_core::qr_login::NewChallenge;
 use auth_core::schedule::{ClockTime, ExceptionDay, Hours, Schedule};
-use auth_gateway::api::envelope::error_json;
+use auth_gateway::web::envelope::error_json;
 use serde_json::{Value, json};
 
 fn a_schedule() -> Schedule {
@@ -112,7 +112,7 @@ fn drift_between_a_type_and_its_schema_fails_validation() {
         }
     }
     let failure = Contract::named("Failure");
-    let mut wrong = error_json(&Error::invalid("email", "bad"));
+    let mut wrong = error_json(&Error::invalid("email", "bad").into());
     wrong["error"]["details"] = json!({ "field_errors": [] });
     assert!(contract.check(&failure, &wrong).is_err());
     let mut success = json!({ "success": false, "data": samples()[0].1 });

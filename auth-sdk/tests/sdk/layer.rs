@@ -210,3 +210,43 @@ async fn unreachable_keys_get_503_not_401() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "KEYS_UNAVAILABLE");
 }
+
+#[tokio::test]
+async fn a_session_token_in_the_named_cookie_is_verified_and_others_are_ignored() {
+    let key = Signer::from_seed(1);
+    let gateway = Gateway::start(&[&key]).await;
+    let clock = TestClock::at(START);
+    let verifier = gateway.verifier(&clock).build().expect("verifier");
+    let app = Router::new()
+        .route("/me", get(me))
+        .layer(AuthLayer::new(verifier).with_cookie("service_session"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("service") });
+    let client = reqwest::Client::new();
+    let get = |cookie: String| {
+        let request = client.get(format!("{base}/me")).header("cookie", cookie);
+        async move { request.send().await.unwrap().status() }
+    };
+    let session = key.sign(&claims("session", START, 600));
+    assert_eq!(
+        get(format!("theme=dark; service_session={session}")).await,
+        StatusCode::OK
+    );
+    // Only the named cookie counts, and a forged token in it is refused.
+    assert_eq!(
+        get(format!("other_session={session}")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let forged = Signer::from_seed(2).sign(&claims("session", START, 600));
+    assert_eq!(
+        get(format!("service_session={forged}")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // An access token for the gateway's API is no session here, cookie or not.
+    let access = key.sign(&claims("access", START, 600));
+    assert_eq!(
+        get(format!("service_session={access}")).await,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -3,6 +3,8 @@
 // Tests stop at the first thing that goes wrong, with the reason.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(feature = "client")]
+mod client;
 mod keys;
 mod layer;
 mod sessions;

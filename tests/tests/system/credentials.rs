@@ -396,7 +396,7 @@ async fn personal_access_tokens_live_until_revoked() {
         .post(
             "/api/admin/tokens",
             Some(&admin),
-            json!({ "name": "reports", "expires_in_days": 7, "services": ["service-b"] }),
+            json!({ "name": "reports", "expires_in_days": 7 }),
         )
         .await;
     let admin_pat = body["data"]["token"].as_str().unwrap();

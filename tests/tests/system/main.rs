@@ -7,6 +7,7 @@
 mod accounts;
 mod admin_lists;
 mod admin_lockout;
+mod api_docs;
 mod audit;
 mod blocking;
 mod browser;
@@ -37,6 +38,9 @@ mod reserved_routes;
 mod roles;
 mod route_guards;
 mod routing;
+mod schemathesis;
 mod scope;
 mod sdk;
 mod secrets;
+mod service_d;
+mod service_d_browser;

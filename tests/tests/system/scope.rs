@@ -95,7 +95,7 @@ async fn each_credential_works_only_where_it_belongs() {
         .post(
             "/api/admin/tokens",
             Some(&admin),
-            json!({ "name": "ci", "expires_in_days": 7, "services": ["service-b"] }),
+            json!({ "name": "ci", "expires_in_days": 7 }),
         )
         .await;
     let admin_pat = made["data"]["token"].as_str().unwrap().to_string();

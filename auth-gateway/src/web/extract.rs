@@ -10,11 +10,12 @@ use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
+use super::client::ClientInfo;
+use super::cookies::{Jar, Owned};
 use super::envelope::ApiError;
-use crate::cookies::{Jar, Owned};
-use crate::edge::dispatch::ClientInfo;
-use crate::edge::policy;
-use crate::state::AppState;
+use super::refusal::Refusal;
+use super::state::AppState;
+use super::{credential, policy};
 
 /// A JSON body, deserialised strictly.
 pub struct JsonBody<T>(pub T);
@@ -47,8 +48,35 @@ fn field_of(message: &str, path: &str) -> String {
     }
 }
 
-/// Deserialises `value` into `T`, naming the field at fault.
-pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+/// Writes every number with no fractional part (`80.0`, `1e2`) as the integer it is. JSON has
+/// one number type and JSON Schema counts such a number as an `integer`, so an integer field
+/// takes it as clients and the document mean it; serde alone would refuse it as a float.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    // 2^64 and -2^63, the first values past the integer types, exactly representable as f64.
+    const PAST_U64: f64 = 18_446_744_073_709_551_616.0;
+    const MIN_I64: f64 = -9_223_372_036_854_775_808.0;
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            let Some(float) = number.as_f64().filter(|f| f.fract() == 0.0) else {
+                return;
+            };
+            if (0.0..PAST_U64).contains(&float) {
+                *value = Value::from(float as u64);
+            } else if (MIN_I64..0.0).contains(&float) {
+                *value = Value::from(float as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
+/// Deserialises `value` into `T`, naming the field at fault. A number with no fractional part
+/// counts as an integer.
+pub fn from_json_value<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Error> {
+    whole_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
@@ -76,16 +104,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                     .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
             });
         if !is_json {
-            return Err(Error::BadRequest(
+            return Err(Refusal::BadRequest(
                 "the body must be JSON (Content-Type: application/json)".into(),
             )
             .into());
         }
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|_| Error::BadRequest("the body could not be read".into()))?;
+            .map_err(|_| Refusal::BadRequest("the body could not be read".into()))?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|err| Error::BadRequest(format!("the body is not valid JSON: {err}")))?;
+            .map_err(|err| Refusal::BadRequest(format!("the body is not valid JSON: {err}")))?;
         Ok(JsonBody(from_json_value(value)?))
     }
 }
@@ -126,7 +154,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
             .map_err(|err| {
                 let path = err.path().to_string();
                 let message = err.into_inner().to_string();
-                ApiError(Error::invalid(field_of(&message, &path), message))
+                ApiError(Error::invalid(field_of(&message, &path), message).into())
             })
     }
 }
@@ -142,9 +170,9 @@ impl<S: Send + Sync, T: std::str::FromStr> FromRequestParts<S> for PathId<T> {
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| Error::invalid("id", "missing id in the path"))?;
-        raw.parse()
-            .map(PathId)
-            .map_err(|_| ApiError(Error::invalid("id", format!("`{raw}` is not a valid id"))))
+        raw.parse().map(PathId).map_err(|_| {
+            ApiError(Error::invalid("id", format!("`{raw}` is not a valid id")).into())
+        })
     }
 }
 
@@ -178,13 +206,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Secure {
 
 /// The bearer credential of a request: `Authorization: Bearer …`, else the access cookie. A
 /// request with two access cookies is refused.
-pub fn bearer(headers: &HeaderMap, tls: bool) -> Result<Option<String>, Error> {
-    if headers.contains_key(header::AUTHORIZATION) {
-        return Ok(crate::edge::authn::bearer(headers));
-    }
-    Jar::new(tls)
-        .read(headers, Owned::Access)
-        .map_err(|dup| Error::BadRequest(dup.to_string()))
+pub fn bearer(headers: &HeaderMap, tls: bool) -> Result<Option<String>, Refusal> {
+    credential::presented(headers, &Jar::new(tls), Owned::Access)
+        .map_err(|dup| Refusal::BadRequest(dup.to_string()))
 }
 
 /// The kind of place the matched route is, by its entry in the route policy table: where a
@@ -304,8 +328,10 @@ impl FromRequestParts<AppState> for AdminWriter {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -347,5 +373,34 @@ mod tests {
             refused_field(serde_json::json!({"login": "a", "": 1})),
             "body"
         );
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Days {
+        days: u32,
+        offsets: Vec<i64>,
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_an_integer() {
+        let days: Days = from_json_value(json!({ "days": 80.0, "offsets": [-3.0, 1e2] })).unwrap();
+        assert_eq!(
+            days,
+            Days {
+                days: 80,
+                offsets: vec![-3, 100]
+            }
+        );
+    }
+
+    #[test]
+    fn a_fraction_or_an_integer_out_of_range_is_still_refused() {
+        for days in [json!(80.5), json!(1e20), json!(-1.0)] {
+            let refused = from_json_value::<Days>(json!({ "days": days, "offsets": [] }));
+            let Err(Error::Validation(fields)) = refused else {
+                panic!("{days} accepted");
+            };
+            assert_eq!(fields[0].field, "days", "{days}");
+        }
     }
 }

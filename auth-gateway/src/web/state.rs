@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use auth_core::AuthCore;
 
-use crate::edge::metrics::Metrics;
+use crate::web::metrics::Metrics;
 
 /// Shared, cheap to clone.
 #[derive(Clone)]

@@ -4,7 +4,9 @@
 use auth_core::schedule::ScheduleStatus;
 use pingora::proxy::Session;
 
-use super::{Gateway, RequestCtx, dispatch, policy, query_suffix};
+use super::{Gateway, RequestCtx, dispatch, query_suffix};
+use crate::web::client::ClientInfo;
+use crate::web::policy;
 
 impl Gateway {
     pub(super) async fn serve_gateway(
@@ -17,7 +19,7 @@ impl Gateway {
         ctx.label = "gateway";
         let rule = policy::gateway_route(&session.req_header().method, path);
         if !hours.open && rule.closes {
-            let err = self.closed("logins");
+            let err = self.closed_refusal("logins");
             return self.refuse(session, ctx, err, "closed").await;
         }
         let presented_key = session
@@ -34,7 +36,7 @@ impl Gateway {
         }
         let head = session.req_header();
         let target = format!("{path}{}", query_suffix(head));
-        let client = dispatch::ClientInfo {
+        let client = ClientInfo {
             ip: ctx.client_ip,
             user_agent: head
                 .headers

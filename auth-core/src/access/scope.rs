@@ -263,7 +263,7 @@ pub struct Binding<'a> {
 pub fn check(kind: CredentialKind, binding: Binding<'_>, place: Place<'_>) -> Result<()> {
     let refused = || match place {
         Place::Service(_) | Place::HandoffCallback(_) => Error::InvalidToken,
-        _ => Error::CredentialNotAccepted(kind),
+        _ => Error::CredentialNotAccepted(kind.as_str()),
     };
     let reaches = match reach(kind, place.kind()) {
         None => false,
@@ -339,7 +339,7 @@ mod tests {
         ));
         assert!(matches!(
             check(K::ServiceSession, binding, Place::AccountApi),
-            Err(Error::CredentialNotAccepted(K::ServiceSession))
+            Err(Error::CredentialNotAccepted("service_session"))
         ));
         assert!(check(K::ServiceSession, binding, Place::PhoneScan).is_err());
     }

@@ -3,7 +3,7 @@
 //! code and `Retry-After` on temporary refusals. The types here are also the OpenAPI schemas of
 //! those shapes.
 
-use auth_core::{Error, ErrorCode, FieldError};
+use auth_core::{Error, FieldError};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 use super::health::HealthReport;
+use super::refusal::{AnyCode, Refusal};
 
 fn constant(value: bool) -> Object {
     ObjectBuilder::new()
@@ -58,7 +59,7 @@ pub struct Failure {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
     /// The stable code; its HTTP status never changes.
-    #[schema(value_type = ErrorCode)]
+    #[schema(value_type = AnyCode)]
     code: &'static str,
     /// Safe to show; never an internal cause.
     message: String,
@@ -99,12 +100,12 @@ pub enum ErrorDetails {
 }
 
 /// The JSON body of a refusal.
-pub fn error_json(err: &Error) -> serde_json::Value {
+pub fn error_json(err: &Refusal) -> serde_json::Value {
     let failure = Failure {
         success: false,
         error: ErrorBody {
-            code: err.code().as_str(),
-            message: err.public_message(),
+            code: err.code(),
+            message: err.message(),
             details: err.details(),
         },
     };
@@ -112,24 +113,31 @@ pub fn error_json(err: &Error) -> serde_json::Value {
 }
 
 /// The HTTP status of a refusal.
-pub fn error_status(err: &Error) -> StatusCode {
-    StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+pub fn error_status(err: &Refusal) -> StatusCode {
+    StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// An auth-core error as an API response.
+/// A refusal as an API response.
 #[derive(Debug)]
-pub struct ApiError(pub Error);
+pub struct ApiError(pub Refusal);
 
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
-        ApiError(err)
+        ApiError(Refusal::Core(err))
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        ApiError(refusal)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Error::Internal(cause) = &self.0 {
-            tracing::error!(%cause, "internal error");
+        if self.0.is_internal() {
+            let cause = &self.0 as &dyn std::error::Error;
+            tracing::error!(error = cause, "internal error");
         }
         let mut response = (error_status(&self.0), Json(error_json(&self.0))).into_response();
         if let Some(secs) = self.0.retry_after_secs()

@@ -1,5 +1,97 @@
-//! What a service's slug, hosts and path prefix may look like, and what they may not take: the
-//! gateway's own hosts and the paths the gateway serves itself.
+//! A service as an operator defines it (in `[[services]]` or through the admin API): the one
+//! definition of its name, slug, hosts, path prefix and upstreams, with the one check of what they
+//! may be and what they may not take (the gateway's own hosts, the paths the gateway serves
+//! itself).
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+
+/// A service to put behind the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDefinition {
+    /// 1 to 100 characters.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::service_name))]
+    pub name: String,
+    /// 1-63 lowercase letters, digits or inner dashes; names the service in URLs and tokens.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?![\s\S])")
+    )]
+    pub slug: String,
+    /// DNS names the service is reached at (no scheme, no port).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::service_hosts))]
+    pub hosts: Vec<String>,
+    /// `/name` or `/name/sub`: where the service is reached on the gateway's own hosts, with
+    /// `share_gateway_origin`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::path_prefix))]
+    pub path_prefix: Option<String>,
+    /// Serve the path prefix on the gateway's own hosts, sharing the origin of the login pages
+    /// and the API (unsafe for a service that is not fully trusted; off by default).
+    #[serde(default)]
+    pub share_gateway_origin: bool,
+    /// `ip:port` of each upstream.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::upstreams))]
+    pub upstreams: Vec<String>,
+}
+
+impl ServiceDefinition {
+    /// What is wrong with the definition, each problem naming its field; none when it is good.
+    /// `gateway_hosts` are the gateway's own hosts, which no service may take.
+    pub fn problems(&self, gateway_hosts: &[String]) -> Vec<FieldError> {
+        let mut problems = Vec::new();
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
+            problems.push(FieldError::new("name", "must be 1 to 100 characters"));
+        }
+        if let Err(e) = validate_slug(&self.slug) {
+            problems.push(FieldError::new("slug", e));
+        }
+        for (i, host) in self.hosts.iter().enumerate() {
+            if let Err(e) =
+                validate_host(host).and_then(|()| check_host_not_gateways(host, gateway_hosts))
+            {
+                problems.push(FieldError::new(format!("hosts[{i}]"), e));
+            }
+        }
+        if let Some(Err(e)) = self
+            .path_prefix
+            .as_deref()
+            .map(|p| validate_path_prefix(p).and_then(|()| check_prefix_not_reserved(p)))
+        {
+            problems.push(FieldError::new("path_prefix", e));
+        }
+        if self.hosts.is_empty() && !(self.path_prefix.is_some() && self.share_gateway_origin) {
+            problems.push(FieldError::new(
+                "hosts",
+                "give at least one host (or a path_prefix with share_gateway_origin)",
+            ));
+        }
+        if self.share_gateway_origin && self.path_prefix.is_none() {
+            problems.push(FieldError::new(
+                "share_gateway_origin",
+                "needs a path_prefix to serve on the gateway's hosts",
+            ));
+        }
+        if self.upstreams.is_empty() {
+            problems.push(FieldError::new("upstreams", "give at least one ip:port"));
+        }
+        for (i, upstream) in self.upstreams.iter().enumerate() {
+            if upstream.parse::<SocketAddr>().is_err() {
+                problems.push(FieldError::new(
+                    format!("upstreams[{i}]"),
+                    "must be ip:port (a port up to 65535)",
+                ));
+            }
+        }
+        problems
+    }
+}
 
 /// The paths the gateway answers itself on its own hosts: its API, pages, assets and monitoring.
 /// A service's path prefix may be none of these, nor under one, or it would take over the

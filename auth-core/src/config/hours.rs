@@ -1,8 +1,68 @@
-//! Opening hours of one day: wall-clock times written "HH:MM", with "24:00" for midnight at the end.
+//! The vocabulary of operating hours, shared by the `[schedule]` configuration and the schedule an
+//! admin stores: wall-clock times written "HH:MM" ("24:00" for midnight at the end), the hours of
+//! one day, weekday names, and IANA time zone names.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
+use jiff::civil::Weekday;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::ScheduleConfig;
+
+/// The weekday names a schedule uses, in order.
+pub const DAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Monday),
+    ("tue", Weekday::Tuesday),
+    ("wed", Weekday::Wednesday),
+    ("thu", Weekday::Thursday),
+    ("fri", Weekday::Friday),
+    ("sat", Weekday::Saturday),
+    ("sun", Weekday::Sunday),
+];
+
+/// The schedule's name of `weekday`.
+pub fn day_name(weekday: Weekday) -> &'static str {
+    DAYS.iter()
+        .find(|(_, d)| *d == weekday)
+        .map_or("mon", |(n, _)| n)
+}
+
+/// Whether `name` is a weekday name of [`DAYS`].
+pub fn is_day_name(name: &str) -> bool {
+    DAYS.iter().any(|(n, _)| *n == name)
+}
+
+/// Refuses a name that is not an IANA time zone (`Europe/Berlin`).
+pub fn check_time_zone(name: &str) -> Result<(), String> {
+    jiff::tz::TimeZone::get(name)
+        .map(|_| ())
+        .map_err(|_| format!("`{name}` is not an IANA time zone name"))
+}
+
+impl ScheduleConfig {
+    /// The weekly hours the configuration names, checked; the error names the key at fault.
+    pub fn weekly(&self) -> Result<BTreeMap<String, Hours>, (&'static str, String)> {
+        let hours = Hours {
+            open: ClockTime::parse(&self.open).map_err(|e| ("open", e))?,
+            close: ClockTime::parse(&self.close).map_err(|e| ("close", e))?,
+        };
+        hours.check().map_err(|e| ("close", e))?;
+        let mut weekly = BTreeMap::new();
+        for day in &self.days {
+            let day = day.to_ascii_lowercase();
+            if !is_day_name(&day) {
+                return Err((
+                    "days",
+                    format!("`{day}` is not one of mon, tue, wed, thu, fri, sat, sun"),
+                ));
+            }
+            weekly.insert(day, hours);
+        }
+        check_time_zone(&self.timezone).map_err(|e| ("timezone", e))?;
+        Ok(weekly)
+    }
+}
 
 /// Minutes since midnight, 0 to 1440.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -11,6 +71,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
     derive(utoipa::ToSchema),
     schema(
         value_type = String,
+        pattern = r"^(?:(?:[01][0-9]|2[0-3]|\+[0-9]):(?:[0-5][0-9]|\+[0-9])|24:(?:00|\+0))(?![\s\S])",
         description = "A wall-clock time `HH:MM`, 00:00 to 24:00 (midnight at the end of the day).",
         examples("09:00", "24:00")
     )

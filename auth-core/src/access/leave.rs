@@ -3,16 +3,14 @@
 //! gateway nor an application embedding this crate can skip the role check: a `support` admin's
 //! id, or any id at all, approves nobody.
 //!
-//! They are made in three places only: from a checked credential ([`Principal::admin_read`],
-//! [`Principal::admin_write`]), from an admin's record read from the store
-//! ([`Admins::write_authority`](crate::admins::Admins::write_authority)), and for the host's operator (the
-//! command line, which holds the database already: [`AuthCore::host_operator`]).
-//!
-//! [`Principal::admin_read`]: super::Principal::admin_read
-//! [`Principal::admin_write`]: super::Principal::admin_write
-//! [`AuthCore::host_operator`]: crate::AuthCore::host_operator
+//! They are made in three places only: from a checked credential
+//! ([`Principal::admin_read`](crate::credentials::Principal::admin_read),
+//! [`Principal::admin_write`](crate::credentials::Principal::admin_write)), from an admin's record
+//! read from the store ([`Admins::write_authority`](crate::admins::Admins::write_authority)), and
+//! for the host's operator (the command line, which holds the database already:
+//! [`AuthCore::host_operator`](crate::AuthCore::host_operator)).
 
-use crate::admins::{Admin, Role};
+use super::Role;
 use crate::context::Actor;
 use crate::error::{Error, Result};
 use crate::ids::AdminId;
@@ -64,30 +62,30 @@ impl AdminWrite {
     }
 }
 
-/// Reading leave for an enabled admin of any role.
-pub(crate) fn read_for(admin: &Admin) -> Result<AdminRead> {
-    if admin.disabled {
+/// Reading leave for admin `id` of `role`, unless the account is disabled.
+pub(crate) fn read_leave(id: AdminId, role: Role, disabled: bool) -> Result<AdminRead> {
+    if disabled {
         return Err(Error::AdminDisabled);
     }
     Ok(AdminRead {
-        actor: Actor::Admin(admin.id),
-        role: admin.role,
+        actor: Actor::Admin(id),
+        role,
     })
 }
 
-/// Writing leave for an enabled admin whose role may change things.
-pub(crate) fn write_for(admin: &Admin) -> Result<AdminWrite> {
-    read_for(admin)?;
-    if !admin.role.may_write() {
+/// Writing leave for admin `id`, if enabled and its role may change things.
+pub(crate) fn write_leave(id: AdminId, role: Role, disabled: bool) -> Result<AdminWrite> {
+    read_leave(id, role, disabled)?;
+    if !role.may_write() {
         return Err(Error::ReadOnlyRole);
     }
     Ok(AdminWrite {
-        actor: Actor::Admin(admin.id),
+        actor: Actor::Admin(id),
     })
 }
 
 /// The host's operator: the command line, or an application acting as the host.
-pub(crate) fn host() -> AdminWrite {
+pub(crate) fn host_operator() -> AdminWrite {
     AdminWrite {
         actor: Actor::System,
     }
@@ -97,29 +95,27 @@ pub(crate) fn host() -> AdminWrite {
 mod tests {
     use super::*;
 
-    fn admin(role: Role, disabled: bool) -> Admin {
-        Admin {
-            id: AdminId::new(),
-            username: "a".into(),
-            email: "a@example.com".into(),
-            role,
-            disabled,
-            created_at: jiff::Timestamp::UNIX_EPOCH,
-        }
-    }
-
     #[test]
     fn support_may_read_but_not_write() {
-        let support = admin(Role::Support, false);
-        assert!(read_for(&support).is_ok());
-        assert!(matches!(write_for(&support), Err(Error::ReadOnlyRole)));
-        assert!(write_for(&admin(Role::Admin, false)).is_ok());
+        let id = AdminId::new();
+        assert!(read_leave(id, Role::Support, false).is_ok());
+        assert!(matches!(
+            write_leave(id, Role::Support, false),
+            Err(Error::ReadOnlyRole)
+        ));
+        assert!(write_leave(id, Role::Admin, false).is_ok());
     }
 
     #[test]
     fn a_disabled_admin_may_do_nothing() {
-        let disabled = admin(Role::Admin, true);
-        assert!(matches!(read_for(&disabled), Err(Error::AdminDisabled)));
-        assert!(matches!(write_for(&disabled), Err(Error::AdminDisabled)));
+        let id = AdminId::new();
+        assert!(matches!(
+            read_leave(id, Role::Admin, true),
+            Err(Error::AdminDisabled)
+        ));
+        assert!(matches!(
+            write_leave(id, Role::Admin, true),
+            Err(Error::AdminDisabled)
+        ));
     }
 }

@@ -6,3 +6,9 @@ mod policy;
 
 pub use hasher::{PasswordHasher, Verified};
 pub use policy::PasswordPolicy;
+
+/// The password rules and the hasher, as the domains that take passwords use them.
+pub(crate) struct Passwords {
+    pub hasher: PasswordHasher,
+    pub policy: PasswordPolicy,
+}
