@@ -322,26 +322,18 @@ pub(crate) async fn list(
             ],
         );
     }
-    let total: i64 = db
-        .query_one(
-            &format!("SELECT COUNT(*) AS n FROM users{}", filter.where_sql()),
-            filter.params(),
-        )
-        .await?
-        .get("n")?;
-    let order = if oldest_first { "ASC" } else { "DESC" };
-    let n = filter.next_placeholder();
-    let mut params = filter.params();
-    params.extend(params![page.limit(), page.offset()]);
-    let rows = db
-        .query(
-            &format!(
-                "SELECT {USER_COLUMNS} FROM users{} ORDER BY created_at {order}, id {order}
-                 LIMIT ${n} OFFSET ${}",
-                filter.where_sql(),
-                n + 1
-            ),
-            params,
+    let order = if oldest_first {
+        "created_at ASC, id ASC"
+    } else {
+        "created_at DESC, id DESC"
+    };
+    let (total, rows) = db
+        .page_of(
+            USER_COLUMNS,
+            "FROM users",
+            &filter,
+            order,
+            (page.limit(), page.offset()),
         )
         .await?;
     let users = rows

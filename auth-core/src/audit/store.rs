@@ -80,24 +80,13 @@ pub(super) async fn list(
         .add_opt("outcome = ?", query.outcome.clone())
         .add_opt("at >= ?", query.from)
         .add_opt("at < ?", query.to);
-    let total: i64 = db
-        .query_one(
-            &format!("SELECT COUNT(*) AS n FROM audit_log{}", filter.where_sql()),
-            filter.params(),
-        )
-        .await?
-        .get("n")?;
-    let n = filter.next_placeholder();
-    let mut params = filter.params();
-    params.extend(params![page.limit(), page.offset()]);
-    let rows = db
-        .query(
-            &format!(
-                "SELECT * FROM audit_log{} ORDER BY at DESC, id DESC LIMIT ${n} OFFSET ${}",
-                filter.where_sql(),
-                n + 1
-            ),
-            params,
+    let (total, rows) = db
+        .page_of(
+            "*",
+            "FROM audit_log",
+            &filter,
+            "at DESC, id DESC",
+            (page.limit(), page.offset()),
         )
         .await?;
     let items = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;

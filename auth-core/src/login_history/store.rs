@@ -76,25 +76,13 @@ pub(super) async fn list(
     page: PageRequest,
 ) -> Result<Page<HistoryRecord>> {
     let filter = query.filter();
-    let from = "FROM login_history h LEFT JOIN users u ON u.id = h.user_id";
-    let total: i64 = db
-        .query_one(
-            &format!("SELECT COUNT(*) AS n {from}{}", filter.where_sql()),
-            filter.params(),
-        )
-        .await?
-        .get("n")?;
-    let n = filter.next_placeholder();
-    let mut params = filter.params();
-    params.extend(params![page.limit(), page.offset()]);
-    let rows = db
-        .query(
-            &format!(
-                "SELECT h.*, u.username {from}{} ORDER BY h.at DESC, h.id DESC LIMIT ${n} OFFSET ${}",
-                filter.where_sql(),
-                n + 1
-            ),
-            params,
+    let (total, rows) = db
+        .page_of(
+            "h.*, u.username",
+            "FROM login_history h LEFT JOIN users u ON u.id = h.user_id",
+            &filter,
+            "h.at DESC, h.id DESC",
+            (page.limit(), page.offset()),
         )
         .await?;
     let items = rows

@@ -119,6 +119,34 @@ impl Db {
             .ok_or_else(|| StoreError::Malformed("expected one row, found none".into()))
     }
 
+    /// The shape of every list: how many rows of `from` (`FROM table …`) `filter` matches, and
+    /// one page of them, `SELECT columns … ORDER BY order_by LIMIT limit OFFSET offset`.
+    pub async fn page_of(
+        &self,
+        columns: &str,
+        from: &str,
+        filter: &Filter,
+        order_by: &str,
+        (limit, offset): (i64, i64),
+    ) -> Result<(i64, Vec<Row>), StoreError> {
+        let where_sql = filter.where_sql();
+        let total: i64 = self
+            .query_one(
+                &format!("SELECT COUNT(*) AS n {from}{where_sql}"),
+                filter.params(),
+            )
+            .await?
+            .get("n")?;
+        let n = filter.next_placeholder();
+        let mut params = filter.params();
+        params.extend([SqlValue::from(limit), SqlValue::from(offset)]);
+        let sql = format!(
+            "SELECT {columns} {from}{where_sql} ORDER BY {order_by} LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        Ok((total, self.query(&sql, params).await?))
+    }
+
     /// Runs a statement; returns the number of rows it changed.
     pub async fn execute(&self, sql: &str, params: Vec<SqlValue>) -> Result<u64, StoreError> {
         self.engine.execute(sql, params).await
