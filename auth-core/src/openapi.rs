@@ -257,6 +257,22 @@ pub fn registration_email() -> Object {
         .build()
 }
 
+/// An IP address, v4 or v6, or null.
+pub fn ip_address() -> RefOr<Schema> {
+    let ip = |format| {
+        string(false)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+            .build()
+    };
+    let one_of = utoipa::openapi::schema::OneOfBuilder::new()
+        .item(ip(KnownFormat::Ipv4))
+        .item(ip(KnownFormat::Ipv6))
+        .item(ObjectBuilder::new().schema_type(Type::Null).build())
+        .description(Some("An IP address, v4 or v6."))
+        .build();
+    RefOr::T(Schema::OneOf(one_of))
+}
+
 /// A six-digit PIN, surrounding whitespace ignored.
 pub fn pin() -> Object {
     text(

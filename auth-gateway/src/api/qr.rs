@@ -20,7 +20,7 @@ use crate::web::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct RequestedBy {
     /// The end user's IP address (v4 or v6), as the service's own server saw it.
-    #[schema(value_type = Option<String>, example = "203.0.113.7")]
+    #[schema(schema_with = auth_core::openapi::ip_address, example = "203.0.113.7")]
     client_ip: Option<std::net::IpAddr>,
     /// The end user's browser (`User-Agent`), at most 512 characters, no control characters.
     #[schema(

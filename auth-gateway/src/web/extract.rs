@@ -74,8 +74,15 @@ fn whole_numbers(value: &mut serde_json::Value) {
 }
 
 /// Deserialises `value` into `T`, naming the field at fault. A number with no fractional part
-/// counts as an integer.
+/// counts as an integer. Every body of the API is an object: an array is refused, although serde
+/// would read a struct from one by position.
 pub fn from_json_value<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Error> {
+    if value.is_array() {
+        return Err(Error::invalid(
+            "body",
+            "must be a JSON object, not an array",
+        ));
+    }
     whole_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
@@ -345,6 +352,11 @@ mod tests {
             Err(Error::Validation(fields)) => fields[0].field.clone(),
             other => panic!("not a validation error: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_body_that_is_an_array_is_refused_though_serde_reads_structs_from_them() {
+        assert_eq!(refused_field(serde_json::json!(["a"])), "body");
     }
 
     #[test]
