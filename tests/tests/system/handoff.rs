@@ -79,28 +79,39 @@ async fn sent_to_login(system: &System, return_to: &str) -> AtLoginPage {
 pub(crate) async fn code_for_service_b(system: &System, person: &crate::flows::Person) -> String {
     let return_to = system.host_url("service-b.localhost", "/");
     let browser = sent_to_login(system, &return_to).await;
+    let verified = log_in_at_login_page(system, person, &browser, &return_to).await;
+    let callback = verified.headers()["location"].to_str().unwrap().to_string();
+    query_param(&callback, "code")
+}
+
+/// `person` scans the QR code of the login page `browser` is at with their phone, and the
+/// browser posts the PIN: the page's answer (a redirect to ServiceB's callback when it worked).
+async fn log_in_at_login_page(
+    system: &System,
+    person: &crate::flows::Person,
+    browser: &AtLoginPage,
+    return_to: &str,
+) -> reqwest::Response {
     let phone = tokens(system, person).await["access_token"]
         .as_str()
         .unwrap()
         .to_string();
     let scanned = scan(system, &phone, &browser.qr_token).await;
-    let verified = system
+    system
         .client()
         .post(system.url("/login/verify"))
         .header("cookie", &browser.nonce)
         .header("origin", system.url("").trim_end_matches('/'))
         .form(&[
             ("service", "service-b"),
-            ("return_to", return_to.as_str()),
+            ("return_to", return_to),
             ("state", browser.state.as_str()),
             ("qr_token", browser.qr_token.as_str()),
             ("pin", scanned["pin"].as_str().unwrap()),
         ])
         .send()
         .await
-        .unwrap();
-    let callback = verified.headers()["location"].to_str().unwrap().to_string();
-    query_param(&callback, "code")
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -112,25 +123,7 @@ async fn the_login_code_works_once_in_the_browser_that_logged_in_and_logout_ends
     let return_to = system.host_url("service-b.localhost", "/after");
     let browser = sent_to_login(&system, &return_to).await;
 
-    let phone = tokens(&system, &person).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let scanned = scan(&system, &phone, &browser.qr_token).await;
-    let verified = client
-        .post(system.url("/login/verify"))
-        .header("cookie", &browser.nonce)
-        .header("origin", system.url("").trim_end_matches('/'))
-        .form(&[
-            ("service", "service-b"),
-            ("return_to", return_to.as_str()),
-            ("state", browser.state.as_str()),
-            ("qr_token", browser.qr_token.as_str()),
-            ("pin", scanned["pin"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let verified = log_in_at_login_page(&system, &person, &browser, &return_to).await;
     assert_eq!(verified.status().as_u16(), 303);
     let callback = verified.headers()["location"].to_str().unwrap().to_string();
     assert!(
@@ -172,25 +165,7 @@ async fn the_login_code_becomes_the_session_cookie_once_and_logout_ends_it() {
     let client = system.client();
     let return_to = system.host_url("service-b.localhost", "/after");
     let browser = sent_to_login(&system, &return_to).await;
-    let phone = tokens(&system, &person).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let scanned = scan(&system, &phone, &browser.qr_token).await;
-    let verified = client
-        .post(system.url("/login/verify"))
-        .header("cookie", &browser.nonce)
-        .header("origin", system.url("").trim_end_matches('/'))
-        .form(&[
-            ("service", "service-b"),
-            ("return_to", return_to.as_str()),
-            ("state", browser.state.as_str()),
-            ("qr_token", browser.qr_token.as_str()),
-            ("pin", scanned["pin"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let verified = log_in_at_login_page(&system, &person, &browser, &return_to).await;
     let callback = verified.headers()["location"].to_str().unwrap().to_string();
 
     // On ServiceB's host, in the browser that was sent to log in, the code becomes the session
