@@ -313,6 +313,10 @@ async fn pages_refuse_foreign_return_targets_and_frames() {
         phone_sign_in.as_str(),
         "/verify-email?token=x",
         "/reset-password?token=x",
+        "/register",
+        "/forgot-password",
+        "/account",
+        "/account/email/confirm?token=x",
     ] {
         let response = client.get(system.url(path)).send().await.unwrap();
         assert!(response.status().is_success(), "{path}");

@@ -37,7 +37,7 @@ pub use tokens::{create_token, revoke_token, tokens_page};
 
 use super::{closing_in, posted_here};
 use crate::web::cookies::{self, Jar};
-use crate::web::extract::{Client, MaybeCaller, Secure};
+use crate::web::extract::{Client, MaybeCaller, QueryParams, Secure};
 use crate::web::page::{message, render};
 use crate::web::state::AppState;
 
@@ -181,7 +181,7 @@ pub struct DoneQuery {
 pub async fn page(
     State(state): State<AppState>,
     MaybeCaller(signed_in): MaybeCaller,
-    query: Option<axum::extract::Query<DoneQuery>>,
+    QueryParams(query): QueryParams<DoneQuery>,
 ) -> Response {
     let Some(principal) = signed_in else {
         return sign_in_page(&state, String::new(), None, StatusCode::OK);
@@ -190,7 +190,7 @@ pub async fn page(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let notice = notice_of(query.and_then(|q| q.0.done));
+    let notice = notice_of(query.done);
     account_page(&state, &user, notice, None, StatusCode::OK)
 }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{DoneQuery, NoFields, done, notice_of, person, status_of, without_cookies};
 use crate::pages::{closing_in, posted_here};
-use crate::web::extract::{Client, MaybeCaller, Secure};
+use crate::web::extract::{Client, MaybeCaller, QueryParams, Secure};
 use crate::web::page::{message, render};
 use crate::web::state::AppState;
 
@@ -104,13 +104,13 @@ async fn sessions_answer(
 pub async fn sessions_page(
     State(state): State<AppState>,
     MaybeCaller(signed_in): MaybeCaller,
-    query: Option<axum::extract::Query<DoneQuery>>,
+    QueryParams(query): QueryParams<DoneQuery>,
 ) -> Response {
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,
         Err(page) => return page,
     };
-    let notice = notice_of(query.and_then(|q| q.0.done));
+    let notice = notice_of(query.done);
     sessions_answer(
         &state,
         &principal.subject(),

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{DoneQuery, done, notice_of, person, refusal_text, status_of};
 use crate::pages::{FormRefused, closing_in, posted_here, public_url, same_origin};
-use crate::web::extract::{Client, MaybeCaller};
+use crate::web::extract::{Client, MaybeCaller, QueryParams};
 use crate::web::page::render;
 use crate::web::state::AppState;
 
@@ -133,14 +133,14 @@ async fn tokens_answer(
 pub async fn tokens_page(
     State(state): State<AppState>,
     MaybeCaller(signed_in): MaybeCaller,
-    query: Option<axum::extract::Query<DoneQuery>>,
+    QueryParams(query): QueryParams<DoneQuery>,
 ) -> Response {
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,
         Err(page) => return page,
     };
     let shown = Shown {
-        notice: notice_of(query.and_then(|q| q.0.done)),
+        notice: notice_of(query.done),
         ..Shown::default()
     };
     tokens_answer(&state, &principal, shown, StatusCode::OK).await
