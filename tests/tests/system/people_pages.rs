@@ -255,7 +255,8 @@ async fn the_account_pages_change_the_password_end_a_session_and_manage_tokens()
         async move { request.send().await.unwrap().status().as_u16() }
     };
     assert_eq!(at_service_b(pat.clone()).await, 200);
-    desktop.refresh().await.unwrap();
+    desktop.goto(&system.url("/account/tokens")).await.unwrap();
+    wait_for_text(&desktop, "nightly report").await;
     assert!(desktop.find(Locator::Id("new-token")).await.is_err(), "shown once");
     desktop
         .find(Locator::Css("button[aria-label='Revoke the token nightly report']"))
