@@ -88,7 +88,12 @@ pub async fn ask(
         Err(other) => {
             let status = StatusCode::from_u16(other.code().http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            message(status, "Cannot send the link", &other.public_message(), None)
+            message(
+                status,
+                "Cannot send the link",
+                &other.public_message(),
+                None,
+            )
         }
     }
 }

@@ -13,9 +13,9 @@
 mod account;
 mod api_docs;
 mod assets;
+mod forgot;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
-mod forgot;
 mod login;
 mod mail_links;
 mod phone;

@@ -160,10 +160,9 @@ pub async fn register(
     };
     match state.core.accounts().register(registration, &client).await {
         Ok(_) | Err(Error::DuplicateEmail) => check_your_mail(fields.email.trim()),
-        Err(Error::Validation(found)) => again(
-            problems(found, FIELDS),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
+        Err(Error::Validation(found)) => {
+            again(problems(found, FIELDS), StatusCode::UNPROCESSABLE_ENTITY)
+        }
         Err(Error::DuplicateUsername) => again(
             vec![Problem {
                 field: "username".into(),

@@ -391,8 +391,20 @@ pub const ROUTES: &[RoutePolicy] = &[
         OPEN,
         Anyone,
     ),
-    rule("GET", "/account", Unlimited, OPEN, At(PlaceKind::AccountApi)),
-    rule("POST", "/account/sign-in", PerAddress(Login), CLOSES, Anyone),
+    rule(
+        "GET",
+        "/account",
+        Unlimited,
+        OPEN,
+        At(PlaceKind::AccountApi),
+    ),
+    rule(
+        "POST",
+        "/account/sign-in",
+        PerAddress(Login),
+        CLOSES,
+        Anyone,
+    ),
     rule(
         "POST",
         "/account/sign-out",

@@ -66,10 +66,7 @@ async fn get_page(system: &System, path: &str, cookie: &str) -> (u16, String) {
         .send()
         .await
         .unwrap();
-    (
-        response.status().as_u16(),
-        response.text().await.unwrap(),
-    )
+    (response.status().as_u16(), response.text().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -153,7 +150,10 @@ async fn the_registration_and_recovery_forms_name_bad_input_and_write_nothing() 
         ],
     )
     .await;
-    assert_eq!(taken.replace(&email, "ADDRESS"), new_one.replace(&other_email, "ADDRESS"));
+    assert_eq!(
+        taken.replace(&email, "ADDRESS"),
+        new_one.replace(&other_email, "ADDRESS")
+    );
 
     // A taken username is named, and nothing is created.
     let (_, third_email) = new_person_names();
@@ -183,12 +183,27 @@ async fn the_registration_and_recovery_forms_name_bad_input_and_write_nothing() 
     assert_eq!(status, 201, "the address was not used: {body}");
 
     // Forgot password: a malformed address is named; known and unknown ones answer alike.
-    let (status, html, _) =
-        post_form(&system, "/forgot-password", None, None, &[("email", "nope")]).await;
+    let (status, html, _) = post_form(
+        &system,
+        "/forgot-password",
+        None,
+        None,
+        &[("email", "nope")],
+    )
+    .await;
     assert_eq!(status, 422, "{html}");
-    assert!(html.contains("The email address is not a valid email address"), "{html}");
-    let (status, known, _) =
-        post_form(&system, "/forgot-password", None, None, &[("email", &email)]).await;
+    assert!(
+        html.contains("The email address is not a valid email address"),
+        "{html}"
+    );
+    let (status, known, _) = post_form(
+        &system,
+        "/forgot-password",
+        None,
+        None,
+        &[("email", &email)],
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, unknown, _) = post_form(
         &system,
@@ -226,7 +241,12 @@ async fn the_account_forms_name_bad_input_and_change_nothing() {
     assert!(html.contains("Sign in to your account"), "{html}");
     // A service session in the cookie is no sign-in here.
     let service_session = qr_session(&system, &admin, &person, "service-b").await;
-    let (status, _) = get_page(&system, "/account/tokens", &format!("auth_access={service_session}")).await;
+    let (status, _) = get_page(
+        &system,
+        "/account/tokens",
+        &format!("auth_access={service_session}"),
+    )
+    .await;
     assert_eq!(status, 401);
 
     let (status, html, _) = post_form(
@@ -234,11 +254,17 @@ async fn the_account_forms_name_bad_input_and_change_nothing() {
         "/account/password",
         Some(&cookie),
         None,
-        &[("current_password", "wrong wrong wrong"), ("new_password", "amber kettle drifts slowly")],
+        &[
+            ("current_password", "wrong wrong wrong"),
+            ("new_password", "amber kettle drifts slowly"),
+        ],
     )
     .await;
     assert_eq!(status, 422, "{html}");
-    assert!(html.contains("The current password is not the current password"), "{html}");
+    assert!(
+        html.contains("The current password is not the current password"),
+        "{html}"
+    );
     let (status, html, _) = post_form(
         &system,
         "/account/password",
@@ -280,9 +306,21 @@ async fn the_account_forms_name_bad_input_and_change_nothing() {
 
     for form in [
         vec![("name", "no services"), ("expires_in_days", "30")],
-        vec![("name", "bad days"), ("expires_in_days", "soon"), ("services", "service-b")],
-        vec![("name", "too long"), ("expires_in_days", "100000"), ("services", "service-b")],
-        vec![("name", "unknown"), ("expires_in_days", "30"), ("services", "no-such-service")],
+        vec![
+            ("name", "bad days"),
+            ("expires_in_days", "soon"),
+            ("services", "service-b"),
+        ],
+        vec![
+            ("name", "too long"),
+            ("expires_in_days", "100000"),
+            ("services", "service-b"),
+        ],
+        vec![
+            ("name", "unknown"),
+            ("expires_in_days", "30"),
+            ("services", "no-such-service"),
+        ],
     ] {
         let (status, html, _) =
             post_form(&system, "/account/tokens", Some(&cookie), None, &form).await;
@@ -309,8 +347,14 @@ async fn the_account_forms_name_bad_input_and_change_nothing() {
         .expect("the other person's session id")
         .to_string();
     for id in [others_id.as_str(), "not-a-session"] {
-        let (status, html, _) =
-            post_form(&system, "/account/sessions/end", Some(&cookie), None, &[("id", id)]).await;
+        let (status, html, _) = post_form(
+            &system,
+            "/account/sessions/end",
+            Some(&cookie),
+            None,
+            &[("id", id)],
+        )
+        .await;
         assert_eq!(status, 404, "{id}: {html}");
         assert!(html.contains("no such session of yours"), "{html}");
     }
@@ -376,7 +420,10 @@ async fn the_people_forms_refuse_posts_from_another_site() {
         ),
         (
             "/account/password",
-            vec![("current_password", PASSWORD), ("new_password", new_password)],
+            vec![
+                ("current_password", PASSWORD),
+                ("new_password", new_password),
+            ],
         ),
         ("/account/delete", vec![("password", PASSWORD)]),
         (
@@ -387,7 +434,11 @@ async fn the_people_forms_refuse_posts_from_another_site() {
         ("/account/sign-out-everywhere", vec![]),
         (
             "/account/tokens",
-            vec![("name", "evil"), ("expires_in_days", "30"), ("services", "service-b")],
+            vec![
+                ("name", "evil"),
+                ("expires_in_days", "30"),
+                ("services", "service-b"),
+            ],
         ),
         ("/account/tokens/revoke", vec![("id", "x")]),
     ];
@@ -415,15 +466,16 @@ async fn the_people_forms_refuse_posts_from_another_site() {
         .to_string();
     let (_, listed) = system.get_as("/api/users/me/tokens", &access).await;
     assert_eq!(listed["data"]["total"], 0);
-    let (_, users) = system
-        .get_as("/api/admin/users?q=evil-one", &admin)
-        .await;
+    let (_, users) = system.get_as("/api/admin/users?q=evil-one", &admin).await;
     assert_eq!(users["data"]["total"], 0, "{users}");
 }
 
 /// Rows of a login-history page.
 fn items(body: &Value) -> Vec<Value> {
-    body["data"]["items"].as_array().cloned().unwrap_or_default()
+    body["data"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -462,7 +514,12 @@ async fn a_person_reads_only_their_own_logins_and_the_summary_counts_every_way_i
         assert_eq!(seen.status().as_u16(), 200);
     }
     tokens(&system, &other).await;
-    assert_eq!(login(&system, &john.username, "wrong password here").await.0, 401);
+    assert_eq!(
+        login(&system, &john.username, "wrong password here")
+            .await
+            .0,
+        401
+    );
 
     let (status, mine) = system.get_as("/api/users/me/logins", &access).await;
     assert_eq!(status, 200, "{mine}");
@@ -476,9 +533,19 @@ async fn a_person_reads_only_their_own_logins_and_the_summary_counts_every_way_i
         .filter(|r| r["success"] == true)
         .filter_map(|r| r["method"].as_str())
         .collect();
-    assert!(methods.contains(&"password") && methods.contains(&"qr") && methods.contains(&"pat"), "{methods:?}");
-    assert_eq!(methods.iter().filter(|m| **m == "pat").count(), 1, "once per session");
-    assert!(rows.iter().any(|r| r["success"] == false), "failed attempts too");
+    assert!(
+        methods.contains(&"password") && methods.contains(&"qr") && methods.contains(&"pat"),
+        "{methods:?}"
+    );
+    assert_eq!(
+        methods.iter().filter(|m| **m == "pat").count(),
+        1,
+        "once per session"
+    );
+    assert!(
+        rows.iter().any(|r| r["success"] == false),
+        "failed attempts too"
+    );
     // Paged like the other lists.
     let (status, page) = system
         .get_as("/api/users/me/logins?page=2&per_page=1", &access)
@@ -499,9 +566,7 @@ async fn a_person_reads_only_their_own_logins_and_the_summary_counts_every_way_i
     // "How many times did John use ServiceB": the QR login and the token's visit, both counted.
     let (status, summary) = system
         .get_as(
-            &format!(
-                "/api/admin/login-history/summary?group_by=user,service&from={from}&to={to}"
-            ),
+            &format!("/api/admin/login-history/summary?group_by=user,service&from={from}&to={to}"),
             &admin,
         )
         .await;
@@ -526,7 +591,10 @@ async fn the_email_address_moves_only_when_the_link_to_the_new_one_is_opened() {
 
     for (form, said) in [
         (
-            vec![("new_email", new_email.as_str()), ("password", "not my password")],
+            vec![
+                ("new_email", new_email.as_str()),
+                ("password", "not my password"),
+            ],
             "The password is not the current password",
         ),
         (
@@ -565,13 +633,25 @@ async fn the_email_address_moves_only_when_the_link_to_the_new_one_is_opened() {
     let page = system.client().get(&link).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let token = link.split("token=").nth(1).unwrap().to_string();
-    let (status, html, _) =
-        post_form(&system, "/account/email/confirm", None, None, &[("token", &token)]).await;
+    let (status, html, _) = post_form(
+        &system,
+        "/account/email/confirm",
+        None,
+        None,
+        &[("token", &token)],
+    )
+    .await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains(&new_email), "{html}");
     assert_eq!(login(&system, &new_email, PASSWORD).await.0, 200);
     assert_eq!(login(&system, &person.email, PASSWORD).await.0, 401);
-    let (status, _, _) =
-        post_form(&system, "/account/email/confirm", None, None, &[("token", &token)]).await;
+    let (status, _, _) = post_form(
+        &system,
+        "/account/email/confirm",
+        None,
+        None,
+        &[("token", &token)],
+    )
+    .await;
     assert_eq!(status, 400, "the link works once");
 }

@@ -207,11 +207,16 @@ async fn the_account_pages_change_the_password_end_a_session_and_manage_tokens()
         .await
         .unwrap();
     let page = wait_for_text(&desktop, "Your sessions").await;
-    assert!(page.contains("ServiceB") && page.contains("QR code and PIN"), "{page}");
+    assert!(
+        page.contains("ServiceB") && page.contains("QR code and PIN"),
+        "{page}"
+    );
     assert!(page.contains("(this browser)"), "{page}");
     look(&desktop, "account-sessions").await;
     desktop
-        .find(Locator::Css("button[aria-label^='End this session: ServiceB']"))
+        .find(Locator::Css(
+            "button[aria-label^='End this session: ServiceB']",
+        ))
         .await
         .unwrap()
         .click()
@@ -261,9 +266,14 @@ async fn the_account_pages_change_the_password_end_a_session_and_manage_tokens()
     assert_eq!(at_service_b(pat.clone()).await, 200);
     desktop.goto(&system.url("/account/tokens")).await.unwrap();
     wait_for_text(&desktop, "nightly report").await;
-    assert!(desktop.find(Locator::Id("new-token")).await.is_err(), "shown once");
+    assert!(
+        desktop.find(Locator::Id("new-token")).await.is_err(),
+        "shown once"
+    );
     desktop
-        .find(Locator::Css("button[aria-label='Revoke the token nightly report']"))
+        .find(Locator::Css(
+            "button[aria-label='Revoke the token nightly report']",
+        ))
         .await
         .unwrap()
         .click()

@@ -45,10 +45,7 @@ pub async fn change_email(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let labels = [
-        ("email", "The new address"),
-        ("password", "The password"),
-    ];
+    let labels = [("email", "The new address"), ("password", "The password")];
     let refused = |err: Error| {
         account_page(
             &state,

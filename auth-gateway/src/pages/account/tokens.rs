@@ -94,7 +94,12 @@ async fn tokens_answer(
     status: StatusCode,
 ) -> Response {
     let now = state.core.clock().now();
-    let tokens = match state.core.credentials().list_pats(principal.subject()).await {
+    let tokens = match state
+        .core
+        .credentials()
+        .list_pats(principal.subject())
+        .await
+    {
         Ok(page) => page.items.into_iter().map(|t| row(t, now)).collect(),
         Err(_) => Vec::new(),
     };
