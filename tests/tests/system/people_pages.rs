@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use auth_test_support::Smtp;
 use fantoccini::{Client, Locator};
-use serde_json::Value;
 
 use crate::browser::{assert_accessible, browser, screenshot, text_of};
 use crate::flows::{MAIL_WAIT, PASSWORD, active_person, admin_token, login, new_person_names};
@@ -135,7 +134,7 @@ async fn a_person_registers_verifies_from_the_mail_and_is_told_to_wait() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|u| u["username"] == Value::from(username.clone()));
+        .any(|u| u["username"] == username.as_str());
     assert!(listed, "the account waits for an admin: {pending}");
     person.close().await.unwrap();
 }

@@ -43,7 +43,7 @@ pub async fn change_email(
     };
     let (user, principal) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let labels = [("email", "The new address"), ("password", "The password")];
     let refused = |err: Error| {

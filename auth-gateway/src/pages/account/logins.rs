@@ -63,7 +63,7 @@ pub async fn logins_page(
 ) -> Response {
     let (user, _) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let request = PageRequest {
         page: query.page.unwrap_or(1),

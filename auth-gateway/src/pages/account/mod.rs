@@ -70,23 +70,18 @@ fn sign_in_page(
 pub(super) fn person(
     state: &AppState,
     signed_in: Option<Principal>,
-) -> Result<(User, Principal), Response> {
-    match signed_in {
-        Some(principal) => match principal.require_user() {
-            Ok(user) => Ok((user.clone(), principal)),
-            Err(_) => Err(sign_in_page(
-                state,
-                String::new(),
-                None,
-                StatusCode::UNAUTHORIZED,
-            )),
-        },
-        None => Err(sign_in_page(
+) -> Result<(User, Principal), Box<Response>> {
+    let user = signed_in
+        .as_ref()
+        .and_then(|principal| principal.require_user().ok().cloned());
+    match (user, signed_in) {
+        (Some(user), Some(principal)) => Ok((user, principal)),
+        _ => Err(Box::new(sign_in_page(
             state,
             String::new(),
             None,
             StatusCode::UNAUTHORIZED,
-        )),
+        ))),
     }
 }
 
@@ -188,7 +183,7 @@ pub async fn page(
     };
     let (user, _) = match person(&state, Some(principal)) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let notice = notice_of(query.done);
     account_page(&state, &user, notice, None, StatusCode::OK)

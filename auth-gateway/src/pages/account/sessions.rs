@@ -108,7 +108,7 @@ pub async fn sessions_page(
 ) -> Response {
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let notice = notice_of(query.done);
     sessions_answer(
@@ -142,7 +142,7 @@ pub async fn end_session(
     };
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let subject = principal.subject();
     let Ok(id) = fields.id.trim().parse::<SessionId>() else {
@@ -201,7 +201,7 @@ pub async fn sign_out_everywhere(
     }
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     match state
         .core

@@ -51,7 +51,7 @@ pub async fn update_profile(
     };
     let (user, _) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let changes = ProfileChanges {
         full_name: Some(fields.full_name),
@@ -101,7 +101,7 @@ pub async fn change_password(
     };
     let (user, principal) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let change = PasswordChange {
         current_password: fields.current_password,
@@ -144,7 +144,7 @@ pub async fn delete_account(
     };
     let (user, principal) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let confirmed = state
         .core

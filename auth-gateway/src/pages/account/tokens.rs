@@ -142,7 +142,7 @@ pub async fn tokens_page(
 ) -> Response {
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let shown = Shown {
         notice: notice_of(query.done),
@@ -196,7 +196,7 @@ pub async fn create_token(
     };
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let refused = |error: String, days: Option<u32>| Shown {
         error: Some(format!("The token was not created. {error}")),
@@ -261,7 +261,7 @@ pub async fn revoke_token(
     };
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     match state
         .core
