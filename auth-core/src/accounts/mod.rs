@@ -3,6 +3,7 @@
 //! event and its mail, so a failure leaves nothing half-written.
 
 mod decisions;
+mod email_change;
 pub(crate) mod email_tokens;
 mod management;
 mod registration;

@@ -123,6 +123,22 @@ pub(crate) async fn upgrade_password_hash(db: &Db, id: UserId, hash: &str) -> Re
     Ok(())
 }
 
+/// Moves account `id` to a new address; a taken one is DUPLICATE_EMAIL.
+pub(crate) async fn set_email(
+    ex: &mut dyn Executor,
+    id: UserId,
+    email: &str,
+    now: Timestamp,
+) -> Result<()> {
+    ex.run_execute(
+        "UPDATE users SET email = $2, email_normalized = $3, updated_at = $4 WHERE id = $1",
+        params![id, email.trim(), crate::naming::normalize_email(email), now],
+    )
+    .await
+    .map_err(duplicate_error)?;
+    Ok(())
+}
+
 pub(crate) async fn set_password(
     ex: &mut dyn Executor,
     id: UserId,

@@ -8,6 +8,8 @@ use serde::Serialize;
 pub enum AuditAction {
     UserRegistered,
     UserEmailVerified,
+    UserEmailChangeRequested,
+    UserEmailChanged,
     UserVerificationResent,
     UserApproved,
     UserRejected,
@@ -26,6 +28,8 @@ pub enum AuditAction {
     PasswordReset,
     PasswordChanged,
     PasswordChangeFailed,
+    /// A wrong password given to confirm a step (deleting one's account).
+    PasswordConfirmFailed,
     PatCreated,
     PatUsed,
     PatRevoked,
@@ -45,9 +49,11 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for documentation and tests.
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 38] = [
         AuditAction::UserRegistered,
         AuditAction::UserEmailVerified,
+        AuditAction::UserEmailChangeRequested,
+        AuditAction::UserEmailChanged,
         AuditAction::UserVerificationResent,
         AuditAction::UserApproved,
         AuditAction::UserRejected,
@@ -66,6 +72,7 @@ impl AuditAction {
         AuditAction::PasswordReset,
         AuditAction::PasswordChanged,
         AuditAction::PasswordChangeFailed,
+        AuditAction::PasswordConfirmFailed,
         AuditAction::PatCreated,
         AuditAction::PatUsed,
         AuditAction::PatRevoked,
@@ -88,6 +95,8 @@ impl AuditAction {
         match self {
             AuditAction::UserRegistered => "user.registered",
             AuditAction::UserEmailVerified => "user.email_verified",
+            AuditAction::UserEmailChangeRequested => "user.email_change_requested",
+            AuditAction::UserEmailChanged => "user.email_changed",
             AuditAction::UserVerificationResent => "user.verification_resent",
             AuditAction::UserApproved => "user.approved",
             AuditAction::UserRejected => "user.rejected",
@@ -106,6 +115,7 @@ impl AuditAction {
             AuditAction::PasswordReset => "password.reset",
             AuditAction::PasswordChanged => "password.changed",
             AuditAction::PasswordChangeFailed => "password.change_failed",
+            AuditAction::PasswordConfirmFailed => "password.confirm_failed",
             AuditAction::PatCreated => "pat.created",
             AuditAction::PatUsed => "pat.used",
             AuditAction::PatRevoked => "pat.revoked",

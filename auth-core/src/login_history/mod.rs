@@ -153,6 +153,16 @@ impl<'a> LoginHistory<'a> {
         store::list(&self.core.stores.db, query, page.validated()?).await
     }
 
+    /// The signed-in person's own attempts, newest first: what they read to spot a login that was
+    /// not theirs. Only rows of `user`, whatever else the caller would filter by.
+    pub async fn list_own(&self, user: UserId, page: PageRequest) -> Result<Page<HistoryRecord>> {
+        let query = HistoryQuery {
+            user_id: Some(user),
+            ..HistoryQuery::default()
+        };
+        store::list(&self.core.stores.db, &query, page.validated()?).await
+    }
+
     /// Successful and failed logins counted per user, per service, or per both.
     pub async fn summary(
         &self,

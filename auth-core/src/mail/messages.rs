@@ -110,3 +110,41 @@ pub fn password_changed(to: &str, name: &str) -> OutgoingMail {
         ),
     }
 }
+
+/// Sent to the new address when a person moves their account to it: the single-use link that
+/// makes it the account's address.
+pub fn email_change_link(
+    to: &str,
+    name: &str,
+    public_url: &str,
+    token: &str,
+    hours: u64,
+) -> OutgoingMail {
+    OutgoingMail {
+        to: to.to_string(),
+        subject: "Confirm your new email address".into(),
+        body: format!(
+            "Hello {name},\n\n\
+             you asked to use this address for your account. Confirm it by opening this link \
+             within {hours} hours:\n\n\
+             {public_url}/account/email/confirm?token={token}\n\n\
+             Until then the account keeps its old address.\n\n\
+             If you did not ask for this, ignore this message.\n"
+        ),
+    }
+}
+
+/// Sent to the current address when someone asks to move the account to another one.
+pub fn email_change_notice(to: &str, name: &str, new_email: &str) -> OutgoingMail {
+    OutgoingMail {
+        to: to.to_string(),
+        subject: "Your account's email address is being changed".into(),
+        body: format!(
+            "Hello {name},\n\n\
+             someone signed in to your account asked to move it to {new_email}. It moves once \
+             the link mailed there is opened.\n\n\
+             If this was not you, change your password now (which signs out every session) and \
+             contact your administrator.\n"
+        ),
+    }
+}

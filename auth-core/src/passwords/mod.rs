@@ -5,7 +5,7 @@ mod hasher;
 mod policy;
 
 pub use hasher::{PasswordHasher, Verified};
-pub use policy::PasswordPolicy;
+pub use policy::{PasswordPolicy, Strength};
 
 /// The password rules and the hasher, as the domains that take passwords use them.
 pub(crate) struct Passwords {

@@ -85,6 +85,51 @@ impl PasswordPolicy {
     }
 }
 
+/// How hard a candidate password is to guess, for a form to show beside the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strength {
+    /// zxcvbn's score, 0 (guessed at once) to 4 (very hard); new passwords need at least 3.
+    pub score: u8,
+    /// zxcvbn's warning and suggestions, in plain words; empty for a strong password.
+    pub advice: Vec<String>,
+}
+
+impl Strength {
+    /// The score in a word.
+    pub fn label(&self) -> &'static str {
+        match self.score {
+            0 | 1 => "very weak",
+            2 => "weak",
+            3 => "good",
+            _ => "strong",
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// zxcvbn's estimate of `password` (its first 64 characters, as [`PasswordPolicy::check`]
+    /// weighs them), with the owner's email and username as words an attacker would try.
+    pub fn strength(password: &str, personal: &[&str]) -> Strength {
+        let prefix: String = Self::normalize(password)
+            .expose()
+            .chars()
+            .take(ESTIMATE_PREFIX_CHARS)
+            .collect();
+        let estimate = zxcvbn::zxcvbn(&prefix, personal);
+        let mut advice = Vec::new();
+        if let Some(feedback) = estimate.feedback() {
+            if let Some(warning) = feedback.warning() {
+                advice.push(warning.to_string());
+            }
+            advice.extend(feedback.suggestions().iter().map(ToString::to_string));
+        }
+        Strength {
+            score: u8::from(estimate.score()),
+            advice,
+        }
+    }
+}
+
 /// The parts of an email or username a password must not contain.
 fn personal_fragments(value: &str) -> Vec<String> {
     let lowered = value.to_lowercase();
@@ -142,6 +187,15 @@ mod tests {
     fn refuses_passwords_built_from_the_username_or_email() {
         assert!(refusal("annsmith-rocks-2026!").contains("username"));
         assert!(refusal("My ann@example.com pass").contains("email"));
+    }
+
+    #[test]
+    fn strength_explains_a_weak_password_and_passes_a_strong_one() {
+        let weak = PasswordPolicy::strength("password1234", &[]);
+        assert!(weak.score < MIN_SCORE, "{weak:?}");
+        assert!(!weak.advice.is_empty(), "{weak:?}");
+        let strong = PasswordPolicy::strength("violet harbor tumbles", &[]);
+        assert!(strong.score >= MIN_SCORE, "{strong:?}");
     }
 
     #[test]

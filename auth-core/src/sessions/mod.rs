@@ -263,6 +263,33 @@ impl Sessions {
         Ok(())
     }
 
+    /// Ends session `id` of `subject` and its refresh family: a person ending one of their own
+    /// sessions, audited. NOT_FOUND when it is not a live session of theirs, so nobody ends (or
+    /// learns of) another person's session.
+    pub async fn end_own(
+        &self,
+        subject: &Subject,
+        id: SessionId,
+        context: &RequestContext,
+    ) -> Result<Session> {
+        let session = match self.live(&id).await? {
+            Some(session) if session.subject == *subject => session,
+            _ => return Err(Error::NotFound("session")),
+        };
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        store::revoke_families(&mut tx, Families::One(id), "ended by its owner", now).await?;
+        AuditEntry::new(Actor::from(*subject), AuditAction::SessionRevoked)
+            .target(subject.kind(), subject.id_string())
+            .from_client(context)
+            .detail("session", id.to_string())
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        self.revoke(&id).await?;
+        Ok(session)
+    }
+
     /// Ends every session of a user (an admin's decision), audited; returns how many were live.
     pub async fn end_all_by_admin(
         &self,

@@ -7,6 +7,7 @@ pub mod fuzzing;
 mod health;
 mod history;
 pub mod openapi;
+mod own_logins;
 mod qr;
 mod registration;
 mod services;
@@ -68,6 +69,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(users::sign_out_everywhere))
         .routes(routes!(users::create_token, users::list_tokens))
         .routes(routes!(users::revoke_token))
+        .routes(routes!(own_logins::own_logins))
         .routes(routes!(auth::admin_login))
         .routes(routes!(users::create_admin_token, users::list_admin_tokens))
         .routes(routes!(users::revoke_admin_token))

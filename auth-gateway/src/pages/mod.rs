@@ -5,16 +5,21 @@
 //! - `login`: `/login`, where a browser shows the QR code and takes the PIN;
 //! - `phone`: `/m/scan`, what the QR code opens on the phone;
 //! - `mail_links`: the pages the verification and reset mails link to;
+//! - `register`, `forgot`: creating an account, asking for a reset link;
+//! - `account`: a person's own account, sessions, tokens and logins;
 //! - `api_docs`: `/api/docs`, the API reference rendered from the OpenAPI document;
 //! - `assets`: the stylesheet and the one script.
 
+mod account;
 mod api_docs;
 mod assets;
+mod forgot;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod login;
 mod mail_links;
 mod phone;
+mod register;
 
 use axum::Router;
 use axum::extract::Form;
@@ -80,6 +85,26 @@ fn page_routes() -> PageRoutes {
         .post("/verify-email", mail_links::verify)
         .get("/reset-password", mail_links::reset_page)
         .post("/reset-password", mail_links::reset)
+        .get("/register", register::page)
+        .post("/register", register::register)
+        .get("/forgot-password", forgot::page)
+        .post("/forgot-password", forgot::ask)
+        .get("/account", account::page)
+        .post("/account/sign-in", account::sign_in)
+        .post("/account/sign-out", account::sign_out)
+        .post("/account/profile", account::update_profile)
+        .post("/account/password", account::change_password)
+        .post("/account/email", account::change_email)
+        .get("/account/email/confirm", account::confirm_email_page)
+        .post("/account/email/confirm", account::confirm_email)
+        .post("/account/delete", account::delete_account)
+        .get("/account/sessions", account::sessions_page)
+        .post("/account/sessions/end", account::end_session)
+        .post("/account/sign-out-everywhere", account::sign_out_everywhere)
+        .get("/account/tokens", account::tokens_page)
+        .post("/account/tokens", account::create_token)
+        .post("/account/tokens/revoke", account::revoke_token)
+        .get("/account/logins", account::logins_page)
         .get("/assets/{file}", assets::serve)
         .get("/api/docs", api_docs::page)
 }

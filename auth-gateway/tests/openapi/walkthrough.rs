@@ -292,6 +292,24 @@ async fn person_and_qr_login(api: &Api, admin: &str, user_id: &str, key: &str) {
         .at("get", "/api/users/me/tokens", As::Bearer(&access), None)
         .await;
     assert_eq!(listed.data(200)["total"], 1);
+    let logins = api
+        .at("get", "/api/users/me/logins", As::Bearer(&access), None)
+        .await
+        .data(200);
+    assert!(logins["total"].as_i64().unwrap() >= 1, "{logins}");
+    let template = "/api/users/me/logins";
+    api.call(
+        "get",
+        template,
+        "/api/users/me/logins?page=0",
+        As::Bearer(&access),
+        None,
+    )
+    .await
+    .expect(422);
+    api.call("get", template, template, As::Bearer(admin), None)
+        .await
+        .expect(403);
     let path = format!("/api/users/me/tokens/{}", pat["id"].as_str().unwrap());
     let template = "/api/users/me/tokens/{id}";
     api.call("delete", template, &path, As::Bearer(&access), None)

@@ -32,6 +32,8 @@ mod limits;
 mod mail_links;
 mod metrics_access;
 mod pages;
+mod people_forms;
+mod people_pages;
 mod qr;
 mod requested_from;
 mod reserved_routes;

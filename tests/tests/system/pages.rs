@@ -12,7 +12,7 @@ use crate::flows::{PASSWORD, Person, active_person, admin_token};
 use crate::harness::{Storage, System};
 
 /// Opens ServiceB in `desktop`, lands on the login page; returns the QR's scan URL and token.
-async fn show_qr(system: &System, desktop: &Client) -> (String, String) {
+pub(crate) async fn show_qr(system: &System, desktop: &Client) -> (String, String) {
     desktop
         .goto(&system.host_url("service-b.localhost", "/dashboard?tab=1"))
         .await
@@ -31,7 +31,7 @@ async fn show_qr(system: &System, desktop: &Client) -> (String, String) {
 }
 
 /// The phone signs in, confirms, and reads the PIN.
-async fn phone_pin(
+pub(crate) async fn phone_pin(
     phone: &Client,
     scan_url: &str,
     person: &Person,
@@ -98,7 +98,7 @@ async fn phone_pin(
 }
 
 /// Waits until `client` shows `url`; says where it is instead when it does not get there.
-async fn arrive(client: &Client, url: &str) {
+pub(crate) async fn arrive(client: &Client, url: &str) {
     let target = reqwest::Url::parse(url).unwrap();
     if client
         .wait()
@@ -115,7 +115,7 @@ async fn arrive(client: &Client, url: &str) {
     }
 }
 
-async fn type_pin(desktop: &Client, pin: &str) {
+pub(crate) async fn type_pin(desktop: &Client, pin: &str) {
     let field = desktop.find(Locator::Id("pin")).await.unwrap();
     field.send_keys(pin).await.unwrap();
     desktop
@@ -313,6 +313,10 @@ async fn pages_refuse_foreign_return_targets_and_frames() {
         phone_sign_in.as_str(),
         "/verify-email?token=x",
         "/reset-password?token=x",
+        "/register",
+        "/forgot-password",
+        "/account",
+        "/account/email/confirm?token=x",
     ] {
         let response = client.get(system.url(path)).send().await.unwrap();
         assert!(response.status().is_success(), "{path}");

@@ -24,9 +24,13 @@ enum Route {
     ServiceB,
     AppC,
     SessionCheck,
+    /// The account pages, with the credential in the access cookie.
+    AccountPage,
+    /// One's own login history.
+    OwnLogins,
 }
 
-const ROUTES: [Route; 8] = [
+const ROUTES: [Route; 10] = [
     Route::AccountApi,
     Route::AccountRead,
     Route::AdminApi,
@@ -35,6 +39,8 @@ const ROUTES: [Route; 8] = [
     Route::ServiceB,
     Route::AppC,
     Route::SessionCheck,
+    Route::AccountPage,
+    Route::OwnLogins,
 ];
 
 /// The status of presenting `credential` at `route`.
@@ -68,6 +74,12 @@ async fn present(system: &System, key: &str, credential: &str, route: Route) -> 
             .bearer_auth(credential),
         Route::SessionCheck => client
             .get(system.url("/api/auth/session"))
+            .bearer_auth(credential),
+        Route::AccountPage => client
+            .get(system.url("/account/tokens"))
+            .header("cookie", format!("auth_access={credential}")),
+        Route::OwnLogins => client
+            .get(system.url("/api/users/me/logins"))
             .bearer_auth(credential),
     };
     request.send().await.unwrap().status().as_u16()
@@ -112,7 +124,15 @@ async fn each_credential_works_only_where_it_belongs() {
         (
             "access token",
             &access,
-            &[AccountApi, AccountRead, ScanApi, ScanPage, SessionCheck],
+            &[
+                AccountApi,
+                AccountRead,
+                ScanApi,
+                ScanPage,
+                SessionCheck,
+                AccountPage,
+                OwnLogins,
+            ],
         ),
         ("refresh token", &refresh, &[]),
         ("personal access token", &pat, &[AccountRead, ServiceB]),

@@ -1,4 +1,4 @@
-//! Single-use tokens sent by email (verification, password reset). Only their hash is stored; using
+//! Single-use tokens sent by email (verification, password reset, email change). Only their hash is stored; using
 //! one is a single atomic update, so a token works once even when presented twice at the same time.
 
 use jiff::{SignedDuration, Timestamp};
@@ -15,6 +15,8 @@ mod store;
 pub enum Purpose {
     VerifyEmail,
     PasswordReset,
+    /// Moving an account to a new address: the link goes to the new one.
+    ChangeEmail,
 }
 
 impl Purpose {
@@ -22,6 +24,7 @@ impl Purpose {
         match self {
             Purpose::VerifyEmail => "verify_email",
             Purpose::PasswordReset => "password_reset",
+            Purpose::ChangeEmail => "change_email",
         }
     }
 }
@@ -35,10 +38,33 @@ pub(crate) async fn issue(
     ttl: SignedDuration,
     now: Timestamp,
 ) -> Result<Secret> {
+    issue_carrying(ex, user_id, purpose, ttl, now, None).await
+}
+
+/// [`issue`], for a token that carries an address (an email change's new one).
+pub(crate) async fn issue_carrying(
+    ex: &mut dyn Executor,
+    user_id: UserId,
+    purpose: Purpose,
+    ttl: SignedDuration,
+    now: Timestamp,
+    new_email: Option<&str>,
+) -> Result<Secret> {
     store::retire(ex, user_id, purpose.as_str(), now).await?;
     let token = random_token("");
-    let hash = hash_token(token.expose());
-    store::insert(ex, user_id, purpose.as_str(), hash, now, now + ttl).await?;
+    let token_hash = hash_token(token.expose());
+    store::insert(
+        ex,
+        store::NewToken {
+            user_id,
+            purpose: purpose.as_str(),
+            token_hash,
+            now,
+            expires_at: now + ttl,
+            new_email,
+        },
+    )
+    .await?;
     Ok(token)
 }
 
@@ -66,9 +92,21 @@ pub(crate) async fn redeem(
     purpose: Purpose,
     now: Timestamp,
 ) -> Result<UserId> {
+    redeem_carrying(ex, token, purpose, now)
+        .await
+        .map(|(owner, _)| owner)
+}
+
+/// [`redeem`], also returning the address the token carries.
+pub(crate) async fn redeem_carrying(
+    ex: &mut dyn Executor,
+    token: &str,
+    purpose: Purpose,
+    now: Timestamp,
+) -> Result<(UserId, Option<String>)> {
     let hash = hash_token(token.trim());
-    if let Some(owner) = store::use_up(ex, &hash, purpose.as_str(), now).await? {
-        return Ok(owner);
+    if let Some(found) = store::use_up(ex, &hash, purpose.as_str(), now).await? {
+        return Ok(found);
     }
     // Not used up: unknown, used before, or expired (an unused one past its time).
     Err(match store::unused(ex, &hash, purpose.as_str()).await? {

@@ -22,18 +22,30 @@ pub(super) async fn retire(
     Ok(())
 }
 
-pub(super) async fn insert(
-    ex: &mut dyn Executor,
-    user_id: UserId,
-    purpose: &str,
-    token_hash: String,
-    now: Timestamp,
-    expires_at: Timestamp,
-) -> Result<()> {
+/// What a new token row holds.
+pub(super) struct NewToken<'a> {
+    pub user_id: UserId,
+    pub purpose: &'a str,
+    pub token_hash: String,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+    /// For an email change: the address the account moves to.
+    pub new_email: Option<&'a str>,
+}
+
+pub(super) async fn insert(ex: &mut dyn Executor, token: NewToken<'_>) -> Result<()> {
     ex.run_execute(
-        "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        params![row_id(), user_id, purpose, token_hash, now, expires_at],
+        "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at, new_email)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        params![
+            row_id(),
+            token.user_id,
+            token.purpose,
+            token.token_hash,
+            token.now,
+            token.expires_at,
+            token.new_email
+        ],
     )
     .await?;
     Ok(())
@@ -58,21 +70,23 @@ pub(super) async fn unused(
     }
 }
 
-/// Uses up the unused, unexpired token whose hash is `token_hash`; its owner, for the one caller
-/// that did it.
+/// Uses up the unused, unexpired token whose hash is `token_hash`; its owner (and the address an
+/// email-change token carries), for the one caller that did it.
 pub(super) async fn use_up(
     ex: &mut dyn Executor,
     token_hash: &str,
     purpose: &str,
     now: Timestamp,
-) -> Result<Option<UserId>> {
+) -> Result<Option<(UserId, Option<String>)>> {
     let rows = ex
         .run_query(
             "UPDATE email_tokens SET used_at = $3
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
-             RETURNING user_id",
+             RETURNING user_id, new_email",
             params![token_hash, purpose, now],
         )
         .await?;
-    Ok(rows.first().map(|row| row.get("user_id")).transpose()?)
+    rows.first()
+        .map(|row| Ok((row.get("user_id")?, row.get("new_email")?)))
+        .transpose()
 }
