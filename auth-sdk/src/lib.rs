@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod builder;
+mod closing;
 mod claims;
 #[cfg(feature = "client")]
 mod client;
@@ -27,6 +28,7 @@ pub use client::{
     DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, FieldProblem, Login, Person, QrToken, ServiceClient,
     ServiceClientBuilder, SessionInfo, SessionToken,
 };
+pub use closing::{CLOSES_AT_HEADER, CLOSING_IN_HEADER, Closing};
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, TokenFlaw};
 pub use extract::{AuthRejection, AuthUser, RequireRole, Role};

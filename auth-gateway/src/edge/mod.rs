@@ -6,6 +6,7 @@
 
 pub mod authn;
 pub mod client_ip;
+pub mod closing;
 pub mod connections;
 pub mod dispatch;
 mod gateway_routes;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use auth_core::credentials::EdgeIdentity;
 use auth_core::{AuthCore, Error};
 use axum::Router;
@@ -50,6 +52,8 @@ pub struct Gateway {
     pub max_body_bytes: usize,
     pub public_url: Url,
     pub hours: hours::HoursCache,
+    /// The one timer of the closing warning, which `/_auth/events` streams listen to.
+    pub ticker: closing::ticker::Ticker,
 }
 
 /// What one phase learns for the next.
@@ -68,6 +72,12 @@ pub struct RequestCtx {
     upstream: Option<Backend>,
     identity: Option<EdgeIdentity>,
     refusal: Option<&'static str>,
+    /// For a service: where the system stands through the service's warning window.
+    standing: Option<closing::Standing>,
+    /// For a service whose pages get the banner: the warning that applies.
+    warning: Option<closing::Warning>,
+    /// The banner going into this answer's body.
+    banner: Option<closing::banner::Inserter>,
 }
 
 impl Gateway {
@@ -89,7 +99,7 @@ impl Gateway {
             && authn::wants_html(&session.req_header().headers)
         {
             let page =
-                crate::web::page::closed(*opens_at, &self.core.schedule().current().timezone);
+                crate::web::page::closed(*opens_at, &self.core.schedule().current());
             respond::html(session, 503, page, Some(*retry_after_secs), ctx.closing_in).await?;
             return Ok(true);
         }
@@ -154,6 +164,49 @@ impl Gateway {
         for value in kept {
             response.append_header(set_cookie.clone(), value)?;
         }
+        Ok(())
+    }
+}
+
+/// `X-Auth-Closes-At` while a closing is scheduled, and `X-Auth-Closing-In` inside the
+/// service's warning window; any copy a client sent went with the other `x-auth-*` headers.
+fn closing_headers(upstream: &mut RequestHeader, standing: &closing::Standing) -> pingora::Result<()> {
+    if let Some(at) = standing.closes_at {
+        upstream.insert_header(closing::CLOSES_AT, at.to_string())?;
+    }
+    if let Some(seconds) = standing.closing_in() {
+        upstream.insert_header(closing::CLOSING_IN, seconds.to_string())?;
+    }
+    Ok(())
+}
+
+impl Gateway {
+    /// Readies the banner for a service's answer that wants one (see `closing::banner::wanted`);
+    /// `X-Auth-No-Banner` is for the gateway and goes no further.
+    fn prepare_banner(
+        &self,
+        session: &Session,
+        response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<()> {
+        let (Some(warning), Some(standing)) = (ctx.warning, ctx.standing) else {
+            return Ok(());
+        };
+        let head = session.req_header();
+        let wanted = warning.banner && closing::banner::wanted(response, &head.method);
+        response.remove_header(closing::NO_BANNER);
+        if !wanted {
+            return Ok(());
+        }
+        closing::banner::reframe(response, head.version >= http::Version::HTTP_11)?;
+        let base = match &ctx.route {
+            Some(Route::Service { base, .. }) => base.as_str(),
+            _ => "",
+        };
+        let timezone = self.core.schedule().current().timezone.clone();
+        ctx.banner = Some(closing::banner::Inserter::new(closing::banner::snippet(
+            &standing, &timezone, base,
+        )));
         Ok(())
     }
 }
@@ -266,7 +319,7 @@ impl ProxyHttp for Gateway {
 
     async fn upstream_request_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
@@ -302,12 +355,24 @@ impl ProxyHttp for Gateway {
             prefix: base,
         };
         let identity = ctx.identity.as_ref().zip(assertion.as_deref());
-        identity::decorate(upstream, &forwarding, identity)
+        identity::decorate(upstream, &forwarding, identity)?;
+        if let Some(standing) = &ctx.standing {
+            closing_headers(upstream, standing)?;
+        }
+        if ctx.warning.is_some_and(|w| w.banner) && authn::wants_html(&upstream.headers) {
+            // A page gets the banner only uncompressed: ask the service for that, and undo
+            // gzip or brotli when it compresses anyway.
+            upstream.remove_header(&http::header::ACCEPT_ENCODING);
+            if session.upstream_compression.is_header_phase() {
+                session.upstream_compression.adjust_decompression(true);
+            }
+        }
+        Ok(())
     }
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
@@ -317,7 +382,21 @@ impl ProxyHttp for Gateway {
         if ctx.tls {
             respond::strict_transport(response)?;
         }
-        self.drop_planted_cookies(response, ctx)
+        self.drop_planted_cookies(response, ctx)?;
+        self.prepare_banner(session, response, ctx)
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<Option<std::time::Duration>> {
+        if let Some(banner) = ctx.banner.as_mut() {
+            *body = banner.feed(body.take(), end_of_stream);
+        }
+        Ok(None)
     }
 
     async fn fail_to_proxy(
