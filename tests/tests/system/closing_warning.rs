@@ -34,7 +34,7 @@ const BANNER_SCRIPT: &str = "<script src=\"/_auth/banner.js\" defer></script>";
 const MIB: usize = 1024 * 1024;
 
 /// What the page server saw and the gate its streamed answers wait at.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Origin {
     reached: Arc<AtomicUsize>,
     gate: Arc<Semaphore>,
@@ -134,7 +134,11 @@ fn received(headers: &HeaderMap) -> Value {
 }
 
 async fn start_origin() -> (SocketAddr, Origin) {
-    let origin = Origin::default();
+    let origin = Origin {
+        reached: Arc::default(),
+        gate: Arc::new(Semaphore::new(0)),
+        last_accept_encoding: Arc::default(),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = axum::Router::new()

@@ -51,9 +51,9 @@ fn local_time(at: Timestamp, timezone: &str) -> String {
     at.to_zoned(zone).strftime("%H:%M %Z").to_string()
 }
 
-/// Whether a service's answer gets the banner: HTML (any status) with a body, not opted out with
-/// `X-Auth-No-Banner: 1`, and not compressed in a coding the gateway did not undo (a compressed
-/// body is passed untouched, with the headers only).
+/// Whether a service's answer gets the banner: HTML (any status but a range) with a body, not
+/// opted out with `X-Auth-No-Banner: 1`, and not compressed in a coding the gateway did not undo
+/// (a compressed body is passed untouched, with the headers only).
 pub fn wanted(head: &ResponseHeader, method: &http::Method) -> bool {
     let html = head
         .headers
@@ -72,7 +72,9 @@ pub fn wanted(head: &ResponseHeader, method: &http::Method) -> bool {
     let bodiless = method == http::Method::HEAD
         || head.status.is_informational()
         || head.status == http::StatusCode::NO_CONTENT
-        || head.status == http::StatusCode::NOT_MODIFIED;
+        || head.status == http::StatusCode::NOT_MODIFIED
+        // A byte range of the page: inserting would shift every range after it.
+        || head.status == http::StatusCode::PARTIAL_CONTENT;
     html && !opted_out && !encoded && !bodiless
 }
 
