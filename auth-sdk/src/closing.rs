@@ -121,7 +121,10 @@ mod tests {
         headers.insert(CLOSES_AT_HEADER, "tomorrow".parse().unwrap());
         headers.insert(CLOSING_IN_HEADER, "-5".parse().unwrap());
         assert_eq!(Closing::from_headers(&headers), Closing::default());
-        headers.insert(CLOSES_AT_HEADER, "2030-01-07T17:00:00+01:00".parse().unwrap());
+        headers.insert(
+            CLOSES_AT_HEADER,
+            "2030-01-07T17:00:00+01:00".parse().unwrap(),
+        );
         assert!(Closing::from_headers(&headers).closes_at().is_some());
         assert!(!Closing::from_headers(&headers).warning());
     }

@@ -3,11 +3,11 @@
 #![warn(missing_docs)]
 
 mod builder;
-mod closing;
 mod claims;
 #[cfg(feature = "client")]
 mod client;
 mod clock;
+mod closing;
 mod error;
 mod extract;
 mod identity;
@@ -28,8 +28,8 @@ pub use client::{
     DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, FieldProblem, Login, Person, QrToken, ServiceClient,
     ServiceClientBuilder, SessionInfo, SessionToken,
 };
-pub use closing::{CLOSES_AT_HEADER, CLOSING_IN_HEADER, Closing};
 pub use clock::{Clock, SystemClock};
+pub use closing::{CLOSES_AT_HEADER, CLOSING_IN_HEADER, Closing};
 pub use error::{Error, TokenFlaw};
 pub use extract::{AuthRejection, AuthUser, RequireRole, Role};
 pub use identity::{Identity, SessionId, TokenKind, UserId};

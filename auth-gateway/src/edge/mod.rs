@@ -25,10 +25,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use auth_core::credentials::EdgeIdentity;
 use auth_core::{AuthCore, Error};
 use axum::Router;
+use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::lb::Backend;
 use pingora::prelude::HttpPeer;
@@ -98,8 +98,7 @@ impl Gateway {
         }) = &err
             && authn::wants_html(&session.req_header().headers)
         {
-            let page =
-                crate::web::page::closed(*opens_at, &self.core.schedule().current());
+            let page = crate::web::page::closed(*opens_at, &self.core.schedule().current());
             respond::html(session, 503, page, Some(*retry_after_secs), ctx.closing_in).await?;
             return Ok(true);
         }
@@ -170,7 +169,10 @@ impl Gateway {
 
 /// `X-Auth-Closes-At` while a closing is scheduled, and `X-Auth-Closing-In` inside the
 /// service's warning window; any copy a client sent went with the other `x-auth-*` headers.
-fn closing_headers(upstream: &mut RequestHeader, standing: &closing::Standing) -> pingora::Result<()> {
+fn closing_headers(
+    upstream: &mut RequestHeader,
+    standing: &closing::Standing,
+) -> pingora::Result<()> {
     if let Some(at) = standing.closes_at {
         upstream.insert_header(closing::CLOSES_AT, at.to_string())?;
     }

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_test_support::free_port;
+use auth_test_support::{Smtp, free_port};
 use fantoccini::Client;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -50,7 +50,11 @@ async fn banner(client: &Client) -> (bool, String) {
 }
 
 /// Waits (at most 15 s) until `client`'s banner satisfies `wanted`; fails with what it shows.
-async fn wait_for_banner(client: &Client, what: &str, wanted: impl Fn(bool, &str) -> bool) -> String {
+async fn wait_for_banner(
+    client: &Client,
+    what: &str,
+    wanted: impl Fn(bool, &str) -> bool,
+) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let (shown, text) = banner(client).await;
@@ -74,9 +78,14 @@ fn minutes_of(text: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_page_of_serviceb_warns_counts_down_and_closes_without_a_reload() {
     let control = format!("127.0.0.1:{}", free_port());
+    let toml = format!(
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n\
+         [service_warnings.service-b]\nwarning_minutes = 16\n",
+        Smtp::shared().port()
+    );
     let system = System::start_with(
         Storage::Embedded,
-        "[service_warnings.service-b]\nwarning_minutes = 16\n",
+        &toml,
         &[("GATEWAY_TEST_CLOCK", &control)],
     );
     let clock = TestClock {
@@ -88,7 +97,8 @@ async fn a_page_of_serviceb_warns_counts_down_and_closes_without_a_reload() {
     let session = qr_session(&system, &admin, &person, "service-b").await;
 
     // The gateway's clock on the wall clock; closing 20 to 21 minutes on, on a whole minute.
-    let now = Timestamp::now();
+    // The clock keeps microseconds.
+    let now = Timestamp::from_microsecond(Timestamp::now().as_microsecond()).unwrap();
     clock.set(now).await;
     let zone = noon_zone(now);
     let tz = jiff::tz::TimeZone::get(&zone).unwrap();
@@ -127,9 +137,14 @@ async fn a_page_of_serviceb_warns_counts_down_and_closes_without_a_reload() {
         .goto(&system.host_url("service-b.localhost", "/_auth/status"))
         .await
         .unwrap();
-    let mut cookie = fantoccini::cookies::Cookie::new("auth_session", session.clone());
-    cookie.set_path("/");
-    desktop.add_cookie(cookie).await.unwrap();
+    // Set from the page itself: WebDriver refuses cookies for `*.localhost` domains.
+    desktop
+        .execute(
+            "document.cookie = arguments[0];",
+            vec![json!(format!("auth_session={session}; path=/"))],
+        )
+        .await
+        .unwrap();
     desktop
         .goto(&system.host_url("service-b.localhost", "/orders"))
         .await

@@ -29,7 +29,8 @@ use crate::expiry::{TestClock, next_monday_at};
 use crate::flows::{active_person, admin_token, qr_session};
 use crate::harness::{Storage, System};
 
-const PAGE: &str = "<!doctype html><html lang=\"en\"><title>t</title><body><p>plain</p></body></html>";
+const PAGE: &str =
+    "<!doctype html><html lang=\"en\"><title>t</title><body><p>plain</p></body></html>";
 const BANNER_SCRIPT: &str = "<script src=\"/_auth/banner.js\" defer></script>";
 const MIB: usize = 1024 * 1024;
 
@@ -48,7 +49,11 @@ fn gzip(text: &str) -> Vec<u8> {
 }
 
 fn html(body: impl Into<Body>) -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body.into()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body.into(),
+    )
+        .into_response()
 }
 
 /// A body of `first`, then (once the gate opens) `rest`.
@@ -63,7 +68,8 @@ fn gated(origin: &Origin, first: Vec<Bytes>, rest: Vec<Bytes>) -> Body {
             if !opened {
                 gate.acquire().await.unwrap().forget();
             }
-            rest.next().map(|chunk| (Ok(chunk), (first, rest, gate, true)))
+            rest.next()
+                .map(|chunk| (Ok(chunk), (first, rest, gate, true)))
         },
     );
     Body::from_stream(stream)
@@ -243,7 +249,11 @@ async fn text(response: reqwest::Response) -> (u16, HeaderMap, String) {
 
 /// The banner sits right before `</body>`, once.
 fn assert_banner_before_end(body: &str) {
-    assert_eq!(body.matches("id=\"auth-closing-banner\"").count(), 1, "{body}");
+    assert_eq!(
+        body.matches("id=\"auth-closing-banner\"").count(),
+        1,
+        "{body}"
+    );
     let script = body.find(BANNER_SCRIPT).expect("the banner's script");
     assert_eq!(
         body[script + BANNER_SCRIPT.len()..].get(..7),
@@ -254,7 +264,9 @@ fn assert_banner_before_end(body: &str) {
 
 /// `body` without the banner the gateway inserted.
 fn without_banner(body: &str) -> String {
-    let start = body.find("<div id=\"auth-closing-banner\"").expect("a banner");
+    let start = body
+        .find("<div id=\"auth-closing-banner\"")
+        .expect("a banner");
     let end = body.find("</body>").expect("a body end");
     format!("{}{}", &body[..start], &body[end..])
 }
@@ -282,17 +294,31 @@ async fn html_answers_get_the_banner_and_others_pass_untouched() {
     let setup = start().await;
 
     // Fixed length: the length gives way to chunks, the banner goes before </body>.
-    let (status, headers, body) = text(setup.page("pages.localhost", "/plain").send().await.unwrap()).await;
+    let (status, headers, body) = text(
+        setup
+            .page("pages.localhost", "/plain")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_banner_before_end(&body);
     assert!(headers.get("content-length").is_none(), "{headers:?}");
     assert_eq!(without_banner(&body), PAGE);
     // Outside the warning window the banner is there but hidden, for the script to show later.
-    assert!(body.contains("data-closes-at=\"") && body.contains(" hidden>"), "{body}");
+    assert!(
+        body.contains("data-closes-at=\"") && body.contains(" hidden>"),
+        "{body}"
+    );
 
     // Chunked, with </body> split between two chunks: the first part comes through before the
     // service sends the second, and the tag is still found.
-    let mut response = setup.page("pages.localhost", "/chunked").send().await.unwrap();
+    let mut response = setup
+        .page("pages.localhost", "/chunked")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let first = read_at_least(&mut response, "<html><body><p>chunked</p>".len()).await;
     assert_eq!(first, b"<html><body><p>chunked</p>");
@@ -334,24 +360,56 @@ async fn html_answers_get_the_banner_and_others_pass_untouched() {
     assert_eq!(response.bytes().await.unwrap().to_vec(), gzip(PAGE));
 
     // No </body> (a fragment), not HTML, or opted out: the body is the service's, to the byte.
-    let (_, _, body) = text(setup.page("pages.localhost", "/fragment").send().await.unwrap()).await;
+    let (_, _, body) = text(
+        setup
+            .page("pages.localhost", "/fragment")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(body, "<li>a list item, no body end</li>");
-    let (_, headers, body) = text(setup.page("pages.localhost", "/json").send().await.unwrap()).await;
+    let (_, headers, body) =
+        text(setup.page("pages.localhost", "/json").send().await.unwrap()).await;
     assert_eq!(body, "{\"html\": \"</body>\"}");
     assert_eq!(headers["content-length"], body.len().to_string());
-    let (_, headers, body) = text(setup.page("pages.localhost", "/opted-out").send().await.unwrap()).await;
+    let (_, headers, body) = text(
+        setup
+            .page("pages.localhost", "/opted-out")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(body, PAGE);
     assert!(headers.get("x-auth-no-banner").is_none(), "{headers:?}");
 
     // A service with warning_banner = false never gets it.
-    let (_, _, body) = text(setup.page("quiet.localhost", "/plain").send().await.unwrap()).await;
+    let (_, _, body) = text(
+        setup
+            .page("quiet.localhost", "/plain")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(body, PAGE);
 
     // Inside the window the banner is visible text, readable without JavaScript.
     setup.at(5 * 60).await;
-    let (_, headers, body) = text(setup.page("pages.localhost", "/plain").send().await.unwrap()).await;
+    let (_, headers, body) = text(
+        setup
+            .page("pages.localhost", "/plain")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(headers["x-system-closing-in"], "900");
-    assert!(body.contains("The system closes in 15 minutes at 17:00 UTC"), "{body}");
+    assert!(
+        body.contains("The system closes in 15 minutes at 17:00 UTC"),
+        "{body}"
+    );
     assert!(!body.contains(" hidden>"), "{body}");
     for secret in [&setup.pages, &setup.quiet] {
         assert!(!body.contains(secret.as_str()), "a token in the page");
@@ -478,7 +536,12 @@ async fn status_and_events_on_the_service_host_follow_the_clock_and_the_schedule
         .send()
         .await
         .unwrap();
-    assert!(script.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     assert!(script.text().await.unwrap().contains("EventSource"));
 
     let mut events = client
@@ -491,17 +554,26 @@ async fn status_and_events_on_the_service_host_follow_the_clock_and_the_schedule
     assert_eq!(events.headers()["content-type"], "text/event-stream");
     let mut buffer = String::new();
     let (name, data) = next_event(&mut events, &mut buffer).await;
-    assert_eq!((name.as_str(), &data["warning"], &data["seconds_left"]), ("state", &json!(false), &json!(1200)));
+    assert_eq!(
+        (name.as_str(), &data["warning"], &data["seconds_left"]),
+        ("state", &json!(false), &json!(1200))
+    );
 
     // The warning starts at 16:45, then each minute is announced.
     setup.at(5 * 60).await;
     let (name, data) = next_event(&mut events, &mut buffer).await;
-    assert_eq!((name.as_str(), &data["warning"], &data["seconds_left"]), ("warning", &json!(true), &json!(900)));
+    assert_eq!(
+        (name.as_str(), &data["warning"], &data["seconds_left"]),
+        ("warning", &json!(true), &json!(900))
+    );
     assert_eq!(status("pages.localhost").await["warning"], json!(true));
     assert_eq!(status("quiet.localhost").await["warning"], json!(false));
     setup.at(6 * 60).await;
     let (name, data) = next_event(&mut events, &mut buffer).await;
-    assert_eq!((name.as_str(), &data["seconds_left"]), ("minute", &json!(840)));
+    assert_eq!(
+        (name.as_str(), &data["seconds_left"]),
+        ("minute", &json!(840))
+    );
 
     // An admin moves closing to 18:00: the open stream hears it.
     let every_weekday: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri"]
@@ -520,17 +592,27 @@ async fn status_and_events_on_the_service_host_follow_the_clock_and_the_schedule
     assert_eq!(code, 200, "{body}");
     let (name, data) = next_event(&mut events, &mut buffer).await;
     assert_eq!(name, "schedule");
-    assert_eq!(data["closes_at"], json!((setup.monday + 80.minutes()).to_string()));
+    assert_eq!(
+        data["closes_at"],
+        json!((setup.monday + 80.minutes()).to_string())
+    );
     assert_eq!(data["warning"], json!(false));
 
     // Closing time: the stream says closed and when it opens; status says the same.
     setup.at(80 * 60).await;
     let (name, data) = next_event(&mut events, &mut buffer).await;
     let opens_at = (setup.monday + 16.hours() + 20.minutes()).to_string();
-    assert_eq!((name.as_str(), &data["open"], &data["opens_at"]), ("closed", &json!(false), &json!(opens_at)));
+    assert_eq!(
+        (name.as_str(), &data["open"], &data["opens_at"]),
+        ("closed", &json!(false), &json!(opens_at))
+    );
     assert_eq!(
         status("pages.localhost").await,
         json!({ "open": false, "closes_at": null, "opens_at": opens_at, "warning": false, "seconds_left": null })
     );
-    assert_eq!(setup.origin.reached.load(Ordering::SeqCst), reached, "an /_auth/ path reached the service");
+    assert_eq!(
+        setup.origin.reached.load(Ordering::SeqCst),
+        reached,
+        "an /_auth/ path reached the service"
+    );
 }

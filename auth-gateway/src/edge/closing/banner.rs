@@ -7,8 +7,8 @@
 //! the first `</body>` (in any case); an answer without one (a fragment) passes unchanged.
 
 use bytes::{Bytes, BytesMut};
-use pingora::http::ResponseHeader;
 use jiff::Timestamp;
+use pingora::http::ResponseHeader;
 
 use super::Standing;
 
@@ -189,7 +189,10 @@ mod tests {
 
     #[test]
     fn goes_before_the_end_tag_in_any_case() {
-        assert_eq!(run(&["<p>x</p></BODY></html>"]), "<p>x</p>[B]</BODY></html>");
+        assert_eq!(
+            run(&["<p>x</p></BODY></html>"]),
+            "<p>x</p>[B]</BODY></html>"
+        );
     }
 
     #[test]
@@ -232,12 +235,27 @@ mod tests {
     #[test]
     fn only_uncompressed_html_with_a_body_gets_a_banner() {
         let get = http::Method::GET;
-        assert!(wanted(&head(&[("content-type", "text/html; charset=utf-8")]), &get));
+        assert!(wanted(
+            &head(&[("content-type", "text/html; charset=utf-8")]),
+            &get
+        ));
         assert!(wanted(&head(&[("content-type", "TEXT/HTML")]), &get));
-        assert!(!wanted(&head(&[("content-type", "application/json")]), &get));
-        assert!(!wanted(&head(&[("content-type", "text/html"), ("x-auth-no-banner", "1")]), &get));
-        assert!(!wanted(&head(&[("content-type", "text/html"), ("content-encoding", "br")]), &get));
-        assert!(!wanted(&head(&[("content-type", "text/html")]), &http::Method::HEAD));
+        assert!(!wanted(
+            &head(&[("content-type", "application/json")]),
+            &get
+        ));
+        assert!(!wanted(
+            &head(&[("content-type", "text/html"), ("x-auth-no-banner", "1")]),
+            &get
+        ));
+        assert!(!wanted(
+            &head(&[("content-type", "text/html"), ("content-encoding", "br")]),
+            &get
+        ));
+        assert!(!wanted(
+            &head(&[("content-type", "text/html")]),
+            &http::Method::HEAD
+        ));
     }
 
     #[test]
@@ -266,7 +284,10 @@ mod tests {
         standing.seconds_left = Some(600);
         let shown = snippet(&standing, "UTC", "/app");
         assert!(shown.contains("src=\"/app/_auth/banner.js\""));
-        assert!(shown.contains("closes in 10 minutes at 17:00 UTC"), "{shown}");
+        assert!(
+            shown.contains("closes in 10 minutes at 17:00 UTC"),
+            "{shown}"
+        );
         assert!(!shown.contains("hidden"));
     }
 }

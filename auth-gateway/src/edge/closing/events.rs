@@ -63,13 +63,16 @@ impl Gateway {
             }
             "/_auth/banner.js" => {
                 let mut header = ResponseHeader::build(200, Some(4))?;
-                header.insert_header(
-                    http::header::CONTENT_TYPE,
-                    "text/javascript; charset=utf-8",
-                )?;
+                header
+                    .insert_header(http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")?;
                 header.insert_header(http::header::CACHE_CONTROL, "public, max-age=300")?;
-                respond::send(session, header, Bytes::from_static(BANNER_JS.as_bytes()), None)
-                    .await?;
+                respond::send(
+                    session,
+                    header,
+                    Bytes::from_static(BANNER_JS.as_bytes()),
+                    None,
+                )
+                .await?;
             }
             "/_auth/events" => self.stream_events(session, warning).await?,
             _ => return Ok(false),
@@ -89,7 +92,9 @@ impl Gateway {
         header.insert_header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")?;
         // The body ends when the connection does.
         session.set_keepalive(None);
-        session.write_response_header(Box::new(header), false).await?;
+        session
+            .write_response_header(Box::new(header), false)
+            .await?;
         let mut first = b"retry: 5000\n".to_vec();
         first.extend_from_slice(&frame("state", &last));
         session
@@ -137,9 +142,15 @@ mod tests {
             warning: false,
             seconds_left: None,
         };
-        assert_eq!(event_kind(&open(960, false), &open(900, true)), Some("warning"));
+        assert_eq!(
+            event_kind(&open(960, false), &open(900, true)),
+            Some("warning")
+        );
         assert_eq!(event_kind(&open(900, true), &open(870, true)), None);
-        assert_eq!(event_kind(&open(900, true), &open(840, true)), Some("minute"));
+        assert_eq!(
+            event_kind(&open(900, true), &open(840, true)),
+            Some("minute")
+        );
         assert_eq!(event_kind(&open(1, true), &closed), Some("closed"));
         assert_eq!(event_kind(&closed, &open(3600, false)), Some("opened"));
         assert_eq!(event_kind(&open(2000, false), &open(1940, false)), None);
@@ -151,7 +162,10 @@ mod tests {
     #[test]
     fn frames_are_named_events_with_the_standing() {
         let text = String::from_utf8(frame("minute", &open(840, true)).to_vec()).unwrap();
-        assert!(text.starts_with("event: minute\ndata: {\"open\":true,"), "{text}");
+        assert!(
+            text.starts_with("event: minute\ndata: {\"open\":true,"),
+            "{text}"
+        );
         assert!(text.contains("\"seconds_left\":840"));
         assert!(text.ends_with("\n\n"));
     }
