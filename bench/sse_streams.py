@@ -48,10 +48,28 @@ def open_stream(port):
     return sock
 
 
+def open_idle(port):
+    """A kept-alive connection that asked for /health once and now waits for its next request."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("closed")
+        got += chunk
+    return sock
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--binary", default="target/debug/auth-gateway")
+    parser.add_argument(
+        "--idle-connections",
+        action="store_true",
+        help="for comparison: kept-alive connections after one /health instead of streams",
+    )
     args = parser.parse_args()
 
     port = free_port()
@@ -84,11 +102,13 @@ def main():
             sock.close()
         time.sleep(2)
         before = rss_kib(gateway.pid)
-        streams = [open_stream(port) for _ in range(args.streams)]
+        opener = open_idle if args.idle_connections else open_stream
+        streams = [opener(port) for _ in range(args.streams)]
         time.sleep(2)
         after = rss_kib(gateway.pid)
         per = (after - before) / args.streams
-        print(f"streams={args.streams} rss_before_kib={before} rss_after_kib={after} "
+        kind = "idle_connections" if args.idle_connections else "streams"
+        print(f"{kind}={args.streams} rss_before_kib={before} rss_after_kib={after} "
               f"per_stream_kib={per:.1f}")
         for sock in streams:
             sock.close()
