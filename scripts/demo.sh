@@ -46,7 +46,7 @@ if [ "${ALWAYS_OPEN:-0}" != "1" ]; then
         sleep 0.2
     done
     case "$status" in
-    *'"open":false'*)
+    *'"status":"closed"'*)
         opens=$(printf '%s' "$status" | sed -n 's/.*"opens_at":"\([^"]*\)".*/\1/p')
         echo >&2
         echo "demo: the system is CLOSED now: it is outside the operating hours (by default" >&2

@@ -167,52 +167,6 @@ impl Gateway {
     }
 }
 
-/// `X-Auth-Closes-At` while a closing is scheduled, and `X-Auth-Closing-In` inside the
-/// service's warning window; any copy a client sent went with the other `x-auth-*` headers.
-fn closing_headers(
-    upstream: &mut RequestHeader,
-    standing: &closing::Standing,
-) -> pingora::Result<()> {
-    if let Some(at) = standing.closes_at {
-        upstream.insert_header(closing::CLOSES_AT, at.to_string())?;
-    }
-    if let Some(seconds) = standing.closing_in() {
-        upstream.insert_header(closing::CLOSING_IN, seconds.to_string())?;
-    }
-    Ok(())
-}
-
-impl Gateway {
-    /// Readies the banner for a service's answer that wants one (see `closing::banner::wanted`);
-    /// `X-Auth-No-Banner` is for the gateway and goes no further.
-    fn prepare_banner(
-        &self,
-        session: &Session,
-        response: &mut ResponseHeader,
-        ctx: &mut RequestCtx,
-    ) -> pingora::Result<()> {
-        let (Some(warning), Some(standing)) = (ctx.warning, ctx.standing) else {
-            return Ok(());
-        };
-        let head = session.req_header();
-        let wanted = warning.banner && closing::banner::wanted(response, &head.method);
-        response.remove_header(closing::NO_BANNER);
-        if !wanted {
-            return Ok(());
-        }
-        closing::banner::reframe(response, head.version >= http::Version::HTTP_11)?;
-        let base = match &ctx.route {
-            Some(Route::Service { base, .. }) => base.as_str(),
-            _ => "",
-        };
-        let timezone = self.core.schedule().current().timezone.clone();
-        ctx.banner = Some(closing::banner::Inserter::new(closing::banner::snippet(
-            &standing, &timezone, base,
-        )));
-        Ok(())
-    }
-}
-
 /// `?query` of the request, or nothing.
 fn query_suffix(head: &RequestHeader) -> String {
     head.uri
@@ -359,7 +313,7 @@ impl ProxyHttp for Gateway {
         let identity = ctx.identity.as_ref().zip(assertion.as_deref());
         identity::decorate(upstream, &forwarding, identity)?;
         if let Some(standing) = &ctx.standing {
-            closing_headers(upstream, standing)?;
+            closing::decorate::request_headers(upstream, standing)?;
         }
         if ctx.warning.is_some_and(|w| w.banner) && authn::wants_html(&upstream.headers) {
             // A page gets the banner only uncompressed: ask the service for that, and undo

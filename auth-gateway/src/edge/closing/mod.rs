@@ -6,6 +6,7 @@
 //! a service's own warning window ([`Warning`]).
 
 pub mod banner;
+pub mod decorate;
 pub mod events;
 pub mod ticker;
 
