@@ -79,9 +79,9 @@ pub fn wanted(head: &ResponseHeader, method: &http::Method) -> bool {
 }
 
 /// Makes the answer's framing fit a body that grows: the length is unknown until `</body>` is
-/// found, so a fixed `Content-Length` gives way to chunked transfer (HTTP/1.1) or to a body that
-/// ends with the connection (HTTP/1.0). A strong `ETag` becomes weak: the bytes differ from the
-/// service's.
+/// found, so a fixed `Content-Length` gives way to chunked transfer (HTTP/1.1), to a body that
+/// ends with the connection (HTTP/1.0), or to HTTP/2's own framing. A strong `ETag` becomes
+/// weak: the bytes differ from the service's.
 pub fn reframe(head: &mut ResponseHeader, http11: bool) -> pingora::Result<()> {
     head.remove_header(&http::header::CONTENT_LENGTH);
     if http11 {

@@ -41,7 +41,7 @@ impl Gateway {
         if !wanted {
             return Ok(());
         }
-        super::banner::reframe(response, head.version >= http::Version::HTTP_11)?;
+        super::banner::reframe(response, head.version == http::Version::HTTP_11)?;
         let base = match &ctx.route {
             Some(Route::Service { base, .. }) => base.as_str(),
             _ => "",
