@@ -38,4 +38,24 @@ fi
 "$bin/auth-gateway" "$@" & gateway=$!
 pids+=("$gateway")
 
+# Started outside the hours, every page would only say "Closed": say why, and how to try it now.
+if [ "${ALWAYS_OPEN:-0}" != "1" ]; then
+    status=""
+    for _ in $(seq 1 100); do
+        status=$(curl -fsS --max-time 2 http://127.0.0.1:8080/api/system/status 2>/dev/null) && break
+        sleep 0.2
+    done
+    case "$status" in
+    *'"status":"closed"'*)
+        opens=$(printf '%s' "$status" | sed -n 's/.*"opens_at":"\([^"]*\)".*/\1/p')
+        echo >&2
+        echo "demo: the system is CLOSED now: it is outside the operating hours (by default" >&2
+        echo "demo: Monday to Friday, 09:00-17:00 UTC), so every service page says \"Closed\"." >&2
+        echo "demo: it opens at ${opens:-no time yet (nothing scheduled)}." >&2
+        echo "demo: to try it now, stop this (Ctrl-C) and run: ALWAYS_OPEN=1 ./scripts/demo.sh" >&2
+        echo >&2
+        ;;
+    esac
+fi
+
 wait "$gateway"

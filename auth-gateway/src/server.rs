@@ -86,11 +86,12 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         core.shared_redis().cloned(),
     ));
     let metrics = Arc::new(Metrics::new());
-    runtime.block_on(async {
+    let ticker = runtime.block_on(async {
         core.spawn_background();
         routes.clone().follow_changes(core.clone());
         tokio::spawn(routes.clone().check_health_forever());
         tokio::spawn(limits.clone().sweep_forever());
+        crate::edge::closing::ticker::Ticker::start(core.clone())
     });
 
     let data_dir = config.storage.data_dir.display().to_string();
@@ -119,6 +120,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         max_body_bytes: config.gateway.max_body_bytes,
         public_url: url::Url::parse(&config.gateway.public_url).context("gateway.public_url")?,
         hours: Default::default(),
+        ticker,
     };
     let connection_limits = Arc::new(ConnectionLimits::new(
         config.gateway.max_connections_per_address,

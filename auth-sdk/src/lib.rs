@@ -7,6 +7,7 @@ mod claims;
 #[cfg(feature = "client")]
 mod client;
 mod clock;
+mod closing;
 mod error;
 mod extract;
 mod identity;
@@ -28,6 +29,7 @@ pub use client::{
     ServiceClientBuilder, SessionInfo, SessionToken,
 };
 pub use clock::{Clock, SystemClock};
+pub use closing::{CLOSES_AT_HEADER, CLOSING_IN_HEADER, Closing};
 pub use error::{Error, TokenFlaw};
 pub use extract::{AuthRejection, AuthUser, RequireRole, Role};
 pub use identity::{Identity, SessionId, TokenKind, UserId};

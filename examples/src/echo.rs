@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use auth_sdk::{AuthLayer, AuthUser, Verifier};
+use auth_sdk::{AuthLayer, AuthUser, Closing, Verifier};
 use axum::Json;
 use axum::Router;
 use axum::extract::Request;
@@ -28,12 +28,27 @@ pub fn router(name: &'static str, slug: &'static str, gateway_url: &str) -> anyh
     .build()?;
     Ok(Router::new()
         .fallback(
-            move |user: AuthUser, request: Request| async move { answer(name, &user, &request) },
+            move |user: AuthUser, closing: Closing, request: Request| async move {
+                answer(name, &user, &closing, &request)
+            },
         )
         .layer(AuthLayer::new(verifier)))
 }
 
-fn answer(name: &str, user: &AuthUser, request: &Request) -> Response {
+/// The service's own closing notice, from the headers the gateway adds (see `auth_sdk::Closing`).
+fn closing_notice(name: &str, closing: &Closing) -> String {
+    match (closing.closing_in(), closing.closes_at()) {
+        (Some(left), Some(at)) => format!(
+            "<p id=\"closing-notice\">{name} closes with the system in {} minute(s), at \
+             <time datetime=\"{at}\">{at}</time>: finish what you are doing.</p>",
+            left.as_secs().div_ceil(60),
+            at = escape(at)
+        ),
+        _ => String::new(),
+    }
+}
+
+fn answer(name: &str, user: &AuthUser, closing: &Closing, request: &Request) -> Response {
     let wants_html = request
         .headers()
         .get(header::ACCEPT)
@@ -46,11 +61,12 @@ fn answer(name: &str, user: &AuthUser, request: &Request) -> Response {
         .unwrap_or_else(|| user.user_id.to_string());
     if wants_html {
         return Html(format!(
-            "<!doctype html><html lang=\"en\"><title>{name}</title><h1>{name}</h1>\
-             <p>Hello, <strong id=\"who\">{}</strong>.</p><p>Signed in as {} ({}).</p>",
+            "<!doctype html><html lang=\"en\"><title>{name}</title><body><h1>{name}</h1>\
+             <p>Hello, <strong id=\"who\">{}</strong>.</p><p>Signed in as {} ({}).</p>{}</body></html>",
             escape(&who),
             escape(user.username.as_deref().unwrap_or("")),
-            escape(user.email.as_deref().unwrap_or(""))
+            escape(user.email.as_deref().unwrap_or("")),
+            closing_notice(name, closing)
         ))
         .into_response();
     }

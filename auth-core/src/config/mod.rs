@@ -40,6 +40,36 @@ pub struct Config {
     /// Services placed behind the gateway, created on first start.
     #[serde(default)]
     pub services: Vec<ServiceDefinition>,
+    /// The closing warning of a service, by slug (`[service_warnings.service-b]`); a service
+    /// without an entry gets the banner and the schedule's warning window.
+    #[serde(default)]
+    pub service_warnings: std::collections::BTreeMap<String, ServiceWarning>,
+}
+
+/// How the closing warning reaches the pages of one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceWarning {
+    /// Insert the live closing banner into the service's HTML answers.
+    #[serde(default = "yes")]
+    pub warning_banner: bool,
+    /// Minutes before closing the warning starts at this service (0 to 1440); the schedule's
+    /// `warning_minutes` when absent.
+    #[serde(default)]
+    pub warning_minutes: Option<u32>,
+}
+
+impl Default for ServiceWarning {
+    fn default() -> Self {
+        ServiceWarning {
+            warning_banner: true,
+            warning_minutes: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The listener and how the gateway is reached.

@@ -235,6 +235,14 @@ impl Config {
         self.schedule
             .weekly()
             .map_err(|(key, message)| ConfigError::new(format!("schedule.{key}"), message))?;
+        for (slug, warning) in &self.service_warnings {
+            if warning.warning_minutes.is_some_and(|m| m > 1440) {
+                return Err(ConfigError::new(
+                    format!("service_warnings.{slug}.warning_minutes"),
+                    "must be at most 1440",
+                ));
+            }
+        }
 
         if let Some(key) = &self.keys.master_key {
             super::values::master_key_bytes(key)

@@ -6,7 +6,9 @@
 //!   page opened without one);
 //! - `/_auth/callback` swaps the login page's one-time code for the session cookie, only in the
 //!   browser holding that login-state cookie;
-//! - `/_auth/logout` ends the session and clears it.
+//! - `/_auth/logout` ends the session and clears it;
+//! - `/_auth/status`, `/_auth/events` and `/_auth/banner.js` keep the closing banner live
+//!   (`closing::events`).
 //!
 //! Nothing under `/_auth/` ever reaches the service.
 
@@ -30,6 +32,9 @@ pub const SERVED: &[(&str, &str)] = &[
     ("GET", "/_auth/start"),
     ("GET", "/_auth/callback"),
     ("POST", "/_auth/logout"),
+    ("GET", "/_auth/status"),
+    ("GET", "/_auth/events"),
+    ("GET", "/_auth/banner.js"),
 ];
 
 /// How long a browser may take from being sent to log in to coming back with its code.

@@ -6,6 +6,7 @@
 
 pub mod authn;
 pub mod client_ip;
+pub mod closing;
 pub mod connections;
 pub mod dispatch;
 mod gateway_routes;
@@ -27,6 +28,7 @@ use async_trait::async_trait;
 use auth_core::credentials::EdgeIdentity;
 use auth_core::{AuthCore, Error};
 use axum::Router;
+use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::lb::Backend;
 use pingora::prelude::HttpPeer;
@@ -50,6 +52,8 @@ pub struct Gateway {
     pub max_body_bytes: usize,
     pub public_url: Url,
     pub hours: hours::HoursCache,
+    /// The one timer of the closing warning, which `/_auth/events` streams listen to.
+    pub ticker: closing::ticker::Ticker,
 }
 
 /// What one phase learns for the next.
@@ -68,6 +72,12 @@ pub struct RequestCtx {
     upstream: Option<Backend>,
     identity: Option<EdgeIdentity>,
     refusal: Option<&'static str>,
+    /// For a service: where the system stands through the service's warning window.
+    standing: Option<closing::Standing>,
+    /// For a service whose pages get the banner: the warning that applies.
+    warning: Option<closing::Warning>,
+    /// The banner going into this answer's body.
+    banner: Option<closing::banner::Inserter>,
 }
 
 impl Gateway {
@@ -88,8 +98,7 @@ impl Gateway {
         }) = &err
             && authn::wants_html(&session.req_header().headers)
         {
-            let page =
-                crate::web::page::closed(*opens_at, &self.core.schedule().current().timezone);
+            let page = crate::web::page::closed(*opens_at, &self.core.schedule().current());
             respond::html(session, 503, page, Some(*retry_after_secs), ctx.closing_in).await?;
             return Ok(true);
         }
@@ -266,7 +275,7 @@ impl ProxyHttp for Gateway {
 
     async fn upstream_request_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
@@ -302,12 +311,24 @@ impl ProxyHttp for Gateway {
             prefix: base,
         };
         let identity = ctx.identity.as_ref().zip(assertion.as_deref());
-        identity::decorate(upstream, &forwarding, identity)
+        identity::decorate(upstream, &forwarding, identity)?;
+        if let Some(standing) = &ctx.standing {
+            closing::decorate::request_headers(upstream, standing)?;
+        }
+        if ctx.warning.is_some_and(|w| w.banner) && authn::wants_html(&upstream.headers) {
+            // A page gets the banner only uncompressed: ask the service for that, and undo
+            // gzip or brotli when it compresses anyway.
+            upstream.remove_header(&http::header::ACCEPT_ENCODING);
+            if session.upstream_compression.is_header_phase() {
+                session.upstream_compression.adjust_decompression(true);
+            }
+        }
+        Ok(())
     }
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
@@ -317,7 +338,21 @@ impl ProxyHttp for Gateway {
         if ctx.tls {
             respond::strict_transport(response)?;
         }
-        self.drop_planted_cookies(response, ctx)
+        self.drop_planted_cookies(response, ctx)?;
+        self.prepare_banner(session, response, ctx)
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<Option<std::time::Duration>> {
+        if let Some(banner) = ctx.banner.as_mut() {
+            *body = banner.feed(body.take(), end_of_stream);
+        }
+        Ok(None)
     }
 
     async fn fail_to_proxy(

@@ -50,7 +50,7 @@ fn over_tls(session: &Session) -> bool {
     session.digest().is_some_and(|d| d.ssl_digest.is_some())
 }
 
-async fn send(
+pub async fn send(
     session: &mut Session,
     mut header: ResponseHeader,
     body: Bytes,

@@ -7,6 +7,7 @@ use auth_core::schedule::ScheduleStatus;
 use auth_core::{Error, RequestContext};
 use pingora::proxy::Session;
 
+use super::closing::Warning;
 use super::handoff::{self, jar_for};
 use super::routing::Route;
 use super::{Gateway, RequestCtx, authn};
@@ -34,6 +35,11 @@ impl Gateway {
         let slug = &service_route.service.slug;
         ctx.label = "service";
         ctx.service = Some(slug.clone());
+        let schedule_window = self.core.schedule().current().warning_minutes;
+        let warning = Warning::of(self.core.config(), slug, schedule_window);
+        let standing = warning.view(hours);
+        ctx.closing_in = standing.closing_in();
+        ctx.standing = Some(standing);
         if !service_route.service.enabled {
             let err = Refusal::ServiceDisabled(slug.clone());
             return self.refuse(session, ctx, err, "service_disabled").await;
@@ -49,6 +55,13 @@ impl Gateway {
                 if let Err(err) = self.limits.check(rule.budget, ctx.client_ip, None).await {
                     return self.refuse(session, ctx, err, "rate_limited").await;
                 }
+            }
+            if session.req_header().method == http::Method::GET
+                && self
+                    .answer_closing(session, ctx, warning, forwarded_path)
+                    .await?
+            {
+                return Ok(true);
             }
             return self
                 .answer_reserved(session, ctx, service_route, base, forwarded_path)
@@ -101,6 +114,7 @@ impl Gateway {
             return self.refuse(session, ctx, err, "no_upstream").await;
         };
         ctx.identity = Some(identity);
+        ctx.warning = Some(warning);
         ctx.upstream = Some(upstream);
         ctx.route = Some(route);
         Ok(false)

@@ -219,7 +219,7 @@ async fn fresh(
         }) => {
             let mut response = (
                 StatusCode::SERVICE_UNAVAILABLE,
-                closed(opens_at, &state.core.schedule().current().timezone),
+                closed(opens_at, &state.core.schedule().current()),
             )
                 .into_response();
             response

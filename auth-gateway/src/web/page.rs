@@ -95,10 +95,37 @@ struct Closed {
     opens_at: Option<String>,
     at_local: String,
     closing_in: Option<i64>,
+    /// The weekly hours, day by day (Monday first), so a closed system says when it is open.
+    weekly: Vec<(&'static str, String)>,
+    timezone: String,
+}
+
+/// The weekly hours of `schedule` for people: each day, Monday first, with its hours or closed.
+fn weekly_hours(schedule: &auth_core::schedule::Schedule) -> Vec<(&'static str, String)> {
+    [
+        ("mon", "Monday"),
+        ("tue", "Tuesday"),
+        ("wed", "Wednesday"),
+        ("thu", "Thursday"),
+        ("fri", "Friday"),
+        ("sat", "Saturday"),
+        ("sun", "Sunday"),
+    ]
+    .into_iter()
+    .map(|(key, day)| {
+        let hours = schedule
+            .weekly
+            .get(key)
+            .map(|h| format!("{} to {}", h.open, h.close))
+            .unwrap_or_else(|| "closed".into());
+        (day, hours)
+    })
+    .collect()
 }
 
 /// The page a browser gets while the system is closed.
-pub fn closed(opens_at: Option<Timestamp>, timezone: &str) -> String {
+pub fn closed(opens_at: Option<Timestamp>, schedule: &auth_core::schedule::Schedule) -> String {
+    let timezone = schedule.timezone.as_str();
     let at_local = opens_at
         .and_then(|at| {
             jiff::tz::TimeZone::get(timezone)
@@ -111,6 +138,8 @@ pub fn closed(opens_at: Option<Timestamp>, timezone: &str) -> String {
         opens_at: opens_at.map(|t| t.to_string()),
         at_local,
         closing_in: None,
+        weekly: weekly_hours(schedule),
+        timezone: timezone.to_string(),
     }
     .render()
     .unwrap_or_else(|_| "<!doctype html><title>Closed</title><h1>Closed</h1>".into())

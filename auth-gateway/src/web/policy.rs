@@ -518,6 +518,13 @@ pub const SERVICE_HOST_ROUTES: &[RoutePolicy] = &[
         OPEN,
         At(PlaceKind::Service),
     ),
+    // The closing banner: operating hours are public (as /api/system/status), and the closed
+    // overlay must reach a page whose session ended at closing. Every open page of an office
+    // behind one address holds a stream, so no per-minute budget: a stream costs a parked
+    // receiver, and the per-address connection cap bounds how many one address holds.
+    rule("GET", "/_auth/status", Unlimited, OPEN, Anyone),
+    rule("GET", "/_auth/events", Unlimited, OPEN, Anyone),
+    rule("GET", "/_auth/banner.js", Unlimited, OPEN, Anyone),
 ];
 
 /// What a route that is not in the table gets: the router's 404, unlimited, open.

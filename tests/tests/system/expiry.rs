@@ -25,9 +25,9 @@ use crate::flows::{
 use crate::harness::{Storage, System, json as read};
 
 /// The control of a gateway's test clock.
-struct TestClock {
-    url: String,
-    client: reqwest::Client,
+pub struct TestClock {
+    pub url: String,
+    pub client: reqwest::Client,
 }
 
 impl TestClock {
@@ -49,7 +49,7 @@ impl TestClock {
             .await
     }
 
-    async fn set(&self, at: Timestamp) {
+    pub async fn set(&self, at: Timestamp) {
         let now = self
             .call(
                 self.client
@@ -60,7 +60,7 @@ impl TestClock {
         assert_eq!(now, at);
     }
 
-    async fn advance(&self, seconds: i64) {
+    pub async fn advance(&self, seconds: i64) {
         self.call(
             self.client
                 .post(format!("{}/clock/advance", self.url))
@@ -190,7 +190,7 @@ async fn a_service_session_ends_after_thirty_minutes_at_the_edge() {
 
 /// The first Monday after today, at `hour:minute` UTC: ahead of the wall clock, so every token
 /// the gateway signs is still within its life for the wall clock too.
-fn next_monday_at(hour: i8, minute: i8) -> Timestamp {
+pub fn next_monday_at(hour: i8, minute: i8) -> Timestamp {
     let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let mut day = today.tomorrow().unwrap();
     while day.weekday() != jiff::civil::Weekday::Monday {

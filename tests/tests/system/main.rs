@@ -12,6 +12,8 @@ mod audit;
 mod blocking;
 mod browser;
 mod budgets;
+mod closing_browser;
+mod closing_warning;
 mod cookies;
 mod cors;
 mod credentials;
