@@ -5,6 +5,7 @@
 mod decisions;
 pub(crate) mod email_tokens;
 mod management;
+pub mod notices;
 mod registration;
 pub(crate) mod store;
 mod user;

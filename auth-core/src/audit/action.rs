@@ -34,6 +34,7 @@ pub enum AuditAction {
     ServiceKeyRotated,
     ServiceEnabled,
     ServiceDisabled,
+    ServiceUpdated,
     ScheduleChanged,
     SessionLogout,
     SessionRevoked,
@@ -45,7 +46,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for documentation and tests.
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 36] = [
         AuditAction::UserRegistered,
         AuditAction::UserEmailVerified,
         AuditAction::UserVerificationResent,
@@ -74,6 +75,7 @@ impl AuditAction {
         AuditAction::ServiceKeyRotated,
         AuditAction::ServiceEnabled,
         AuditAction::ServiceDisabled,
+        AuditAction::ServiceUpdated,
         AuditAction::ScheduleChanged,
         AuditAction::SessionLogout,
         AuditAction::SessionRevoked,
@@ -114,6 +116,7 @@ impl AuditAction {
             AuditAction::ServiceKeyRotated => "service.key_rotated",
             AuditAction::ServiceEnabled => "service.enabled",
             AuditAction::ServiceDisabled => "service.disabled",
+            AuditAction::ServiceUpdated => "service.updated",
             AuditAction::ScheduleChanged => "schedule.changed",
             AuditAction::SessionLogout => "session.logout",
             AuditAction::SessionRevoked => "session.revoked",

@@ -31,6 +31,8 @@ mod hygiene;
 mod limits;
 mod mail_links;
 mod metrics_access;
+mod notifications;
+mod operations;
 mod pages;
 mod qr;
 mod requested_from;
