@@ -109,7 +109,7 @@ async fn audit_goes_after_its_period_in_small_batches(backend: Backend) {
         "[retention]\naudit_days = 60\nlogin_history_days = 31\nbatch_size = 2\n",
     )
     .await;
-    for name in ["bea", "cy", "dot"] {
+    for name in ["bea", "cyd", "dot"] {
         user_with_everything(&t, name).await;
     }
     let old_audit = count(&t, "audit_log").await;

@@ -14,6 +14,7 @@ use crate::harness::{Storage, System, json as read};
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(15))
         .build()
         .unwrap()
@@ -45,8 +46,8 @@ async fn logs_in(gateway: &GatewayProcess, person: &Person) -> u16 {
 async fn health_names_the_version_the_instance_the_time_and_what_is_down() {
     let system = System::start_with(
         Storage::Embedded,
-        "[gateway]\ninstance = \"gw-blue\"\n",
-        &[],
+        "",
+        &[("AUTH_GATEWAY__INSTANCE", "gw-blue")],
     );
     let (status, body) = system.get("/health").await;
     assert_eq!(status, 200, "{body}");
@@ -328,10 +329,13 @@ async fn a_backup_taken_while_logins_run_restores_into_a_fresh_gateway() {
 async fn pg_dump_and_pg_restore_as_documented_give_a_working_gateway() {
     let server = Postgres::shared();
     let url = server.create_database();
-    let system = System::start(Storage::Postgres {
-        url: url.clone(),
-        redis: None,
-    });
+    let system = System::start_with_mail(
+        Storage::Postgres {
+            url: url.clone(),
+            redis: None,
+        },
+        "",
+    );
     let (admin, _) = admin_token(&system, "admin").await;
     let person = active_person(&system, &admin).await;
     let dir = tempfile::tempdir().unwrap();
