@@ -1,7 +1,7 @@
 //! Telling admins that accounts wait for a decision, without flooding them: each admin of role
 //! `admin` gets at most one mail per [`NOTICE_WINDOW`], naming every account verified since its
 //! previous one. The first account after a quiet spell is told at once (in the transaction that
-//! made it pending); those that arrive within the window are gathered by [`notify_admins`] run
+//! made it pending); those that arrive within the window are gathered by `notify_admins` run
 //! again from the background once the window is over.
 
 mod store;
