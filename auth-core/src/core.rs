@@ -136,6 +136,8 @@ impl AuthCore {
     /// Redis), and reloads of the signing keys and the schedule when another process changes them.
     pub fn spawn_background(&self) {
         tokio::spawn(self.inner.mailer.clone().deliver_forever());
+        tokio::spawn(sweep_forever(self.clone()));
+        tokio::spawn(notify_admins_forever(self.clone()));
         if let Some(redis) = self.inner.base.stores.redis() {
             tokio::spawn(crate::events::publish_forever(
                 self.inner.base.stores.db.clone(),
@@ -250,6 +252,11 @@ impl AuthCore {
         })
     }
 
+    /// The retention sweep (run in the background by [`AuthCore::spawn_background`]).
+    pub fn retention(&self) -> crate::retention::Retention<'_> {
+        crate::retention::Retention::new(&self.inner.base)
+    }
+
     pub fn login_history(&self) -> LoginHistory<'_> {
         LoginHistory::new(&self.inner.base)
     }
@@ -271,6 +278,21 @@ impl AuthCore {
         &self.inner.mailer
     }
 
+    /// The mail still waiting to go out, or given up on, one page, for admins.
+    pub async fn mail_queue(
+        &self,
+        reader: &crate::access::AdminRead,
+        state: Option<crate::mail::queue::MailState>,
+        page: crate::page::PageRequest,
+    ) -> Result<crate::page::Page<crate::mail::queue::QueuedMail>> {
+        crate::mail::queue::list(&self.inner.base.stores.db, reader, state, page).await
+    }
+
+    /// How many messages wait and how many were given up on, for `/metrics`.
+    pub async fn mail_queue_depth(&self) -> Result<crate::mail::queue::QueueDepth> {
+        crate::mail::queue::depth(&self.inner.base.stores.db).await
+    }
+
     /// The host operator's leave to act as an admin, for the command line on the host (which holds
     /// the database and the master key already) and for an application that embeds the whole
     /// system and decides itself who its operators are. Never derive it from a request.
@@ -285,6 +307,32 @@ impl AuthCore {
             .tokens
             .keys()
             .jwks(self.inner.base.clock.now())
+    }
+}
+
+/// Runs the retention sweep every `retention.sweep_every_minutes` (wall time) until the process
+/// ends; the first a minute after start, so start-up is not slowed.
+async fn sweep_forever(core: AuthCore) {
+    let every = |core: &AuthCore| {
+        std::time::Duration::from_secs(60 * u64::from(core.config().retention.sweep_every_minutes))
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(60).min(every(&core))).await;
+    loop {
+        if let Err(err) = core.retention().sweep().await {
+            tracing::warn!(%err, "retention sweep failed; will try again");
+        }
+        tokio::time::sleep(every(&core)).await;
+    }
+}
+
+/// Gathers the accounts that arrived within an admin's notice window into the next mail, once
+/// a minute.
+async fn notify_admins_forever(core: AuthCore) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        if let Err(err) = core.accounts().notify_waiting_admins().await {
+            tracing::warn!(%err, "could not notify admins of waiting accounts");
+        }
     }
 }
 

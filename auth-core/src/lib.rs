@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod page;
 pub mod passwords;
 pub mod qr_login;
+pub mod retention;
 pub mod schedule;
 pub mod secret;
 pub mod services;

@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `create-admin`, `keys rotate`.
+//! The command line: `serve` (the default), `migrate`, `create-admin`, `keys rotate`,
+//! `services rotate-key`, `check-config`, `backup` and `restore`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,23 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Validate the configuration and try its database, Redis and mail server; exit code 0 only
+    /// when every check passed.
+    CheckConfig,
+    /// Write a consistent copy of the embedded store to FILE (safe while the gateway runs).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the embedded store with a backup. Refused while a gateway uses the data folder,
+    /// and when the folder holds accounts, unless --force.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Replace a database that holds accounts.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,15 +83,28 @@ pub enum KeysAction {
 /// Runs the command; the exit code says how it went (2: bad configuration).
 pub fn run(cli: Cli) -> ExitCode {
     init_tracing();
+    let checking = matches!(cli.command, Some(Command::CheckConfig));
     let config = match config::load(cli.config.as_deref()) {
         Ok(config) => config,
+        Err(err) if checking => {
+            println!("FAIL  {:<10} {err}", "config");
+            return ExitCode::from(2);
+        }
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(2);
         }
     };
     let outcome = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => crate::server::serve(config),
+        Command::Serve => crate::server::serve(config, cli.config),
+        Command::CheckConfig => {
+            return crate::check_config::run(&config).unwrap_or_else(|err| {
+                eprintln!("error: {err:#}");
+                ExitCode::FAILURE
+            });
+        }
+        Command::Backup { to } => crate::backup::backup(&config, &to),
+        Command::Restore { from, force } => crate::backup::restore(&config, &from, force),
         Command::Migrate => crate::server::migrate(&config),
         Command::CreateAdmin {
             username,

@@ -6,11 +6,15 @@
 //! Only with the test-only `test-clock` feature, `test_clock` lets system tests move the clock.
 
 pub mod api;
+mod backup;
+mod check_config;
 pub mod cli;
 mod commands;
+mod data_lock;
 pub mod edge;
 pub mod open_files;
 pub mod pages;
+mod reload;
 pub mod server;
 #[cfg(feature = "test-clock")]
 pub mod test_clock;

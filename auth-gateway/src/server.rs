@@ -59,8 +59,8 @@ fn clock(runtime: &tokio::runtime::Runtime) -> anyhow::Result<SharedClock> {
     Ok(Arc::new(SystemClock))
 }
 
-/// Runs the gateway until it is told to stop.
-pub fn serve(config: Config) -> anyhow::Result<()> {
+/// Runs the gateway until it is told to stop; `SIGHUP` reloads `config_path` (see `reload`).
+pub fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     // Before anything opens a descriptor: every connection, pool and log file needs one.
     match crate::open_files::raise_to_hard_limit() {
         Ok(files) => tracing::info!(
@@ -70,6 +70,8 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         ),
         Err(err) => tracing::warn!(%err, "could not raise the limit of open files"),
     }
+    // Held while the process runs, so `restore` cannot replace the database under it.
+    let _data_lock = crate::data_lock::hold_shared(&config.storage.data_dir)?;
     let runtime = core_runtime()?;
     let clock = clock(&runtime)?;
     let core = runtime
@@ -86,13 +88,16 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         core.shared_redis().cloned(),
     ));
     let metrics = Arc::new(Metrics::new());
-    let ticker = runtime.block_on(async {
-        core.spawn_background();
-        routes.clone().follow_changes(core.clone());
-        tokio::spawn(routes.clone().check_health_forever());
-        tokio::spawn(limits.clone().sweep_forever());
-        crate::edge::closing::ticker::Ticker::start(core.clone())
-    });
+    let ticker = runtime
+        .block_on(async {
+            core.spawn_background();
+            routes.clone().follow_changes(core.clone());
+            tokio::spawn(routes.clone().check_health_forever());
+            tokio::spawn(limits.clone().sweep_forever());
+            crate::reload::reload_on_sighup(config_path, core.clone(), routes.clone())?;
+            Ok::<_, std::io::Error>(crate::edge::closing::ticker::Ticker::start(core.clone()))
+        })
+        .context("listen for SIGHUP")?;
 
     let data_dir = config.storage.data_dir.display().to_string();
     let server_conf = ServerConf {

@@ -10,6 +10,7 @@ use crate::audit::{AuditAction, AuditEntry};
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, FieldError, Result};
 use crate::ids::UserId;
+use crate::mail::{OutgoingMail, messages};
 use crate::naming;
 use crate::page::{Page, PageRequest};
 use crate::sessions::Subject;
@@ -59,13 +60,15 @@ impl Accounts<'_> {
         if reason.is_some_and(|r| r.chars().count() > 500) {
             return Err(Error::invalid("reason", "must be at most 500 characters"));
         }
+        let notice = |user: &User| messages::blocked(&user.email, &user.full_name, reason);
         let user = self
-            .change(
+            .change_with_notice(
                 admin.actor(),
                 id,
                 Change::Blocked { reason },
                 AuditAction::UserBlocked,
                 context,
+                Some(&notice),
             )
             .await?;
         self.sign_out_everywhere(id, "blocked").await?;
@@ -79,12 +82,14 @@ impl Accounts<'_> {
         id: UserId,
         context: &RequestContext,
     ) -> Result<User> {
-        self.change(
+        let notice = |user: &User| messages::unblocked(&user.email, &user.full_name);
+        self.change_with_notice(
             admin.actor(),
             id,
             Change::Unblocked,
             AuditAction::UserUnblocked,
             context,
+            Some(&notice),
         )
         .await
     }
@@ -191,6 +196,21 @@ impl Accounts<'_> {
         action: AuditAction,
         context: &RequestContext,
     ) -> Result<User> {
+        self.change_with_notice(actor, id, change, action, context, None)
+            .await
+    }
+
+    /// One audited change in its own transaction, with the mail that tells the person queued
+    /// in the same transaction.
+    async fn change_with_notice(
+        &self,
+        actor: Actor,
+        id: UserId,
+        change: Change<'_>,
+        action: AuditAction,
+        context: &RequestContext,
+        notice: Option<&(dyn Fn(&User) -> OutgoingMail + Sync)>,
+    ) -> Result<User> {
         let now = self.core.base.clock.now();
         let mut tx = self.core.base.stores.db.begin().await?;
         let user = store::apply(&mut tx, id, change, now).await?;
@@ -199,7 +219,13 @@ impl Accounts<'_> {
             .from_client(context)
             .write(&mut tx, now)
             .await?;
+        if let Some(notice) = notice {
+            notice(&user).enqueue(&mut tx, now).await?;
+        }
         tx.commit().await?;
+        if notice.is_some() {
+            self.core.mailer.wake();
+        }
         Ok(user)
     }
 

@@ -6,6 +6,7 @@ mod decisions;
 mod email_change;
 pub(crate) mod email_tokens;
 mod management;
+pub mod notices;
 mod registration;
 pub(crate) mod store;
 mod user;

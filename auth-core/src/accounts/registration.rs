@@ -177,20 +177,26 @@ impl Accounts<'_> {
             .from_client(context)
             .write(&mut tx, now)
             .await?;
-        for admin in store::admin_emails(&mut tx).await? {
-            messages::new_pending_account(
-                &admin,
-                &user.username,
-                &user.email,
-                &user.full_name,
-                &self.core.base.config.gateway.public_url,
-            )
-            .enqueue(&mut tx, now)
+        super::notices::notify_admins(&mut tx, now, &self.core.base.config.gateway.public_url)
             .await?;
-        }
         tx.commit().await?;
         self.core.mailer.wake();
         Ok(user)
+    }
+
+    /// Tells the admins of accounts that arrived while their notice window was still open
+    /// (run in the background every minute); how many mails were queued.
+    pub async fn notify_waiting_admins(&self) -> Result<usize> {
+        let now = self.core.base.clock.now();
+        let mut tx = self.core.base.stores.db.begin().await?;
+        let queued =
+            super::notices::notify_admins(&mut tx, now, &self.core.base.config.gateway.public_url)
+                .await?;
+        tx.commit().await?;
+        if queued > 0 {
+            self.core.mailer.wake();
+        }
+        Ok(queued)
     }
 
     /// Sends a new verification link to `email` if it names an unverified account. Says nothing

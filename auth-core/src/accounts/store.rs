@@ -248,17 +248,6 @@ pub(crate) async fn apply(
     transition(ex, id, from, assignments, values).await
 }
 
-/// The email addresses of the enabled admins (told of every account that waits).
-pub(crate) async fn admin_emails(ex: &mut dyn Executor) -> Result<Vec<String>> {
-    let rows = ex
-        .run_query("SELECT email FROM admins WHERE disabled = FALSE", params![])
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|row| row.get("email"))
-        .collect::<Result<Vec<_>, _>>()?)
-}
-
 /// Moves a user from one of `from` to a new state with `assignments` (SQL `SET` items whose
 /// parameters start at `$2`).
 async fn transition(

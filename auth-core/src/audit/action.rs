@@ -38,6 +38,7 @@ pub enum AuditAction {
     ServiceKeyRotated,
     ServiceEnabled,
     ServiceDisabled,
+    ServiceUpdated,
     ScheduleChanged,
     SessionLogout,
     SessionRevoked,
@@ -49,7 +50,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for documentation and tests.
-    pub const ALL: [AuditAction; 38] = [
+    pub const ALL: [AuditAction; 39] = [
         AuditAction::UserRegistered,
         AuditAction::UserEmailVerified,
         AuditAction::UserEmailChangeRequested,
@@ -81,6 +82,7 @@ impl AuditAction {
         AuditAction::ServiceKeyRotated,
         AuditAction::ServiceEnabled,
         AuditAction::ServiceDisabled,
+        AuditAction::ServiceUpdated,
         AuditAction::ScheduleChanged,
         AuditAction::SessionLogout,
         AuditAction::SessionRevoked,
@@ -124,6 +126,7 @@ impl AuditAction {
             AuditAction::ServiceKeyRotated => "service.key_rotated",
             AuditAction::ServiceEnabled => "service.enabled",
             AuditAction::ServiceDisabled => "service.disabled",
+            AuditAction::ServiceUpdated => "service.updated",
             AuditAction::ScheduleChanged => "schedule.changed",
             AuditAction::SessionLogout => "session.logout",
             AuditAction::SessionRevoked => "session.revoked",

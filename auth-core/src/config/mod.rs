@@ -4,6 +4,7 @@
 pub mod hours;
 mod load;
 mod redis_section;
+pub mod retention;
 pub mod service;
 mod validate;
 pub mod values;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, DEFAULT_TOML, from_toml, load};
 pub use redis_section::{RedisConfig, RedisTopology};
+pub use retention::RetentionConfig;
 pub use service::ServiceDefinition;
 
 /// The whole configuration.
@@ -34,6 +36,7 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub rate_limits: RateLimitConfig,
     pub cors: CorsConfig,
+    pub retention: RetentionConfig,
     /// Present when short-lived state should live in Redis.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
@@ -95,6 +98,9 @@ pub struct GatewayConfig {
     /// Connections one client address (an IPv6 client by its /64) may hold open at once; more
     /// are closed as they arrive. 0: no cap. Trusted proxies are not capped.
     pub max_connections_per_address: u32,
+    /// The name `/health` gives this gateway; unset: the host name and the listening port.
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 impl GatewayConfig {

@@ -133,6 +133,7 @@ impl Config {
         }
 
         self.validate_credentials()?;
+        self.retention.validate()?;
 
         let own_hosts = self.gateway.own_hosts();
         let mut slugs = HashSet::new();

@@ -120,6 +120,16 @@ impl Credentials<'_> {
                         .detail("locked_until", until.to_string())
                         .write(&mut db.clone(), now)
                         .await?;
+                    crate::mail::messages::locked_out(
+                        &user.email,
+                        &user.full_name,
+                        core.base.config.lockout.max_failures,
+                        until,
+                        &core.base.config.gateway.public_url,
+                    )
+                    .enqueue(&mut db.clone(), now)
+                    .await?;
+                    core.mailer.wake();
                 }
                 self.history(Some(user.id), Some("INVALID_CREDENTIALS"), context)
                     .await?;

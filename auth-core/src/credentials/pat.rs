@@ -144,7 +144,31 @@ impl Credentials<'_> {
             .detail("services", services.clone())
             .write(&mut tx, now)
             .await?;
+        // A token made by someone else in a person's name is what this mail would reveal.
+        let notified = match owner {
+            Subject::User(user_id) => {
+                match crate::accounts::store::by_id(&mut tx, user_id).await? {
+                    Some(user) => {
+                        crate::mail::messages::pat_created(
+                            &user.email,
+                            &user.full_name,
+                            name,
+                            &services,
+                            expires_at,
+                        )
+                        .enqueue(&mut tx, now)
+                        .await?;
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Subject::Admin(_) => false,
+        };
         tx.commit().await?;
+        if notified {
+            self.core.mailer.wake();
+        }
         Ok(PersonalAccessToken {
             id,
             name: name.to_string(),

@@ -26,24 +26,6 @@ pub fn verify_email(
     }
 }
 
-/// Sent to every admin when a verified account waits for a decision.
-pub fn new_pending_account(
-    to: &str,
-    username: &str,
-    email: &str,
-    full_name: &str,
-    public_url: &str,
-) -> OutgoingMail {
-    OutgoingMail {
-        to: to.to_string(),
-        subject: format!("New account waiting for approval: {username}"),
-        body: format!(
-            "{full_name} ({username}, {email}) verified their email address and waits for approval.\n\n\
-             Review pending accounts with GET {public_url}/api/admin/pending.\n"
-        ),
-    }
-}
-
 /// Sent when an admin approves an account.
 pub fn approved(to: &str, name: &str, public_url: &str) -> OutgoingMail {
     OutgoingMail {
@@ -54,7 +36,9 @@ pub fn approved(to: &str, name: &str, public_url: &str) -> OutgoingMail {
              your account is active. To log into a service such as ServiceB, open it in your browser: \
              it shows a QR code. Scan it with your phone, where you are signed in at {public_url}, \
              and type the PIN your phone shows.\n\n\
-             API clients sign in with POST {public_url}/api/auth/login.\n"
+             API clients sign in with POST {public_url}/api/auth/login.\n\n\
+             If you never asked for an account, tell your administrator: someone registered \
+             with your address.\n"
         ),
     }
 }
@@ -67,7 +51,8 @@ pub fn rejected(to: &str, name: &str, reason: &str) -> OutgoingMail {
         body: format!(
             "Hello {name},\n\n\
              an administrator declined your account request, giving this reason:\n\n  {reason}\n\n\
-             Reply to your administrator if you think this is a mistake.\n"
+             Reply to your administrator if you think this is a mistake. If you never asked \
+             for an account, there is nothing to do: someone else used your address.\n"
         ),
     }
 }
@@ -134,6 +119,86 @@ pub fn email_change_link(
     }
 }
 
+/// Sent to an admin when accounts wait for a decision: one mail for every account verified
+/// since the admin's last such mail, at most one each notice window.
+pub fn accounts_waiting(
+    to: &str,
+    waiting: &[(String, String, String)],
+    public_url: &str,
+) -> OutgoingMail {
+    let mut list = String::new();
+    for (username, email, full_name) in waiting {
+        list.push_str(&format!("  - {full_name} ({username}, {email})\n"));
+    }
+    let subject = match waiting {
+        [(username, _, _)] => format!("New account waiting for approval: {username}"),
+        _ => format!("{} new accounts waiting for approval", waiting.len()),
+    };
+    OutgoingMail {
+        to: to.to_string(),
+        subject,
+        body: format!(
+            "These people verified their email address and wait for approval:\n\n{list}\n\
+             Review pending accounts with GET {public_url}/api/admin/pending and approve or \
+             reject each with POST {public_url}/api/admin/approve/{{user_id}} or \
+             /api/admin/reject/{{user_id}}.\n\n\
+             More arrivals within the next minutes are gathered into one mail.\n"
+        ),
+    }
+}
+
+/// Sent when an admin blocks an account.
+pub fn blocked(to: &str, name: &str, reason: Option<&str>) -> OutgoingMail {
+    let reason = reason.map_or(String::new(), |r| {
+        format!(", giving this reason:\n\n  {r}\n")
+    });
+    OutgoingMail {
+        to: to.to_string(),
+        subject: "Your account was blocked".into(),
+        body: format!(
+            "Hello {name},\n\n\
+             an administrator blocked your account{reason}\n\
+             You were signed out everywhere and cannot log in until it is unblocked.\n\n\
+             If you do not know why, contact your administrator.\n"
+        ),
+    }
+}
+
+/// Sent when an admin unblocks an account.
+pub fn unblocked(to: &str, name: &str) -> OutgoingMail {
+    OutgoingMail {
+        to: to.to_string(),
+        subject: "Your account was unblocked".into(),
+        body: format!(
+            "Hello {name},\n\n\
+             an administrator unblocked your account: you can log in again.\n\n\
+             If you did not expect this, tell your administrator.\n"
+        ),
+    }
+}
+
+/// Sent when wrong passwords lock an account.
+pub fn locked_out(
+    to: &str,
+    name: &str,
+    failures: u32,
+    until: jiff::Timestamp,
+    public_url: &str,
+) -> OutgoingMail {
+    OutgoingMail {
+        to: to.to_string(),
+        subject: "Your account was locked after wrong passwords".into(),
+        body: format!(
+            "Hello {name},\n\n\
+             someone tried your password {failures} times without success, so your account is \
+             locked until {until} (UTC).\n\n\
+             If it was you, wait until then, or ask for a password reset with POST {public_url}/api/auth/password/forgot.\n\
+             If it was not you, someone is guessing your password: once the lock ends, choose a \
+             new, longer one, and tell your administrator.\n"
+        ),
+    }
+}
+
 /// Sent to the current address when someone asks to move the account to another one.
 pub fn email_change_notice(to: &str, name: &str, new_email: &str) -> OutgoingMail {
     OutgoingMail {
@@ -145,6 +210,28 @@ pub fn email_change_notice(to: &str, name: &str, new_email: &str) -> OutgoingMai
              the link mailed there is opened.\n\n\
              If this was not you, change your password now (which signs out every session) and \
              contact your administrator.\n"
+        ),
+    }
+}
+
+/// Sent when a personal access token is made for an account.
+pub fn pat_created(
+    to: &str,
+    name: &str,
+    token_name: &str,
+    services: &[String],
+    expires_at: jiff::Timestamp,
+) -> OutgoingMail {
+    OutgoingMail {
+        to: to.to_string(),
+        subject: "A new personal access token was created".into(),
+        body: format!(
+            "Hello {name},\n\n\
+             a personal access token named \"{token_name}\" was created for your account. It \
+             opens {} and expires at {expires_at} (UTC).\n\n\
+             If you did not create it, revoke it at once (DELETE /api/users/me/tokens/{{id}}), \
+             change your password, and tell your administrator.\n",
+            services.join(", ")
         ),
     }
 }

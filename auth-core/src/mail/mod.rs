@@ -4,6 +4,7 @@
 
 mod after_answer;
 pub mod messages;
+pub mod queue;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ pub use after_answer::AfterAnswer;
 
 /// After this many failed attempts a message is left undelivered (visible in the table, without
 /// its body).
-const MAX_ATTEMPTS: i64 = 12;
+pub(crate) const MAX_ATTEMPTS: i64 = 12;
 const CLAIM_FOR: SignedDuration = SignedDuration::from_secs(120);
 
 /// A message to send.
@@ -167,6 +168,47 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Tries the configured transport without sending anything: the SMTP server answers a
+/// connection (and its greeting), or the outbox folder can be written. What was checked, or why
+/// it failed. For `auth-gateway check-config`.
+pub async fn check_transport(config: &Config) -> Result<String, String> {
+    match &config.mail.smtp_url {
+        Some(url) => {
+            let transport: AsyncSmtpTransport<Tokio1Executor> =
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|err| format!("mail.smtp_url: {err}"))?
+                    .timeout(Some(Duration::from_secs(5)))
+                    .build();
+            let host = url::Url::parse(url)
+                .ok()
+                .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port().unwrap_or(25))))
+                .unwrap_or_else(|| "the SMTP server".into());
+            match transport.test_connection().await {
+                Ok(true) => Ok(format!("SMTP server {host} answers")),
+                Ok(false) => Err(format!("SMTP server {host} did not accept a connection")),
+                Err(err) => Err(format!("SMTP server {host}: {err}")),
+            }
+        }
+        None => {
+            let dir = config.outbox_dir();
+            if !dir.is_dir() {
+                return Ok(format!(
+                    "no SMTP server; mail will be written to {} (created at start)",
+                    dir.display()
+                ));
+            }
+            let probe = dir.join(".check-config");
+            std::fs::write(&probe, b"")
+                .map_err(|err| format!("cannot write in {}: {err}", dir.display()))?;
+            let _ = std::fs::remove_file(&probe);
+            Ok(format!(
+                "no SMTP server; mail is written to {}",
+                dir.display()
+            ))
         }
     }
 }

@@ -114,3 +114,68 @@ pub(super) async fn failed(
     .await?;
     Ok(())
 }
+
+/// An unsent message's row, without its body.
+pub(super) struct Unsent {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub attempts: i64,
+    pub created_at: Timestamp,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
+/// One page of unsent messages, oldest first: all, only those given up on (`failed` true), or
+/// only those still to be tried (false).
+pub(super) async fn unsent(
+    db: &Db,
+    failed: Option<bool>,
+    max_attempts: i64,
+    page: crate::page::PageRequest,
+) -> Result<(i64, Vec<Unsent>), StoreError> {
+    let mut filter = crate::store::sql::Filter::new();
+    filter.add("sent_at IS NULL", vec![]);
+    match failed {
+        Some(true) => filter.add("attempts >= ?", params![max_attempts]),
+        Some(false) => filter.add("attempts < ?", params![max_attempts]),
+        None => &mut filter,
+    };
+    let (total, rows) = db
+        .page_of(
+            "id, recipient, subject, attempts, created_at, next_attempt_at, last_error",
+            "FROM mail_queue",
+            &filter,
+            "created_at, id",
+            (page.limit(), page.offset()),
+        )
+        .await?;
+    let rows = rows
+        .iter()
+        .map(|row| {
+            Ok(Unsent {
+                id: row.get("id")?,
+                recipient: row.get("recipient")?,
+                subject: row.get("subject")?,
+                attempts: row.get("attempts")?,
+                created_at: row.get("created_at")?,
+                next_attempt_at: row.get("next_attempt_at")?,
+                last_error: row.get("last_error")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((total, rows))
+}
+
+/// How many unsent messages are still to be tried, and how many were given up on.
+pub(super) async fn depth(db: &Db, max_attempts: i64) -> Result<(i64, i64), StoreError> {
+    let row = db
+        .query_one(
+            "SELECT COALESCE(SUM(CASE WHEN attempts < $1 THEN 1 ELSE 0 END), 0) AS waiting,
+                    COALESCE(SUM(CASE WHEN attempts >= $1 THEN 1 ELSE 0 END), 0) AS failed
+             FROM mail_queue WHERE sent_at IS NULL",
+            params![max_attempts],
+        )
+        .await?;
+    Ok((row.get("waiting")?, row.get("failed")?))
+}

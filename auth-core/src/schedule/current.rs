@@ -20,7 +20,7 @@ pub struct ScheduleStore {
     db: Db,
     ephemeral: Arc<dyn Ephemeral>,
     clock: SharedClock,
-    default: Arc<Schedule>,
+    default: Arc<RwLock<Arc<Schedule>>>,
     current: Arc<RwLock<Arc<Schedule>>>,
 }
 
@@ -41,7 +41,7 @@ impl ScheduleStore {
             db,
             ephemeral,
             clock,
-            default: Arc::new(default.clone()),
+            default: Arc::new(RwLock::new(Arc::new(default.clone()))),
             current: Arc::new(RwLock::new(Arc::new(default))),
         };
         store.reload().await?;
@@ -56,6 +56,15 @@ impl ScheduleStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
+    /// Takes `default` as the schedule of the configuration (after a reload of it); it is in
+    /// force unless an admin has stored another.
+    pub async fn set_default(&self, default: Schedule) -> Result<()> {
+        if let Ok(mut current) = self.default.write() {
+            *current = Arc::new(default);
+        }
+        self.reload().await
+    }
+
     /// Reads the stored schedule again.
     pub async fn reload(&self) -> Result<()> {
         let schedule = match store::definition(&self.db).await? {
@@ -63,7 +72,11 @@ impl ScheduleStore {
                 serde_json::from_str::<Schedule>(&definition)
                     .map_err(|e| Error::internal(format!("stored schedule: {e}")))?,
             ),
-            None => self.default.clone(),
+            None => self
+                .default
+                .read()
+                .map(|s| s.clone())
+                .unwrap_or_else(|poisoned| poisoned.into_inner().clone()),
         };
         if let Ok(mut current) = self.current.write() {
             *current = schedule;

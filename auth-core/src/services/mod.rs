@@ -166,6 +166,59 @@ impl<'a> Services<'a> {
         Ok(())
     }
 
+    /// Brings the services of a (re)loaded configuration into the store: new ones are created
+    /// (without a key, as at first start) and those whose name, hosts, prefix or upstreams
+    /// differ take the configuration's, audited as the system's doing; services only an admin
+    /// registered are left alone. Returns (created, updated) and announces any change.
+    pub async fn apply_config(&self, definitions: &[NewService]) -> Result<(usize, usize)> {
+        let gateway_hosts = self.core.config.gateway.own_hosts();
+        let existing = self.list().await?;
+        for new in definitions {
+            check(new, &gateway_hosts)?;
+            if let Some(other) = existing.iter().find(|s| {
+                s.slug != new.slug
+                    && s.hosts
+                        .iter()
+                        .any(|h| new.hosts.iter().any(|n| n.eq_ignore_ascii_case(h)))
+            }) {
+                return Err(Error::Conflict(format!(
+                    "a host of `{}` belongs to {}",
+                    new.slug, other.slug
+                )));
+            }
+        }
+        let created = self.seed(definitions).await?;
+        let mut updated = 0;
+        for new in definitions {
+            let Some(old) = existing.iter().find(|s| s.slug == new.slug) else {
+                continue;
+            };
+            let hosts: Vec<String> = new.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+            let same = old.name == new.name.trim()
+                && old.hosts == hosts
+                && old.path_prefix == new.path_prefix
+                && old.share_gateway_origin == new.share_gateway_origin
+                && old.upstreams == new.upstreams;
+            if same {
+                continue;
+            }
+            let now = self.core.clock.now();
+            let mut tx = self.core.stores.db.begin().await?;
+            if store::update_definition(&mut tx, new, now).await? {
+                AuditEntry::new(Actor::System, AuditAction::ServiceUpdated)
+                    .target("service", &new.slug)
+                    .write(&mut tx, now)
+                    .await?;
+                updated += 1;
+            }
+            tx.commit().await?;
+        }
+        if created + updated > 0 {
+            self.announce().await;
+        }
+        Ok((created, updated))
+    }
+
     /// Creates the services of the configuration that the store does not have yet (first start).
     /// They get no API key; an admin makes one with [`Services::rotate_key`].
     pub async fn seed(&self, seeds: &[NewService]) -> Result<usize> {

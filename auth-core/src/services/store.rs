@@ -100,6 +100,37 @@ pub(super) async fn insert(
     Ok(())
 }
 
+/// Replaces how service `slug` is reached (name, hosts, prefix, upstreams) with `new`'s; false
+/// when there is none.
+pub(super) async fn update_definition(
+    ex: &mut dyn Executor,
+    new: &NewService,
+    now: Timestamp,
+) -> Result<bool> {
+    let hosts: Vec<String> = new.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+    Ok(ex
+        .run_execute(
+            "UPDATE services SET name = $2, hosts = $3, path_prefix = $4,
+                                 share_gateway_origin = $5, upstreams = $6, updated_at = $7
+             WHERE slug = $1",
+            params![
+                new.slug.clone(),
+                new.name.trim(),
+                serde_json::to_string(&hosts).map_err(Error::internal)?,
+                new.path_prefix.clone(),
+                new.share_gateway_origin,
+                serde_json::to_string(&new.upstreams).map_err(Error::internal)?,
+                now
+            ],
+        )
+        .await
+        .map_err(|err| match err {
+            StoreError::Unique(_) => Error::Conflict("the path prefix is taken".into()),
+            other => other.into(),
+        })?
+        > 0)
+}
+
 /// Gives service `slug` a new key (by its hash and shown prefix); false when there is none.
 pub(super) async fn set_key(
     ex: &mut dyn Executor,

@@ -11,11 +11,17 @@ pub(crate) fn runner() -> refinery::Runner {
 }
 
 /// The audit log is append-only in the database too, so no code path (and no mistaken query) can
-/// rewrite history. Trigger syntax differs between the engines, so these are not migrations but
+/// rewrite history; only rows older than the retention sweep's recorded cutoff
+/// (`retention_cutoffs`, set from `retention.audit_days`) may be deleted. Trigger syntax differs between the engines, so these are not migrations but
 /// idempotent statements each engine runs after them.
 pub(crate) const AUDIT_APPEND_ONLY_POSTGRES: &str = "
 CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  IF TG_OP = 'DELETE' THEN
+    IF OLD.at < (SELECT before_at FROM retention_cutoffs WHERE name = 'audit_log') THEN
+      RETURN OLD;
+    END IF;
+  END IF;
   RAISE EXCEPTION 'audit_log is append-only';
 END $$;
 CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
@@ -26,7 +32,9 @@ CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 pub(crate) const AUDIT_APPEND_ONLY_SQLITE: &str = "
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+DROP TRIGGER IF EXISTS audit_log_no_delete;
+CREATE TRIGGER IF NOT EXISTS audit_log_delete_past_retention BEFORE DELETE ON audit_log
+  WHEN COALESCE(OLD.at >= (SELECT before_at FROM retention_cutoffs WHERE name = 'audit_log'), 1)
   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;";
 
 pub(crate) fn applied_names(report: &refinery::Report) -> Vec<String> {

@@ -2,6 +2,7 @@
 //! short-lived state behind [`Ephemeral`] (Redis or embedded). [`Stores::open`] picks the backends
 //! from configuration and applies migrations.
 
+pub mod backup;
 pub mod ephemeral;
 mod error;
 mod migrations;

@@ -9,6 +9,8 @@ mod expiry;
 mod failover;
 mod harness;
 mod lockout;
+mod notices;
 mod passwords;
 mod qr;
+mod retention;
 mod tokens;

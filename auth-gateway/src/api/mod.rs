@@ -6,6 +6,7 @@ mod auth;
 pub mod fuzzing;
 mod health;
 mod history;
+mod mail;
 pub mod openapi;
 mod own_logins;
 mod qr;
@@ -83,6 +84,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::restore))
         .routes(routes!(admin::unlock))
         .routes(routes!(history::audit))
+        .routes(routes!(mail::undelivered))
         .routes(routes!(sessions::sessions, sessions::revoke_sessions))
         .routes(routes!(sessions::revoke_session))
         .routes(routes!(history::login_history))

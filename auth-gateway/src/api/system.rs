@@ -176,5 +176,19 @@ pub async fn metrics(
          auth_password_verifications_total {}\n",
         state.core.password_verifications()
     ));
+    // Read from the queue's table, so every gateway reports the same; left out while the
+    // database does not answer rather than failing the whole scrape.
+    if let Ok(depth) = state.core.mail_queue_depth().await {
+        text.push_str(&format!(
+            "# HELP auth_mail_waiting Messages not yet delivered and still to be tried (some \
+             after failed tries).\n\
+             # TYPE auth_mail_waiting gauge\n\
+             auth_mail_waiting {}\n\
+             # HELP auth_mail_failed Messages given up on after every delivery attempt failed.\n\
+             # TYPE auth_mail_failed gauge\n\
+             auth_mail_failed {}\n",
+            depth.waiting, depth.failed
+        ));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

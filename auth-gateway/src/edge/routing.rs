@@ -169,7 +169,7 @@ impl Routes {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    fn replace(&self, services: &[Service]) {
+    pub fn replace(&self, services: &[Service]) {
         match RouteTable::build(services, &self.gateway_hosts) {
             Ok(table) => {
                 if let Ok(mut current) = self.table.write() {

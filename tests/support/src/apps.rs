@@ -83,9 +83,62 @@ impl GatewayProcess {
         gateway
     }
 
+    /// Like [`GatewayProcess::start_on`], but writes the config and does not start the process:
+    /// the test prepares the data folder (`dir/data`), then calls
+    /// [`GatewayProcess::start_again`].
+    pub fn prepared(port: u16, config_toml: &str) -> GatewayProcess {
+        let dir_guard = tempfile::Builder::new()
+            .prefix("auth-test-gateway-")
+            .tempdir()
+            .expect("temp dir for the gateway");
+        let dir = dir_guard.path().to_path_buf();
+        let data_dir = dir.join("data").display().to_string();
+        let config_toml = config_toml
+            .replace("{port}", &port.to_string())
+            .replace("{data_dir}", &data_dir);
+        let gateway = GatewayProcess {
+            process: None,
+            port,
+            dir,
+            _dir_guard: dir_guard,
+            config_toml,
+            env: Vec::new(),
+            open_files: None,
+        };
+        gateway.write_config();
+        gateway
+    }
+
+    /// The config file the process reads.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("gateway.toml")
+    }
+
+    /// Replaces the config file's text (the running process sees it on its next reload).
+    pub fn rewrite_config(&mut self, config_toml: &str) {
+        self.config_toml = config_toml.to_string();
+        self.write_config();
+    }
+
+    /// The config text, with `{port}` and `{data_dir}` filled in.
+    pub fn config_text(&self) -> &str {
+        &self.config_toml
+    }
+
+    /// Sends `signal` to the running process.
+    pub fn signal(&self, signal: i32) {
+        if let Some(process) = &self.process {
+            process.signal(signal);
+        }
+    }
+
+    fn write_config(&self) {
+        std::fs::write(self.config_path(), &self.config_toml).expect("write gateway config");
+    }
+
     fn launch(&mut self) {
-        let config_path = self.dir.join("gateway.toml");
-        std::fs::write(&config_path, &self.config_toml).expect("write gateway config");
+        let config_path = self.config_path();
+        self.write_config();
         let log = std::fs::File::create(self.log_path()).expect("gateway log file");
         let mut command = Command::new(binary("auth-gateway"));
         command

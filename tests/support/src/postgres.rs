@@ -147,6 +147,12 @@ impl Postgres {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// A client program of this server's installation (`pg_dump`, `pg_restore`, …), to which the
+    /// caller adds its arguments.
+    pub fn tool(&self, name: &str) -> Command {
+        Command::new(self.bin_dir.join(name))
+    }
+
     /// `psql` of this server's installation, quiet and stopping at the first error, on the
     /// database at `url`; the caller adds the SQL (`-c`) or pipes it in.
     pub fn psql(&self, url: &str) -> Command {

@@ -47,6 +47,20 @@ impl Smtp {
     }
 
     pub fn start_new() -> Smtp {
+        Self::start_with_handler(None)
+    }
+
+    /// A real SMTP server that answers every recipient with `550` (a mailbox that refuses
+    /// mail), so senders see each delivery fail.
+    pub fn start_refusing() -> Smtp {
+        Self::start_with_handler(Some(
+            "class Refuse:\n\
+             \x20   async def handle_RCPT(self, server, session, envelope, address, rcpt_options):\n\
+             \x20       return '550 5.7.1 this test server refuses all mail'\n",
+        ))
+    }
+
+    fn start_with_handler(refusing_handler: Option<&str>) -> Smtp {
         let root = tempfile::Builder::new()
             .prefix("auth-test-smtp-")
             .tempdir()
@@ -56,12 +70,22 @@ impl Smtp {
         let maildir = root.join("Maildir");
         let port = free_port();
         let mut command = Command::new(python());
-        command
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        command.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]);
+        match refusing_handler {
+            Some(source) => {
+                std::fs::write(root.join("refusing_handler.py"), source)
+                    .expect("write the SMTP handler");
+                command
+                    .env("PYTHONPATH", &root)
+                    .args(["-c", "refusing_handler.Refuse"]);
+            }
+            None => {
+                command
+                    .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                    .arg(&maildir);
+            }
+        }
+        command.stdout(Stdio::null()).stderr(Stdio::null());
         let server = ChildProcess::spawn("aiosmtpd", command, None, libc::SIGTERM)
             .expect("start aiosmtpd (pip install aiosmtpd)");
         assert!(

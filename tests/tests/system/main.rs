@@ -33,6 +33,8 @@ mod hygiene;
 mod limits;
 mod mail_links;
 mod metrics_access;
+mod notifications;
+mod operations;
 mod pages;
 mod people_forms;
 mod people_pages;
