@@ -79,17 +79,23 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         .block_on(core.services().list())
         .context("read the services")?;
     let routes = Arc::new(
-        Routes::new(&services, config.gateway.own_hosts()).context("build the route table")?,
+        Routes::new(
+            &services,
+            config.gateway.own_hosts(),
+            upstream_tls(&config)?,
+        )
+        .context("build the route table")?,
     );
     let limits = Arc::new(Limits::new(
         &config.rate_limits,
         core.shared_redis().cloned(),
     ));
     let metrics = Arc::new(Metrics::new());
+    auth_core::measure::install(metrics.clone());
     runtime.block_on(async {
         core.spawn_background();
         routes.clone().follow_changes(core.clone());
-        tokio::spawn(routes.clone().check_health_forever());
+        tokio::spawn(routes.clone().check_health_forever(metrics.clone()));
         tokio::spawn(limits.clone().sweep_forever());
     });
 
@@ -228,4 +234,17 @@ mod tests {
             );
         }
     }
+}
+
+/// The upstream TLS settings of the configured services, read and checked once at start.
+fn upstream_tls(config: &Config) -> anyhow::Result<crate::edge::routing::TlsBySlug> {
+    let mut by_slug = crate::edge::routing::TlsBySlug::new();
+    for (i, service) in config.services.iter().enumerate() {
+        if let Some(tls) = crate::edge::upstream_tls::UpstreamTls::load(service)
+            .map_err(|err| anyhow::anyhow!("configuration key `services[{i}]`: {err}"))?
+        {
+            by_slug.insert(service.slug.clone(), tls);
+        }
+    }
+    Ok(by_slug)
 }

@@ -7,6 +7,7 @@ mod redis_section;
 pub mod service;
 mod validate;
 pub mod values;
+pub mod webhooks;
 
 use std::path::PathBuf;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 pub use load::{ConfigError, DEFAULT_TOML, from_toml, load};
 pub use redis_section::{RedisConfig, RedisTopology};
 pub use service::ServiceDefinition;
+pub use webhooks::{EventsConfig, WebhookConfig};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +42,11 @@ pub struct Config {
     /// Services placed behind the gateway, created on first start.
     #[serde(default)]
     pub services: Vec<ServiceDefinition>,
+    /// Retention of events and how webhooks are delivered.
+    pub events: EventsConfig,
+    /// Receivers of events, each with its own signing secret.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 /// The listener and how the gateway is reached.

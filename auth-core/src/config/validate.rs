@@ -35,6 +35,7 @@ impl Config {
                 .map_err(|message| ConfigError::new(format!("gateway.hosts[{i}]"), message))?;
         }
         ip_ranges("gateway.metrics_allow", &self.gateway.metrics_allow)?;
+        super::webhooks::validate(&self.webhooks, &self.events)?;
         if let Some(tls) = &self.gateway.tls {
             socket_addr("gateway.tls.listen", &tls.listen)?;
             for (key, path) in [
@@ -259,7 +260,8 @@ fn validate_service(
     service: &ServiceDefinition,
     gateway_hosts: &[String],
 ) -> Result<(), ConfigError> {
-    match service.problems(gateway_hosts).into_iter().next() {
+    let problems = service.problems(gateway_hosts).into_iter();
+    match problems.chain(service.tls_problem()).next() {
         Some(problem) => Err(ConfigError::new(
             format!("{key}.{}", problem.field),
             problem.message,

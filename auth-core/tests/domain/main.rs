@@ -12,3 +12,4 @@ mod lockout;
 mod passwords;
 mod qr;
 mod tokens;
+mod webhooks;

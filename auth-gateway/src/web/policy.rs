@@ -308,6 +308,13 @@ pub const ROUTES: &[RoutePolicy] = &[
         WRITE,
     ),
     rule("GET", "/api/admin/audit", Unlimited, OPEN, READ),
+    rule(
+        "GET",
+        "/api/admin/webhooks/deliveries",
+        Unlimited,
+        OPEN,
+        READ,
+    ),
     rule("GET", "/api/admin/sessions", Unlimited, OPEN, READ),
     rule("DELETE", "/api/admin/sessions", Unlimited, OPEN, WRITE),
     rule("DELETE", "/api/admin/sessions/{id}", Unlimited, OPEN, WRITE),
