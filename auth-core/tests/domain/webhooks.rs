@@ -244,7 +244,7 @@ async fn webhook_gives_up_and_old_entries_go_postgres() {
 }
 
 core_test!(events_without_webhooks_are_drained_from_the_outbox, |t| {
-    t.active_user("cy").await;
+    t.active_user("cyd").await;
     assert!(outbox_rows(&t.core).await > 0);
     t.core.webhooks().run_once().await.unwrap();
     t.clock.advance(SignedDuration::from_hours(24 * 8));
