@@ -187,6 +187,19 @@ fn announce(config: &Config) {
     }
 }
 
+/// The upstream TLS settings of the configured services, read and checked once at start.
+fn upstream_tls(config: &Config) -> anyhow::Result<crate::edge::routing::TlsBySlug> {
+    let mut by_slug = crate::edge::routing::TlsBySlug::new();
+    for (i, service) in config.services.iter().enumerate() {
+        if let Some(tls) = crate::edge::upstream_tls::UpstreamTls::load(service)
+            .map_err(|err| anyhow::anyhow!("configuration key `services[{i}]`: {err}"))?
+        {
+            by_slug.insert(service.slug.clone(), tls);
+        }
+    }
+    Ok(by_slug)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::web::policy;
@@ -234,17 +247,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The upstream TLS settings of the configured services, read and checked once at start.
-fn upstream_tls(config: &Config) -> anyhow::Result<crate::edge::routing::TlsBySlug> {
-    let mut by_slug = crate::edge::routing::TlsBySlug::new();
-    for (i, service) in config.services.iter().enumerate() {
-        if let Some(tls) = crate::edge::upstream_tls::UpstreamTls::load(service)
-            .map_err(|err| anyhow::anyhow!("configuration key `services[{i}]`: {err}"))?
-        {
-            by_slug.insert(service.slug.clone(), tls);
-        }
-    }
-    Ok(by_slug)
 }
