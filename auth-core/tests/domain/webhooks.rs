@@ -313,3 +313,57 @@ async fn two_gateways_on_postgres_deliver_each_event_once() {
         "no event delivered twice: {per_event:?}"
     );
 }
+
+async fn lockout_and_revocation_are_announced(backend: Backend) {
+    let (receiver, addr) = Receiver::start(&[]).await;
+    let (t, _dir) = start(backend, addr, "[\"user.locked\", \"session.revoked\"]").await;
+    let user = t.active_user("dora").await;
+    let creds = t.core.credentials();
+    creds
+        .login(
+            auth_core::credentials::LoginRequest {
+                login: "dora".into(),
+                password: Secret::new(PASSWORD),
+            },
+            &TestCore::context(),
+        )
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let _ = creds
+            .login(
+                auth_core::credentials::LoginRequest {
+                    login: "dora".into(),
+                    password: Secret::new("not the password at all"),
+                },
+                &TestCore::context(),
+            )
+            .await;
+    }
+    let admin = t.admin().await;
+    let ended = t
+        .core
+        .sessions()
+        .end_all_by_admin(&admin, user, &TestCore::context())
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    t.core.webhooks().run_once().await.unwrap();
+    let bodies: Vec<serde_json::Value> = receiver.got().iter().map(Received::json).collect();
+    let types: Vec<&str> = bodies.iter().map(|b| b["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["user.locked", "session.revoked"], "{bodies:?}");
+    assert_eq!(bodies[0]["data"]["method"], "password");
+    assert_eq!(bodies[0]["data"]["user_id"], user.to_string());
+    assert_eq!(bodies[1]["data"]["subject_id"], user.to_string());
+    assert!(bodies[1]["data"]["revoked_by"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockout_and_revocation_are_announced_embedded() {
+    lockout_and_revocation_are_announced(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockout_and_revocation_are_announced_postgres() {
+    lockout_and_revocation_are_announced(Backend::PostgresRedis).await;
+}
