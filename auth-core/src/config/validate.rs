@@ -422,6 +422,36 @@ mod tests {
     }
 
     #[test]
+    fn upstream_tls_needs_a_name_readable_files_and_tls_on() {
+        let service = "[[services]]\nslug = \"x\"\nname = \"X\"\nhosts = [\"x.localhost\"]\n\
+                       upstreams = [\"127.0.0.1:1\"]\n";
+        assert_eq!(
+            refused_key(&format!("{service}tls = true\n")),
+            "services[0].sni"
+        );
+        assert_eq!(
+            refused_key(&format!("{service}sni = \"x.internal\"\n")),
+            "services[0].tls"
+        );
+        assert_eq!(
+            refused_key(&format!(
+                "{service}tls = true\nsni = \"x.internal\"\nca_file = \"/no/such/ca.pem\"\n"
+            )),
+            "services[0].ca_file"
+        );
+        assert_eq!(
+            refused_key(&format!(
+                "{service}tls = true\nsni = \"x.internal\"\nclient_cert = \"/etc/hostname\"\n"
+            )),
+            "services[0].client_cert"
+        );
+        assert!(
+            crate::config::from_toml(&format!("{service}tls = true\nsni = \"x.internal\"\n"))
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn duplicate_host_is_refused() {
         let toml = "[[services]]\nslug = \"a\"\nname = \"A\"\nhosts = [\"same.localhost\"]\nupstreams = [\"127.0.0.1:1\"]\n\
                     [[services]]\nslug = \"b\"\nname = \"B\"\nhosts = [\"SAME.localhost\"]\nupstreams = [\"127.0.0.1:2\"]";
