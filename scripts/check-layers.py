@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The ground floor every domain may use; it must not use the domains.
-CORE_GROUND = {"error", "ids", "config", "clock", "secret", "context", "page", "store", "openapi", "lib"}
+CORE_GROUND = {"error", "ids", "config", "clock", "secret", "context", "page", "store", "openapi", "measure", "lib"}
 
 
 def modules(src: Path):

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::context::Base;
 use crate::credentials::{CredentialState, Credentials, KeyRing, Lockout, MasterKey, TokenSigner};
 use crate::error::{Error, Result};
+use crate::events::webhooks::Webhooks;
 use crate::login_history::LoginHistory;
 use crate::mail::Mailer;
 use crate::passwords::{PasswordHasher, PasswordPolicy, Passwords};
@@ -53,6 +54,7 @@ struct Inner {
     mailer: Mailer,
     schedule: ScheduleStore,
     qr: QrState,
+    webhooks: Webhooks,
 }
 
 impl AuthCore {
@@ -99,7 +101,15 @@ impl AuthCore {
         );
         let mailer =
             Mailer::new(&config, stores.db.clone(), clock.clone()).map_err(Error::internal)?;
+        let webhooks = Webhooks::new(
+            &config,
+            stores.db.clone(),
+            clock.clone(),
+            stores.redis().is_some(),
+        )
+        .map_err(Error::internal)?;
         let inner = Inner {
+            webhooks,
             passwords: Passwords {
                 hasher,
                 policy: PasswordPolicy::new(&config.passwords),
@@ -132,12 +142,14 @@ impl AuthCore {
         Ok(core)
     }
 
-    /// Starts the background work on the current runtime: mail delivery, event publishing (with
-    /// Redis), and reloads of the signing keys and the schedule when another process changes them.
+    /// Starts the background work on the current runtime: mail delivery, webhook delivery (and
+    /// the removal of old events), event publishing (with Redis), and reloads of the signing keys
+    /// and the schedule when another process changes them.
     pub fn spawn_background(&self) {
         tokio::spawn(self.inner.mailer.clone().deliver_forever());
         tokio::spawn(sweep_forever(self.clone()));
         tokio::spawn(notify_admins_forever(self.clone()));
+        tokio::spawn(self.inner.webhooks.clone().run_forever());
         if let Some(redis) = self.inner.base.stores.redis() {
             tokio::spawn(crate::events::publish_forever(
                 self.inner.base.stores.db.clone(),
@@ -291,6 +303,11 @@ impl AuthCore {
     /// How many messages wait and how many were given up on, for `/metrics`.
     pub async fn mail_queue_depth(&self) -> Result<crate::mail::queue::QueueDepth> {
         crate::mail::queue::depth(&self.inner.base.stores.db).await
+    }
+
+    /// Delivery of events to webhooks, and the delivery log.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.inner.webhooks
     }
 
     /// The host operator's leave to act as an admin, for the command line on the host (which holds

@@ -18,6 +18,7 @@ pub mod events;
 pub mod ids;
 pub mod login_history;
 pub mod mail;
+pub mod measure;
 pub mod naming;
 #[cfg(feature = "openapi")]
 pub mod openapi;

@@ -1,5 +1,5 @@
 //! `SIGHUP`: reads the configuration file again and applies what can change without a restart,
-//! the `[[services]]` (created or updated, routes rebuilt) and the `[schedule]` default. The
+//! the `[[services]]` (created or updated, their upstream TLS files read again, routes rebuilt) and the `[schedule]` default. The
 //! listeners and their connections are untouched. A configuration that does not load or apply is
 //! logged and the one in force stays.
 
@@ -46,9 +46,10 @@ async fn reload(
     let fresh = config::load(config_path)?;
     let schedule = Schedule::from_config(&fresh.schedule)
         .map_err(|(key, message)| anyhow::anyhow!("schedule.{key}: {message}"))?;
+    let tls = crate::edge::upstream_tls::by_slug(&fresh)?;
     // Checked in full before anything changes, so a bad service leaves the schedule alone too.
     let (created, updated) = core.services().apply_config(&fresh.services).await?;
-    routes.replace(&core.services().list().await?);
+    routes.replace_with_tls(&core.services().list().await?, tls);
     core.schedule().set_default(schedule).await?;
     Ok((created, updated))
 }

@@ -81,18 +81,24 @@ pub fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> anyhow:
         .block_on(core.services().list())
         .context("read the services")?;
     let routes = Arc::new(
-        Routes::new(&services, config.gateway.own_hosts()).context("build the route table")?,
+        Routes::new(
+            &services,
+            config.gateway.own_hosts(),
+            crate::edge::upstream_tls::by_slug(&config)?,
+        )
+        .context("build the route table")?,
     );
     let limits = Arc::new(Limits::new(
         &config.rate_limits,
         core.shared_redis().cloned(),
     ));
     let metrics = Arc::new(Metrics::new());
+    auth_core::measure::install(metrics.clone());
     let ticker = runtime
         .block_on(async {
             core.spawn_background();
             routes.clone().follow_changes(core.clone());
-            tokio::spawn(routes.clone().check_health_forever());
+            tokio::spawn(routes.clone().check_health_forever(metrics.clone()));
             tokio::spawn(limits.clone().sweep_forever());
             crate::reload::reload_on_sighup(config_path, core.clone(), routes.clone())?;
             Ok::<_, std::io::Error>(crate::edge::closing::ticker::Ticker::start(core.clone()))
@@ -188,6 +194,7 @@ fn announce(config: &Config) {
     }
 }
 
+/// The upstream TLS settings of the configured services, read and checked once at start.
 #[cfg(test)]
 mod tests {
     use crate::web::policy;

@@ -8,6 +8,7 @@ pub mod retention;
 pub mod service;
 mod validate;
 pub mod values;
+pub mod webhooks;
 
 use std::path::PathBuf;
 
@@ -17,6 +18,7 @@ pub use load::{ConfigError, DEFAULT_TOML, from_toml, load};
 pub use redis_section::{RedisConfig, RedisTopology};
 pub use retention::RetentionConfig;
 pub use service::ServiceDefinition;
+pub use webhooks::{EventsConfig, WebhookConfig};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +45,11 @@ pub struct Config {
     /// Services placed behind the gateway, created on first start.
     #[serde(default)]
     pub services: Vec<ServiceDefinition>,
+    /// Retention of events and how webhooks are delivered.
+    pub events: EventsConfig,
+    /// Receivers of events, each with its own signing secret.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
     /// The closing warning of a service, by slug (`[service_warnings.service-b]`); a service
     /// without an entry gets the banner and the schedule's warning window.
     #[serde(default)]

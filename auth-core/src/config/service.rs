@@ -39,9 +39,86 @@ pub struct ServiceDefinition {
     /// `ip:port` of each upstream.
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::upstreams))]
     pub upstreams: Vec<String>,
+    /// Connect to the upstreams over TLS, verifying their certificate for `sni` (configuration
+    /// file only, like the four below).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub tls: bool,
+    /// The name sent in the TLS handshake and checked against the upstream's certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub sni: Option<String>,
+    /// PEM file of the CAs that may sign the upstream's certificate; the system's roots if unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// PEM certificate (chain) the gateway presents to the upstream, with `client_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub client_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `client_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub client_key: Option<std::path::PathBuf>,
 }
 
 impl ServiceDefinition {
+    /// Whether any upstream TLS setting is given (they are read from the configuration file
+    /// only; the API refuses them).
+    pub fn has_tls_settings(&self) -> bool {
+        self.tls
+            || self.sni.is_some()
+            || self.ca_file.is_some()
+            || self.client_cert.is_some()
+            || self.client_key.is_some()
+    }
+
+    /// What is wrong with the upstream TLS settings, naming the key.
+    pub fn tls_problem(&self) -> Option<FieldError> {
+        if !self.tls {
+            return self.has_tls_settings().then(|| {
+                FieldError::new(
+                    "tls",
+                    "sni, ca_file, client_cert and client_key need tls = true",
+                )
+            });
+        }
+        match self.sni.as_deref() {
+            None | Some("") => {
+                return Some(FieldError::new(
+                    "sni",
+                    "give the name the upstreams' certificate is for",
+                ));
+            }
+            Some(sni) => {
+                if let Err(e) = validate_host(sni) {
+                    return Some(FieldError::new("sni", e));
+                }
+            }
+        }
+        if self.client_cert.is_some() != self.client_key.is_some() {
+            return Some(FieldError::new(
+                "client_cert",
+                "give client_cert and client_key together",
+            ));
+        }
+        for (field, path) in [
+            ("ca_file", &self.ca_file),
+            ("client_cert", &self.client_cert),
+            ("client_key", &self.client_key),
+        ] {
+            if let Some(path) = path
+                && !path.is_file()
+            {
+                return Some(FieldError::new(
+                    field,
+                    format!("{} is not a readable file", path.display()),
+                ));
+            }
+        }
+        None
+    }
+
     /// What is wrong with the definition, each problem naming its field; none when it is good.
     /// `gateway_hosts` are the gateway's own hosts, which no service may take.
     pub fn problems(&self, gateway_hosts: &[String]) -> Vec<FieldError> {

@@ -35,6 +35,7 @@ impl Config {
                 .map_err(|message| ConfigError::new(format!("gateway.hosts[{i}]"), message))?;
         }
         ip_ranges("gateway.metrics_allow", &self.gateway.metrics_allow)?;
+        super::webhooks::validate(&self.webhooks, &self.events)?;
         if let Some(tls) = &self.gateway.tls {
             socket_addr("gateway.tls.listen", &tls.listen)?;
             for (key, path) in [
@@ -268,7 +269,8 @@ fn validate_service(
     service: &ServiceDefinition,
     gateway_hosts: &[String],
 ) -> Result<(), ConfigError> {
-    match service.problems(gateway_hosts).into_iter().next() {
+    let problems = service.problems(gateway_hosts).into_iter();
+    match problems.chain(service.tls_problem()).next() {
         Some(problem) => Err(ConfigError::new(
             format!("{key}.{}", problem.field),
             problem.message,
@@ -426,6 +428,36 @@ mod tests {
     fn bad_upstream_names_the_service_and_index() {
         let toml = "[[services]]\nslug = \"x\"\nname = \"X\"\nhosts = [\"x.localhost\"]\nupstreams = [\"127.0.0.1:1\", \"nowhere\"]";
         assert_eq!(refused_key(toml), "services[0].upstreams[1]");
+    }
+
+    #[test]
+    fn upstream_tls_needs_a_name_readable_files_and_tls_on() {
+        let service = "[[services]]\nslug = \"x\"\nname = \"X\"\nhosts = [\"x.localhost\"]\n\
+                       upstreams = [\"127.0.0.1:1\"]\n";
+        assert_eq!(
+            refused_key(&format!("{service}tls = true\n")),
+            "services[0].sni"
+        );
+        assert_eq!(
+            refused_key(&format!("{service}sni = \"x.internal\"\n")),
+            "services[0].tls"
+        );
+        assert_eq!(
+            refused_key(&format!(
+                "{service}tls = true\nsni = \"x.internal\"\nca_file = \"/no/such/ca.pem\"\n"
+            )),
+            "services[0].ca_file"
+        );
+        assert_eq!(
+            refused_key(&format!(
+                "{service}tls = true\nsni = \"x.internal\"\nclient_cert = \"/etc/hostname\"\n"
+            )),
+            "services[0].client_cert"
+        );
+        assert!(
+            crate::config::from_toml(&format!("{service}tls = true\nsni = \"x.internal\"\n"))
+                .is_ok()
+        );
     }
 
     #[test]

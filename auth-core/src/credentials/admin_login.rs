@@ -81,6 +81,11 @@ impl Credentials<'_> {
                 .failed_admin(db, &id, &client, attempt, now)
                 .await?;
             // A wrong password is a failed login, or, the one that locks, the lockout itself.
+            if locked.is_some()
+                && let Some(meter) = crate::measure::meter()
+            {
+                meter.lockout("admin_password");
+            }
             let entry = match locked {
                 Some(until) => AuditEntry::new(Actor::Anonymous, AuditAction::AdminLocked)
                     .detail("locked_until", until.to_string()),

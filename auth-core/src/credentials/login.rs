@@ -130,6 +130,17 @@ impl Credentials<'_> {
                     .enqueue(&mut db.clone(), now)
                     .await?;
                     core.mailer.wake();
+                    if let Some(meter) = crate::measure::meter() {
+                        meter.lockout("password");
+                    }
+                    crate::events::Event::about_user(
+                        "user.locked",
+                        user.id,
+                        serde_json::json!({ "user_id": user.id, "method": "password",
+                                            "locked_until": until.to_string() }),
+                    )
+                    .enqueue(&mut db.clone(), now)
+                    .await?;
                 }
                 self.history(Some(user.id), Some("INVALID_CREDENTIALS"), context)
                     .await?;

@@ -1,6 +1,8 @@
 //! Domain events (`user.registered`, `user.approved`, …) through an outbox: each is written in the
-//! same transaction as the change it announces, then published to a Redis Stream by
-//! [`publish_forever`], at least once and in order. Without Redis they stay in the outbox.
+//! same transaction as the change it announces, then delivered to the configured webhooks
+//! ([`webhooks`], with either database) and, with Redis, published to a Redis Stream by
+//! [`publish_forever`], at least once and in order. Delivered events are removed after
+//! `events.retention_days`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,11 @@ use crate::store::ephemeral::{Ephemeral, RedisStore};
 use crate::store::sql::{Db, Executor};
 
 mod store;
+pub mod webhooks;
+
+/// Every event type, as webhooks subscribe to them. Each one's `data` is documented in the
+/// OpenAPI document's `webhooks`.
+pub use crate::config::webhooks::EVENT_TYPES as KINDS;
 
 /// The Redis Stream (after the key prefix) events are published to.
 pub const STREAM: &str = "events";

@@ -32,6 +32,9 @@ pub struct LoginAttempt<'a> {
 
 impl LoginAttempt<'_> {
     pub async fn record(self, ex: &mut dyn Executor, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(meter) = crate::measure::meter() {
+            meter.login(self.method.as_str(), self.failure.unwrap_or("success"));
+        }
         store::insert(ex, &self, at).await
     }
 }

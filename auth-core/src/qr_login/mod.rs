@@ -183,6 +183,7 @@ impl<'a> QrLogin<'a> {
             return Err(Error::internal("a fresh QR token collided"));
         }
         let scan_url = self.scan_url(token.expose());
+        count_challenge("created");
         Ok(NewChallenge {
             qr_svg: image::svg(&scan_url)?,
             qr_png_base64: image::png_base64(&scan_url)?,
@@ -242,7 +243,10 @@ impl<'a> QrLogin<'a> {
         let store = self.core.base.stores.ephemeral.as_ref();
         let (challenge, before) = Challenge::load(store, token).await?;
         match challenge.stage {
-            Stage::Pending if now >= challenge.expires_at => return Err(Error::QrExpired),
+            Stage::Pending if now >= challenge.expires_at => {
+                count_challenge("expired");
+                return Err(Error::QrExpired);
+            }
             Stage::Pending => {}
             Stage::Scanned | Stage::Used => return Err(Error::QrAlreadyScanned),
         }
@@ -263,6 +267,7 @@ impl<'a> QrLogin<'a> {
             .from_client(context)
             .write(&mut self.core.base.stores.db.clone(), now)
             .await?;
+        count_challenge("scanned");
         Ok(ScanResult {
             pin,
             expires_in: pin_ttl,
@@ -275,5 +280,12 @@ impl<'a> QrLogin<'a> {
                 user_agent: challenge.requested_user_agent,
             },
         })
+    }
+}
+
+/// Tells the installed meter, if any, that a challenge moved on.
+pub(crate) fn count_challenge(outcome: &str) {
+    if let Some(meter) = crate::measure::meter() {
+        meter.qr_challenge(outcome);
     }
 }

@@ -70,6 +70,9 @@ impl QrLogin<'_> {
             .admit(db, USER_PINS, &user_id.to_string(), now)
             .await?;
         if !constant_time_eq(pin_mac.as_bytes(), self.pin_mac(token, pin).as_bytes()) {
+            if let Some(meter) = crate::measure::meter() {
+                meter.pin_failure();
+            }
             if let Some(until) = core
                 .credentials
                 .lockout
@@ -83,9 +86,23 @@ impl QrLogin<'_> {
                     .detail("locked_until", until.to_string())
                     .write(&mut db.clone(), now)
                     .await?;
+                if let Some(meter) = crate::measure::meter() {
+                    meter.lockout("pin");
+                }
+                crate::events::Event::about_user(
+                    "user.locked",
+                    user_id,
+                    serde_json::json!({ "user_id": user_id, "method": "pin",
+                                        "locked_until": until.to_string() }),
+                )
+                .enqueue(&mut db.clone(), now)
+                .await?;
             }
             self.history(user_id, &service.slug, Some("PIN_INVALID"), context)
                 .await?;
+            if attempts >= max {
+                super::count_challenge("locked");
+            }
             return Err(if attempts >= max {
                 Error::QrLocked
             } else {
@@ -123,8 +140,11 @@ impl QrLogin<'_> {
             .await?;
             return Err(refusal);
         }
-        self.start_session(&user, service, schedule.closes_at, context)
-            .await
+        let login = self
+            .start_session(&user, service, schedule.closes_at, context)
+            .await?;
+        super::count_challenge("completed");
+        Ok(login)
     }
 
     async fn start_session(

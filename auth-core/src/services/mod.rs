@@ -117,6 +117,12 @@ impl<'a> Services<'a> {
         context: &RequestContext,
     ) -> Result<ServiceWithKey> {
         check(&new, &self.core.config.gateway.own_hosts())?;
+        if new.has_tls_settings() {
+            return Err(Error::invalid(
+                "tls",
+                "upstream TLS is set in the configuration file's [[services]]",
+            ));
+        }
         let existing = self.list().await?;
         if existing.iter().any(|s| s.slug == new.slug) {
             return Err(Error::Conflict(format!("the slug `{}` is taken", new.slug)));

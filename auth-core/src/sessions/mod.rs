@@ -17,6 +17,7 @@ use crate::audit::{AuditAction, AuditEntry};
 use crate::clock::SharedClock;
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
+use crate::events::Event;
 use crate::ids::{AdminId, SessionId, UserId};
 use crate::store::Ephemeral;
 use crate::store::sql::Db;
@@ -212,7 +213,13 @@ impl Sessions {
             self.clock.now(),
         )
         .await?;
-        self.revoke(id).await
+        let session = self.revoke(id).await?;
+        if let Some(session) = &session {
+            revoked_event(session, reason, None)
+                .enqueue(&mut self.db.clone(), self.clock.now())
+                .await?;
+        }
+        Ok(session)
     }
 
     /// Ends every session and refresh family of `subject` but `keep`; returns how many sessions
@@ -257,6 +264,9 @@ impl Sessions {
             .from_client(context)
             .detail("session", id.to_string())
             .write(&mut tx, now)
+            .await?;
+        revoked_event(&session, "revoked by an admin", admin.actor().id())
+            .enqueue(&mut tx, now)
             .await?;
         tx.commit().await?;
         self.revoke(&id).await?;
@@ -312,6 +322,11 @@ impl Sessions {
             .detail("sessions", live.len())
             .write(&mut tx, now)
             .await?;
+        for session in &live {
+            revoked_event(session, "revoked by an admin", admin.actor().id())
+                .enqueue(&mut tx, now)
+                .await?;
+        }
         tx.commit().await?;
         for session in &live {
             self.revoke(&session.id).await?;
@@ -358,5 +373,24 @@ impl Sessions {
         }
         sessions.sort_by_key(|s| s.created_at);
         Ok(sessions)
+    }
+}
+
+/// `session.revoked`: which session of whom ended, why, and the admin who ended it, if one did.
+fn revoked_event(session: &Session, reason: &str, by: Option<String>) -> Event {
+    Event {
+        kind: "session.revoked",
+        user_id: match session.subject {
+            Subject::User(id) => Some(id),
+            Subject::Admin(_) => None,
+        },
+        payload: serde_json::json!({
+            "session_id": session.id.to_string(),
+            "subject_kind": session.subject.kind(),
+            "subject_id": session.subject.id_string(),
+            "reason": reason,
+            "audience": session.audience,
+            "revoked_by": by,
+        }),
     }
 }

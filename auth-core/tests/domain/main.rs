@@ -14,3 +14,4 @@ mod passwords;
 mod qr;
 mod retention;
 mod tokens;
+mod webhooks;

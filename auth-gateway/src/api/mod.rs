@@ -15,6 +15,8 @@ mod services;
 mod sessions;
 mod system;
 mod users;
+mod webhook_events;
+mod webhooks;
 
 use auth_core::Error;
 use axum::Router;
@@ -85,6 +87,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::unlock))
         .routes(routes!(history::audit))
         .routes(routes!(mail::undelivered))
+        .routes(routes!(webhooks::deliveries))
         .routes(routes!(sessions::sessions, sessions::revoke_sessions))
         .routes(routes!(sessions::revoke_session))
         .routes(routes!(history::login_history))
@@ -108,7 +111,7 @@ fn documented() -> OpenApiRouter<AppState> {
 /// The OpenAPI document of the API, as `GET /api/openapi.json` serves it. The HTML pages are not
 /// part of it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    openapi::complete(documented().into_openapi())
+    openapi::complete(webhook_events::describe(documented().into_openapi()))
 }
 
 /// Every route of the API as (method, path pattern), from the same routes the router serves.

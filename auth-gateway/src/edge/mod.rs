@@ -16,9 +16,12 @@ pub mod hygiene;
 pub mod identity;
 pub mod limits;
 pub mod listener;
+pub mod request_id;
 pub mod respond;
 pub mod routing;
 mod service;
+mod upstream;
+pub mod upstream_tls;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -78,6 +81,10 @@ pub struct RequestCtx {
     warning: Option<closing::Warning>,
     /// The banner going into this answer's body.
     banner: Option<closing::banner::Inserter>,
+    /// Passed to the service as `X-Request-Id` and logged.
+    request_id: String,
+    /// The span of this request: the core's log lines about it carry its id.
+    span: Option<tracing::Span>,
 }
 
 impl Gateway {
@@ -175,37 +182,13 @@ fn query_suffix(head: &RequestHeader) -> String {
         .unwrap_or_default()
 }
 
-#[async_trait]
-impl ProxyHttp for Gateway {
-    type CTX = RequestCtx;
-
-    fn new_ctx(&self) -> RequestCtx {
-        RequestCtx {
-            label: "gateway",
-            ..RequestCtx::default()
-        }
-    }
-
-    async fn request_filter(
+impl Gateway {
+    /// The steps of the request path, in order, inside the request's span.
+    async fn filter_request(
         &self,
         session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<bool> {
-        ctx.started = Some(Instant::now());
-        ctx.tls = session.digest().is_some_and(|d| d.ssl_digest.is_some());
-        let head = session.req_header();
-        if let Some(peer) = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .map(|a| a.ip())
-        {
-            let forwarded = head
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok());
-            ctx.client_ip = Some(self.trusted.client_ip(peer, forwarded));
-        }
         let raw_conflict = match session.as_downstream() {
             pingora::protocols::http::ServerSession::H1(h1) => {
                 hygiene::raw_head_has_both_lengths(&h1.get_headers_raw_bytes())
@@ -256,21 +239,52 @@ impl ProxyHttp for Gateway {
             route => self.serve_service(session, ctx, route, &hours).await,
         }
     }
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            label: "gateway",
+            ..RequestCtx::default()
+        }
+    }
+
+    async fn request_filter(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<bool> {
+        ctx.started = Some(Instant::now());
+        ctx.tls = session.digest().is_some_and(|d| d.ssl_digest.is_some());
+        let head = session.req_header();
+        let peer = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip());
+        if let Some(peer) = peer {
+            let forwarded = head
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok());
+            ctx.client_ip = Some(self.trusted.client_ip(peer, forwarded));
+        }
+        let from_proxy = peer.is_some_and(|peer| self.trusted.trusts(peer));
+        ctx.request_id = request_id::for_request(&head.headers, from_proxy);
+        let span = tracing::info_span!("request", request_id = %ctx.request_id);
+        ctx.span = Some(span.clone());
+        tracing::Instrument::instrument(self.filter_request(session, ctx), span).await
+    }
 
     async fn upstream_peer(
         &self,
         _session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<Box<HttpPeer>> {
-        let backend = ctx
-            .upstream
-            .as_ref()
-            .ok_or_else(|| pingora::Error::new_str("no upstream chosen"))?;
-        Ok(Box::new(HttpPeer::new(
-            backend.addr.clone(),
-            false,
-            String::new(),
-        )))
+        self.peer_for(ctx)
     }
 
     async fn upstream_request_filter(
@@ -279,39 +293,8 @@ impl ProxyHttp for Gateway {
         upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
-        let Some(Route::Service {
-            route,
-            forwarded_path,
-            base,
-        }) = &ctx.route
-        else {
-            return Err(pingora::Error::new_str("no service route"));
-        };
-        let target = match upstream.uri.query() {
-            Some(query) => format!("{forwarded_path}?{query}"),
-            None => forwarded_path.clone(),
-        };
-        let uri = target
-            .parse::<http::Uri>()
-            .map_err(|_| pingora::Error::new_str("bad forwarded path"))?;
-        upstream.set_uri(uri);
-        let assertion = match &ctx.identity {
-            Some(identity) => Some(
-                self.core
-                    .credentials()
-                    .assertion(identity, &route.service.slug)
-                    .map_err(|_| pingora::Error::new_str("cannot sign the assertion"))?,
-            ),
-            None => None,
-        };
-        let forwarding = identity::Forwarding {
-            client_ip: ctx.client_ip,
-            host: &ctx.host,
-            tls: ctx.tls,
-            prefix: base,
-        };
-        let identity = ctx.identity.as_ref().zip(assertion.as_deref());
-        identity::decorate(upstream, &forwarding, identity)?;
+        self.decorate_upstream(upstream, ctx)?;
+        upstream.insert_header(request_id::HEADER, ctx.request_id.as_str())?;
         if let Some(standing) = &ctx.standing {
             closing::decorate::request_headers(upstream, standing)?;
         }
@@ -338,6 +321,7 @@ impl ProxyHttp for Gateway {
         if ctx.tls {
             respond::strict_transport(response)?;
         }
+        response.insert_header(request_id::HEADER, ctx.request_id.as_str())?;
         self.drop_planted_cookies(response, ctx)?;
         self.prepare_banner(session, response, ctx)
     }
@@ -395,6 +379,7 @@ impl ProxyHttp for Gateway {
             client_ip = ?ctx.client_ip,
             user_id = ?ctx.identity.as_ref().map(|i| i.user_id),
             refusal = ctx.refusal.unwrap_or(""),
+            request_id = %ctx.request_id,
             duration_ms = (elapsed * 1000.0).round() as u64,
         );
     }

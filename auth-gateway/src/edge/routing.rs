@@ -17,6 +17,11 @@ use pingora::lb::health_check::TcpHealthCheck;
 use pingora::lb::selection::RoundRobin;
 use pingora::lb::{Backend, LoadBalancer};
 
+use super::upstream_tls::UpstreamTls;
+
+/// Upstream TLS settings by service slug, from the configuration.
+pub type TlsBySlug = HashMap<String, UpstreamTls>;
+
 const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(2);
 const RELOAD_EVERY: Duration = Duration::from_secs(15);
 
@@ -24,6 +29,8 @@ const RELOAD_EVERY: Duration = Duration::from_secs(15);
 pub struct ServiceRoute {
     pub service: Service,
     pub upstreams: LoadBalancer<RoundRobin>,
+    /// Set when the upstreams are reached over TLS.
+    pub tls: Option<UpstreamTls>,
 }
 
 impl std::fmt::Debug for ServiceRoute {
@@ -35,18 +42,28 @@ impl std::fmt::Debug for ServiceRoute {
 }
 
 impl ServiceRoute {
-    fn new(service: Service) -> std::io::Result<ServiceRoute> {
+    fn new(service: Service, tls: Option<UpstreamTls>) -> std::io::Result<ServiceRoute> {
         let addrs: Vec<SocketAddr> = service
             .upstreams
             .iter()
             .filter_map(|u| u.parse().ok())
             .collect();
         let mut upstreams = LoadBalancer::try_from_iter(addrs)?;
-        let mut check = TcpHealthCheck::new();
-        check.consecutive_failure = 1;
-        check.consecutive_success = 1;
-        upstreams.set_health_check(check);
-        Ok(ServiceRoute { service, upstreams })
+        match &tls {
+            // Over the same TLS as requests, so a bad certificate shows as unhealthy.
+            Some(tls) => upstreams.set_health_check(Box::new(tls.health_check())),
+            None => {
+                let mut check = TcpHealthCheck::new();
+                check.consecutive_failure = 1;
+                check.consecutive_success = 1;
+                upstreams.set_health_check(check);
+            }
+        }
+        Ok(ServiceRoute {
+            service,
+            upstreams,
+            tls,
+        })
     }
 
     /// A healthy upstream, taking turns.
@@ -82,6 +99,15 @@ pub struct RouteTable {
 
 impl RouteTable {
     pub fn build(services: &[Service], gateway_hosts: &[String]) -> std::io::Result<RouteTable> {
+        Self::build_with_tls(services, gateway_hosts, &TlsBySlug::new())
+    }
+
+    /// Like [`RouteTable::build`], reaching the services named in `tls` over TLS.
+    pub fn build_with_tls(
+        services: &[Service],
+        gateway_hosts: &[String],
+        tls: &TlsBySlug,
+    ) -> std::io::Result<RouteTable> {
         let mut table = RouteTable {
             gateway_hosts: gateway_hosts
                 .iter()
@@ -90,7 +116,10 @@ impl RouteTable {
             ..RouteTable::default()
         };
         for service in services {
-            let route = Arc::new(ServiceRoute::new(service.clone())?);
+            let route = Arc::new(ServiceRoute::new(
+                service.clone(),
+                tls.get(&service.slug).cloned(),
+            )?);
             for host in &service.hosts {
                 table
                     .by_host
@@ -152,13 +181,24 @@ impl RouteTable {
 pub struct Routes {
     table: RwLock<Arc<RouteTable>>,
     gateway_hosts: Vec<String>,
+    /// Read from the configuration file at start and again on `SIGHUP`.
+    tls: RwLock<Arc<TlsBySlug>>,
 }
 
 impl Routes {
-    pub fn new(services: &[Service], gateway_hosts: Vec<String>) -> std::io::Result<Routes> {
+    pub fn new(
+        services: &[Service],
+        gateway_hosts: Vec<String>,
+        tls: TlsBySlug,
+    ) -> std::io::Result<Routes> {
         Ok(Routes {
-            table: RwLock::new(Arc::new(RouteTable::build(services, &gateway_hosts)?)),
+            table: RwLock::new(Arc::new(RouteTable::build_with_tls(
+                services,
+                &gateway_hosts,
+                &tls,
+            )?)),
             gateway_hosts,
+            tls: RwLock::new(Arc::new(tls)),
         })
     }
 
@@ -169,8 +209,14 @@ impl Routes {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
+    /// Rebuilds the table from `services`, with the upstream TLS in force.
     pub fn replace(&self, services: &[Service]) {
-        match RouteTable::build(services, &self.gateway_hosts) {
+        let tls = self
+            .tls
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        match RouteTable::build_with_tls(services, &self.gateway_hosts, &tls) {
             Ok(table) => {
                 if let Ok(mut current) = self.table.write() {
                     *current = Arc::new(table);
@@ -178,6 +224,16 @@ impl Routes {
             }
             Err(err) => tracing::warn!(%err, "could not rebuild the route table"),
         }
+    }
+
+    /// Takes a new upstream TLS map (a reloaded configuration) and rebuilds the table with it, so
+    /// a service whose entry gained `tls = true` is never reached over plain HTTP.
+    pub fn replace_with_tls(&self, services: &[Service], tls: TlsBySlug) {
+        match self.tls.write() {
+            Ok(mut current) => *current = Arc::new(tls),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(tls),
+        }
+        self.replace(services);
     }
 
     /// Rebuilds the table when a service changes (announced by any gateway) and every few seconds.
@@ -192,8 +248,8 @@ impl Routes {
         });
     }
 
-    /// Checks every upstream of every service, forever.
-    pub async fn check_health_forever(self: Arc<Self>) {
+    /// Checks every upstream of every service, forever, and reports each one's health.
+    pub async fn check_health_forever(self: Arc<Self>, metrics: Arc<crate::web::metrics::Metrics>) {
         loop {
             let table = self.current();
             let mut seen = HashSet::new();
@@ -203,7 +259,15 @@ impl Routes {
                 .cloned()
                 .collect();
             for route in distinct {
-                route.upstreams.backends().run_health_check(true).await;
+                let backends = route.upstreams.backends();
+                backends.run_health_check(true).await;
+                for backend in backends.get_backend().iter() {
+                    metrics.upstream_health(
+                        &route.service.slug,
+                        &backend.addr.to_string(),
+                        backends.ready(backend),
+                    );
+                }
             }
             tokio::time::sleep(HEALTH_CHECK_EVERY).await;
         }

@@ -1,9 +1,14 @@
 //! Prometheus metrics of the edge: requests by service and status, refusals by reason, a latency
-//! histogram, the gateway cookies services tried to set, and connections (open now, refused at
-//! accept, closed for a slow request head), rendered as text at `/metrics`.
+//! histogram, the gateway cookies services tried to set, connections (open now, refused at
+//! accept, closed for a slow request head) and upstream health; and of the core, through its
+//! [`Meter`]: logins, lockouts, QR challenges, wrong PINs, webhook attempts and store latency.
+//! Rendered as text at `/metrics`.
+
+use auth_core::measure::Meter;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The gateway's metrics.
@@ -16,6 +21,13 @@ pub struct Metrics {
     connections_open: IntGauge,
     connections_refused: IntCounterVec,
     connections_cut: IntCounterVec,
+    upstream_healthy: IntGaugeVec,
+    logins: IntCounterVec,
+    lockouts: IntCounterVec,
+    qr_challenges: IntCounterVec,
+    pin_failures: IntCounter,
+    webhook_attempts: IntCounterVec,
+    store_latency: HistogramVec,
 }
 
 impl Metrics {
@@ -79,6 +91,53 @@ impl Metrics {
             &["reason"],
         )
         .expect("valid metric");
+        let upstream_healthy = IntGaugeVec::new(
+            Opts::new(
+                "gateway_upstream_healthy",
+                "1 when the last health check of a service's upstream passed, else 0.",
+            ),
+            &["service", "upstream"],
+        )
+        .expect("valid metric");
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
+        };
+        let logins = counter(
+            "auth_logins_total",
+            "Login attempts, by method (password, qr, pat) and outcome (success or the \
+             refusal's code).",
+            &["method", "outcome"],
+        );
+        let lockouts = counter(
+            "auth_lockouts_total",
+            "Accounts locked by too many wrong passwords or PINs, by kind.",
+            &["kind"],
+        );
+        let qr_challenges = counter(
+            "auth_qr_challenges_total",
+            "QR challenges by what happened to them: created, scanned, completed, expired, \
+             locked.",
+            &["outcome"],
+        );
+        let pin_failures =
+            IntCounter::new("auth_pin_failures_total", "Wrong PINs typed.").expect("valid metric");
+        let webhook_attempts = counter(
+            "auth_webhook_attempts_total",
+            "Attempts to deliver an event to a webhook, by outcome (delivered, retrying, \
+             given_up).",
+            &["outcome"],
+        );
+        let store_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "auth_store_duration_seconds",
+                "Time of one call to a store, by store (sql, redis).",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["store"],
+        )
+        .expect("valid metric");
         let registry = Registry::new();
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
@@ -88,6 +147,13 @@ impl Metrics {
             Box::new(connections_open.clone()),
             Box::new(connections_refused.clone()),
             Box::new(connections_cut.clone()),
+            Box::new(upstream_healthy.clone()),
+            Box::new(logins.clone()),
+            Box::new(lockouts.clone()),
+            Box::new(qr_challenges.clone()),
+            Box::new(pin_failures.clone()),
+            Box::new(webhook_attempts.clone()),
+            Box::new(store_latency.clone()),
         ] {
             registry
                 .register(metric)
@@ -102,7 +168,21 @@ impl Metrics {
             connections_open,
             connections_refused,
             connections_cut,
+            upstream_healthy,
+            logins,
+            lockouts,
+            qr_challenges,
+            pin_failures,
+            webhook_attempts,
+            store_latency,
         }
+    }
+
+    /// The last health check of `upstream` of `service` passed (or not).
+    pub fn upstream_health(&self, service: &str, upstream: &str, healthy: bool) {
+        self.upstream_healthy
+            .with_label_values(&[service, upstream])
+            .set(i64::from(healthy));
     }
 
     /// A client connection was admitted.
@@ -146,6 +226,34 @@ impl Metrics {
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Meter for Metrics {
+    fn login(&self, method: &str, outcome: &str) {
+        self.logins.with_label_values(&[method, outcome]).inc();
+    }
+
+    fn lockout(&self, kind: &str) {
+        self.lockouts.with_label_values(&[kind]).inc();
+    }
+
+    fn qr_challenge(&self, outcome: &str) {
+        self.qr_challenges.with_label_values(&[outcome]).inc();
+    }
+
+    fn pin_failure(&self) {
+        self.pin_failures.inc();
+    }
+
+    fn webhook_attempt(&self, outcome: &str) {
+        self.webhook_attempts.with_label_values(&[outcome]).inc();
+    }
+
+    fn store_call(&self, store: &str, seconds: f64) {
+        self.store_latency
+            .with_label_values(&[store])
+            .observe(seconds);
     }
 }
 

@@ -316,6 +316,13 @@ pub const ROUTES: &[RoutePolicy] = &[
     ),
     rule("GET", "/api/admin/audit", Unlimited, OPEN, READ),
     rule("GET", "/api/admin/mail", Unlimited, OPEN, READ),
+    rule(
+        "GET",
+        "/api/admin/webhooks/deliveries",
+        Unlimited,
+        OPEN,
+        READ,
+    ),
     rule("GET", "/api/admin/sessions", Unlimited, OPEN, READ),
     rule("DELETE", "/api/admin/sessions", Unlimited, OPEN, WRITE),
     rule("DELETE", "/api/admin/sessions/{id}", Unlimited, OPEN, WRITE),

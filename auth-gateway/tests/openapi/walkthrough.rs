@@ -545,6 +545,12 @@ async fn account_management(api: &Api, admin: &str, user_id: &str) {
     api.at("get", "/api/admin/audit", admin, None)
         .await
         .expect(200);
+    let deliveries = "/api/admin/webhooks/deliveries";
+    api.at("get", deliveries, admin, None).await.expect(200);
+    let path = "/api/admin/webhooks/deliveries?per_page=201";
+    api.call("get", deliveries, path, admin, None)
+        .await
+        .expect(422);
     let history = "/api/admin/login-history";
     api.at("get", history, admin, None).await.expect(200);
     let summary = "/api/admin/login-history/summary";

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::PostgresConfig;
+use crate::measure::StoreTimer;
 use crate::store::StoreError;
 
 pub use filter::Filter;
@@ -100,6 +101,7 @@ impl Db {
 
     /// Runs a statement that returns rows.
     pub async fn query(&self, sql: &str, params: Vec<SqlValue>) -> Result<Vec<Row>, StoreError> {
+        let _timer = StoreTimer::start("sql");
         self.engine.query(sql, params).await
     }
 
@@ -109,6 +111,7 @@ impl Db {
         sql: &str,
         params: Vec<SqlValue>,
     ) -> Result<Option<Row>, StoreError> {
+        let _timer = StoreTimer::start("sql");
         Ok(self.engine.query(sql, params).await?.into_iter().next())
     }
 
@@ -149,6 +152,7 @@ impl Db {
 
     /// Runs a statement; returns the number of rows it changed.
     pub async fn execute(&self, sql: &str, params: Vec<SqlValue>) -> Result<u64, StoreError> {
+        let _timer = StoreTimer::start("sql");
         self.engine.execute(sql, params).await
     }
 
@@ -171,6 +175,7 @@ impl Tx {
         sql: &str,
         params: Vec<SqlValue>,
     ) -> Result<Vec<Row>, StoreError> {
+        let _timer = StoreTimer::start("sql");
         self.inner.query(sql, params).await
     }
 
@@ -179,14 +184,17 @@ impl Tx {
         sql: &str,
         params: Vec<SqlValue>,
     ) -> Result<Option<Row>, StoreError> {
+        let _timer = StoreTimer::start("sql");
         Ok(self.inner.query(sql, params).await?.into_iter().next())
     }
 
     pub async fn execute(&mut self, sql: &str, params: Vec<SqlValue>) -> Result<u64, StoreError> {
+        let _timer = StoreTimer::start("sql");
         self.inner.execute(sql, params).await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
+        let _timer = StoreTimer::start("sql");
         self.inner.commit().await
     }
 }

@@ -25,6 +25,7 @@ use tokio::sync::broadcast;
 
 use super::Ephemeral;
 use crate::config::RedisConfig;
+use crate::measure::StoreTimer;
 use crate::store::StoreError;
 
 pub use self::connection::RedisConnection;
@@ -120,6 +121,7 @@ impl RedisStore {
         &self,
         cmd: Cmd,
     ) -> redis::RedisResult<Result<T, StoreError>> {
+        let _timer = StoreTimer::start("redis");
         let mut conn = self.conn.clone();
         let Some((replicas, timeout_ms)) = self.wait else {
             return cmd.query_async(&mut conn).await.map(Ok);
@@ -255,6 +257,7 @@ impl Ephemeral for RedisStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let _timer = StoreTimer::start("redis");
         let mut conn = self.conn.clone();
         conn.get(self.key(key)).await.map_err(map_error)
     }

@@ -1,0 +1,144 @@
+//! TLS to a service on another machine: a TLS upstream started here with its own CA (made with
+//! rcgen), reached by the gateway with that CA and the right name, and refused, closed, with
+//! another CA or another name.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::flows::{active_person, admin_token, qr_session};
+use crate::harness::{Storage, System, json as read};
+
+/// A CA, as PEM, and what it signs with.
+fn certificate_authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+}
+
+/// Starts a TLS server for `upstream.test`, signed by `ca`, answering every request with a JSON
+/// body naming the path it got.
+async fn tls_upstream(ca: &CertifiedIssuer<'static, KeyPair>) -> SocketAddr {
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["upstream.test".to_string()])
+        .unwrap()
+        .signed_by(&key, ca)
+        .unwrap();
+    let chain = vec![rustls::pki_types::CertificateDer::from(cert.der().to_vec())];
+    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head);
+                let path = text.split_whitespace().nth(1).unwrap_or("").to_string();
+                let body = serde_json::json!({ "over_tls": true, "path": path }).to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                     connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_upstream_is_reached_with_its_ca_and_refused_with_another_ca_or_name() {
+    let ca = certificate_authority("upstream CA");
+    let other_ca = certificate_authority("some other CA");
+    let upstream = tls_upstream(&ca).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ca_file, other_file) = (dir.path().join("ca.pem"), dir.path().join("other.pem"));
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    std::fs::write(&other_file, other_ca.pem()).unwrap();
+    let service = |slug: &str, sni: &str, ca: &std::path::Path| {
+        format!(
+            "[[services]]\nslug = \"{slug}\"\nname = \"{slug}\"\nhosts = [\"{slug}.localhost\"]\n\
+             upstreams = [\"{upstream}\"]\ntls = true\nsni = \"{sni}\"\nca_file = \"{}\"\n",
+            ca.display()
+        )
+    };
+    let system = System::start_with_mail(
+        Storage::Embedded,
+        &format!(
+            "{}{}{}",
+            service("secure", "upstream.test", &ca_file),
+            service("wrong-ca", "upstream.test", &other_file),
+            service("wrong-name", "elsewhere.test", &ca_file),
+        ),
+    );
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let gateway = SocketAddr::from(([127, 0, 0, 1], system.gateway.port));
+    let client = reqwest::Client::builder()
+        .resolve("secure.localhost", gateway)
+        .resolve("wrong-ca.localhost", gateway)
+        .resolve("wrong-name.localhost", gateway)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |slug: &'static str, session: String| {
+        let client = client.clone();
+        let url = system.host_url(&format!("{slug}.localhost"), "/over/there");
+        async move {
+            let response = client
+                .get(url)
+                .header("cookie", format!("auth_session={session}"))
+                .send()
+                .await
+                .unwrap();
+            read(response).await
+        }
+    };
+
+    let session = qr_session(&system, &admin, &person, "secure").await;
+    let (status, body) = get("secure", session).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["over_tls"], true);
+    assert_eq!(body["path"], "/over/there");
+
+    for slug in ["wrong-ca", "wrong-name"] {
+        let session = qr_session(&system, &admin, &person, slug).await;
+        let (status, body): (u16, Value) = get(slug, session).await;
+        assert!(status == 502 || status == 503, "{slug}: {status} {body}");
+        assert_eq!(body["success"], false, "{slug}: {body}");
+        assert!(body["error"]["code"].is_string(), "{slug}: {body}");
+        assert_ne!(body["over_tls"], true);
+    }
+}
