@@ -1,5 +1,6 @@
 //! `auth-gateway check-config`: loads and validates a configuration, then tries what it points
-//! at (the database, Redis, the SMTP server or the outbox folder, the master key) and prints one
+//! at (the database, Redis, the SMTP server or the outbox folder, the master key, the upstream TLS
+//! files) and prints one
 //! line for each, so an operator finds every problem before starting the gateway.
 
 use std::process::ExitCode;
@@ -85,6 +86,12 @@ fn master_key(config: &Config) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+fn upstream_tls(config: &Config) -> Result<String, String> {
+    crate::edge::upstream_tls::by_slug(config)
+        .map(|tls| format!("{} service(s) reached over TLS, their files load", tls.len()))
+        .map_err(|e| e.to_string())
+}
+
 /// Prints one line per check; the exit code is 0 when all passed, 1 when one failed.
 pub fn run(config: &Config) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -109,6 +116,10 @@ pub fn run(config: &Config) -> anyhow::Result<ExitCode> {
         lines.push(Line {
             what: "master key",
             outcome: master_key(config),
+        });
+        lines.push(Line {
+            what: "tls",
+            outcome: upstream_tls(config),
         });
         lines
     });

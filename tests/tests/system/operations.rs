@@ -118,12 +118,16 @@ fn check_config_passes_a_good_configuration_and_names_what_is_wrong_in_a_bad_one
         "ok    database",
         "ok    redis",
         "ok    mail",
+        "ok    tls",
         "all checks passed",
     ] {
         assert!(output.contains(line), "{line:?} missing in:\n{output}");
     }
 
-    // Reachable-looking but dead: nothing listens on these ports.
+    // Reachable-looking but dead: nothing listens on these ports; and a service's CA file exists
+    // (so the configuration validates) but holds no certificate.
+    let not_a_ca = dir.path().join("not-a-ca.pem");
+    std::fs::write(&not_a_ca, "this is not PEM\n").unwrap();
     let dead = dir.path().join("dead.toml");
     std::fs::write(
         &dead,
@@ -132,8 +136,12 @@ fn check_config_passes_a_good_configuration_and_names_what_is_wrong_in_a_bad_one
              [storage.postgres]\nurl = \"postgres://auth@127.0.0.1:{pg}/auth\"\n\
              connect_timeout_secs = 1\n\
              [redis]\nurl = \"redis://127.0.0.1:{redis}\"\n\
-             [mail]\nsmtp_url = \"smtp://127.0.0.1:{smtp}\"\n",
+             [mail]\nsmtp_url = \"smtp://127.0.0.1:{smtp}\"\n\
+             [[services]]\nslug = \"billing\"\nname = \"Billing\"\n\
+             hosts = [\"billing.localhost\"]\nupstreams = [\"127.0.0.1:1\"]\n\
+             tls = true\nsni = \"billing.internal\"\nca_file = \"{ca}\"\n",
             data = dir.path().join("data").display(),
+            ca = not_a_ca.display(),
             pg = free_port(),
             redis = free_port(),
             smtp = free_port(),
@@ -150,7 +158,8 @@ fn check_config_passes_a_good_configuration_and_names_what_is_wrong_in_a_bad_one
         "FAIL  database",
         "FAIL  redis",
         "FAIL  mail",
-        "3 check(s) failed",
+        "FAIL  tls",
+        "4 check(s) failed",
     ] {
         assert!(output.contains(line), "{line:?} missing in:\n{output}");
     }
