@@ -551,6 +551,14 @@ async fn account_management(api: &Api, admin: &str, user_id: &str) {
     api.call("get", deliveries, path, admin, None)
         .await
         .expect(422);
+    let mail = "/api/admin/mail";
+    api.at("get", mail, admin, None).await.expect(200);
+    api.call("get", mail, "/api/admin/mail?state=failed", admin, None)
+        .await
+        .expect(200);
+    api.call("get", mail, "/api/admin/mail?state=lost", admin, None)
+        .await
+        .expect(422);
     let history = "/api/admin/login-history";
     api.at("get", history, admin, None).await.expect(200);
     let summary = "/api/admin/login-history/summary";
