@@ -88,7 +88,12 @@ fn master_key(config: &Config) -> Result<String, String> {
 
 fn upstream_tls(config: &Config) -> Result<String, String> {
     crate::edge::upstream_tls::by_slug(config)
-        .map(|tls| format!("{} service(s) reached over TLS, their files load", tls.len()))
+        .map(|tls| {
+            format!(
+                "{} service(s) reached over TLS, their files load",
+                tls.len()
+            )
+        })
         .map_err(|e| e.to_string())
 }
 
