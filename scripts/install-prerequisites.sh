@@ -8,6 +8,9 @@
 #          the SMTP server mail tests deliver to; PyJWT, which checks our tokens; schemathesis,
 #          which tests the API against its OpenAPI document), and what fuzzing needs
 #   fuzz:  build + a C++ compiler (libFuzzer is compiled from source) and cargo-fuzz
+#   bench: build + what bench/ runs: wrk, nginx (origin and comparison proxy), valgrind
+#          (bench/instructions.sh), redis-server, curl, and FastAPI with uvicorn and PyJWT (the
+#          auth_request stack bench/peer.sh compares against)
 set -euo pipefail
 
 what="${1:-test}"
@@ -50,8 +53,26 @@ if [ "$what" = "test" ]; then
     # npm installs axe-core, which the page tests run inside Chromium.
     command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
+if [ "$what" = "bench" ]; then
+    command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+    command -v nginx >/dev/null 2>&1 || packages+=(nginx-light)
+    command -v valgrind >/dev/null 2>&1 || packages+=(valgrind)
+    command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+    command -v curl >/dev/null 2>&1 || packages+=(curl)
+fi
 if [ "${#packages[@]}" -gt 0 ]; then
     apt_install "${packages[@]}"
+fi
+
+if [ "$what" = "bench" ]; then
+    python="${PYTHON:-python3}"
+    if ! "$python" -c "import fastapi, uvicorn, jwt, cryptography" >/dev/null 2>&1; then
+        echo "installing with pip: fastapi uvicorn pyjwt cryptography"
+        "$python" -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+        pip=("$python" -m pip install --quiet --disable-pip-version-check)
+        "${pip[@]}" fastapi uvicorn "pyjwt[crypto]" \
+            || "${pip[@]}" --break-system-packages fastapi uvicorn "pyjwt[crypto]"
+    fi
 fi
 
 if [ "$what" = "test" ]; then
