@@ -244,7 +244,8 @@ printf '\n%s\n\n' "$SUMMARY"
 
 if [[ -n $DOCS ]]; then
     COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-    [[ -n $(git -C "$ROOT" --no-optional-locks status --porcelain 2>/dev/null) ]] &&
+    # The results file itself does not count: the previous run wrote it.
+    [[ -n $(git -C "$ROOT" --no-optional-locks status --porcelain -- . ':!docs/BENCHMARKS.md' 2>/dev/null) ]] &&
         COMMIT="$COMMIT with uncommitted changes"
     RESULTS=$(
         printf '### %s, commit %s%s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$COMMIT" \
@@ -271,7 +272,7 @@ open, service limits raised so they never refuse but are still checked, its acce
 nginx keeps its default access log too. The seeds' stack is nginx `auth_request` asking a FastAPI
 app (one uvicorn worker, PyJWT EdDSA check, bench/seeds_auth.py) about every request. Every run is
 kept below, newest last. The older bench/gateway.sh table (ServiceB as upstream, on the load CPU)
-is the next section.
+is further down.
 
 ```sh
 scripts/install-prerequisites.sh bench
