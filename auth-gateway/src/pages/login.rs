@@ -20,7 +20,7 @@ use url::Url;
 use super::{closing_in, posted_here, public_url};
 use crate::web::cookies::{Jar, Owned};
 use crate::web::envelope::{ApiResult, Data};
-use crate::web::extract::{Client, QueryParams, Secure};
+use crate::web::extract::{Client, PageQuery, QueryParams, Secure};
 use crate::web::page::{allow_form_target, closed, message, render};
 use crate::web::state::AppState;
 
@@ -257,7 +257,7 @@ pub async fn page(
     Client(client): Client,
     Secure(secure): Secure,
     headers: HeaderMap,
-    QueryParams(query): QueryParams<LoginQuery>,
+    PageQuery(query): PageQuery<LoginQuery>,
 ) -> Response {
     let (service, return_to) =
         match service_and_return(&state, &query.service, query.return_to.as_deref()).await {

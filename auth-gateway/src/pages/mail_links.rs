@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{closing_in, posted};
-use crate::web::extract::{Client, QueryParams};
+use crate::web::extract::{Client, PageQuery};
 use crate::web::page::{message, render};
 use crate::web::state::AppState;
 
@@ -34,7 +34,7 @@ pub struct TokenQuery {
 
 pub async fn verify_page(
     State(state): State<AppState>,
-    QueryParams(query): QueryParams<TokenQuery>,
+    PageQuery(query): PageQuery<TokenQuery>,
 ) -> Response {
     render(
         &TokenForm {
@@ -113,7 +113,7 @@ fn reset_form(
 
 pub async fn reset_page(
     State(state): State<AppState>,
-    QueryParams(query): QueryParams<TokenQuery>,
+    PageQuery(query): PageQuery<TokenQuery>,
 ) -> Response {
     reset_form(&state, query.token, None, StatusCode::OK)
 }

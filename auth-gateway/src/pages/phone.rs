@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{closing_in, posted_here};
 use crate::web::cookies::{self, Jar};
-use crate::web::extract::{Client, MaybeCaller, QueryParams, Secure};
+use crate::web::extract::{Client, MaybeCaller, PageQuery, Secure};
 use crate::web::page::{message, render};
 use crate::web::state::AppState;
 
@@ -92,7 +92,7 @@ fn refusal_page(err: &Error) -> Response {
 pub async fn page(
     State(state): State<AppState>,
     MaybeCaller(signed_in): MaybeCaller,
-    QueryParams(query): QueryParams<ScanQuery>,
+    PageQuery(query): PageQuery<ScanQuery>,
 ) -> Response {
     // Only what the route's policy admits counts as signed in: a password sign-in's access token,
     // never a service's session token put in the cookie.

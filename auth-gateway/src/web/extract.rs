@@ -6,7 +6,8 @@ use auth_core::credentials::{AdminRead, AdminWrite, Place, PlaceKind, Principal}
 use auth_core::{Error, RequestContext};
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
@@ -153,15 +154,41 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or("");
-        let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer)
+        parse_query(parts)
             .map(QueryParams)
-            .map_err(|err| {
-                let path = err.path().to_string();
-                let message = err.into_inner().to_string();
-                ApiError(Error::invalid(field_of(&message, &path), message).into())
+            .map_err(|(field, message)| ApiError(Error::invalid(field, message).into()))
+    }
+}
+
+/// The query string as `T`, or the field at fault and what is wrong with it.
+fn parse_query<T: DeserializeOwned>(parts: &Parts) -> Result<T, (String, String)> {
+    let query = parts.uri.query().unwrap_or("");
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        (field_of(&message, &path), message)
+    })
+}
+
+/// The query string of a page, read as strictly as [`QueryParams`]; a bad one answers 400 with
+/// a page naming the parameter, as a browser expects, not the API's JSON envelope.
+pub struct PageQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+        parse_query(parts)
+            .map(PageQuery)
+            .map_err(|(field, message)| {
+                crate::web::page::message(
+                    StatusCode::BAD_REQUEST,
+                    "This address is not right",
+                    &format!("The address has a bad `{field}`: {message}."),
+                    None,
+                )
             })
     }
 }

@@ -228,6 +228,30 @@ async fn the_account_forms_name_bad_input_and_change_nothing() {
     assert_eq!(status, 200);
     assert!(html.contains(&person.email), "{html}");
 
+    // A bad query string answers a page naming the parameter, not the API's JSON envelope.
+    for (path, field) in [
+        ("/account/logins?page=two", "`page`"),
+        ("/account/logins?colour=red", "`colour`"),
+        ("/verify-email", "`token`"),
+    ] {
+        let response = system
+            .client()
+            .get(system.url(path))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("This address is not right"), "{path}: {html}");
+        assert!(html.contains(field), "{path} names {field}: {html}");
+    }
+
     // Without a sign-in the forms answer with the sign-in form.
     let (status, html, _) = post_form(
         &system,

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::{account_page, done, person, refusal_text, status_of};
 use crate::pages::{closing_in, posted, posted_here};
-use crate::web::extract::{Client, MaybeCaller, QueryParams};
+use crate::web::extract::{Client, MaybeCaller, PageQuery};
 use crate::web::page::{message, render};
 use crate::web::state::AppState;
 
@@ -103,7 +103,7 @@ pub struct TokenQuery {
 /// `GET /account/email/confirm?token=…`: the button that uses the link.
 pub async fn confirm_email_page(
     State(state): State<AppState>,
-    QueryParams(query): QueryParams<TokenQuery>,
+    PageQuery(query): PageQuery<TokenQuery>,
 ) -> Response {
     render(
         &ConfirmForm {

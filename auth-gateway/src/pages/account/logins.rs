@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{person, status_of};
 use crate::pages::closing_in;
-use crate::web::extract::{MaybeCaller, QueryParams};
+use crate::web::extract::{MaybeCaller, PageQuery};
 use crate::web::page::{message, render};
 use crate::web::state::AppState;
 
@@ -59,7 +59,7 @@ fn method_text(method: &str) -> &'static str {
 pub async fn logins_page(
     State(state): State<AppState>,
     MaybeCaller(signed_in): MaybeCaller,
-    QueryParams(query): QueryParams<LoginsQuery>,
+    PageQuery(query): PageQuery<LoginsQuery>,
 ) -> Response {
     let (user, _) = match person(&state, signed_in) {
         Ok(found) => found,

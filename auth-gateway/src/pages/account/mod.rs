@@ -37,7 +37,7 @@ pub use tokens::{create_token, revoke_token, tokens_page};
 
 use super::{closing_in, posted_here};
 use crate::web::cookies::{self, Jar};
-use crate::web::extract::{Client, MaybeCaller, QueryParams, Secure};
+use crate::web::extract::{Client, MaybeCaller, PageQuery, Secure};
 use crate::web::page::{message, render};
 use crate::web::state::AppState;
 
@@ -176,7 +176,7 @@ pub struct DoneQuery {
 pub async fn page(
     State(state): State<AppState>,
     MaybeCaller(signed_in): MaybeCaller,
-    QueryParams(query): QueryParams<DoneQuery>,
+    PageQuery(query): PageQuery<DoneQuery>,
 ) -> Response {
     let Some(principal) = signed_in else {
         return sign_in_page(&state, String::new(), None, StatusCode::OK);

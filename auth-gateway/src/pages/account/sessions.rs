@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{DoneQuery, NoFields, done, notice_of, person, status_of, without_cookies};
 use crate::pages::{closing_in, posted_here};
-use crate::web::extract::{Client, MaybeCaller, QueryParams, Secure};
+use crate::web::extract::{Client, MaybeCaller, PageQuery, Secure};
 use crate::web::page::{message, render};
 use crate::web::state::AppState;
 
@@ -104,7 +104,7 @@ async fn sessions_answer(
 pub async fn sessions_page(
     State(state): State<AppState>,
     MaybeCaller(signed_in): MaybeCaller,
-    QueryParams(query): QueryParams<DoneQuery>,
+    PageQuery(query): PageQuery<DoneQuery>,
 ) -> Response {
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{DoneQuery, done, notice_of, person, refusal_text, status_of};
 use crate::pages::{FormRefused, closing_in, posted_here, public_url, same_origin};
-use crate::web::extract::{Client, MaybeCaller, QueryParams};
+use crate::web::extract::{Client, MaybeCaller, PageQuery};
 use crate::web::page::render;
 use crate::web::state::AppState;
 
@@ -138,7 +138,7 @@ async fn tokens_answer(
 pub async fn tokens_page(
     State(state): State<AppState>,
     MaybeCaller(signed_in): MaybeCaller,
-    QueryParams(query): QueryParams<DoneQuery>,
+    PageQuery(query): PageQuery<DoneQuery>,
 ) -> Response {
     let (_, principal) = match person(&state, signed_in) {
         Ok(found) => found,
