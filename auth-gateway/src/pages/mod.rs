@@ -190,6 +190,42 @@ pub fn same_origin(headers: &HeaderMap, public_url: &url::Url) -> bool {
     }
 }
 
+/// A redirect to `target` that signs the browser in with `tokens` (the access and refresh
+/// cookies), for the account and phone sign-in forms.
+pub fn signed_in_redirect(
+    state: &AppState,
+    target: &str,
+    tokens: &auth_core::credentials::LoginTokens,
+    secure: bool,
+) -> Response {
+    let config = &state.core.config().tokens;
+    let mut response = axum::response::Redirect::to(target).into_response();
+    for cookie in crate::web::cookies::set_tokens(
+        &crate::web::cookies::Jar::new(secure),
+        &tokens.access_token,
+        config.access_ttl_secs,
+        &tokens.refresh_token,
+        config.refresh_ttl_secs,
+    ) {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// What a password sign-in form says when the login is refused.
+pub fn password_refusal(state: &AppState, err: &auth_core::Error) -> String {
+    match err {
+        auth_core::Error::InvalidCredentials => "That login or password is not right.".to_string(),
+        auth_core::Error::AccountLocked { until } => format!(
+            "Too many wrong passwords. {}",
+            wait_until(*until, state.core.clock().now())
+        ),
+        other => other.public_message(),
+    }
+}
+
 /// "Try again after …" for a lock that ends at `until`, in minutes from `now`.
 pub fn wait_until(until: Timestamp, now: Timestamp) -> String {
     let minutes = (until.duration_since(now).as_secs() + 59) / 60;

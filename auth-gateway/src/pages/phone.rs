@@ -8,12 +8,11 @@ use auth_core::secret::Secret;
 use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{closing_in, posted_here};
-use crate::web::cookies::{self, Jar};
 use crate::web::extract::{Client, MaybeCaller, PageQuery, Secure};
 use crate::web::page::{message, render};
 use crate::web::state::AppState;
@@ -142,34 +141,14 @@ pub async fn sign_in(
     };
     match state.core.credentials().login(request, &client).await {
         Ok(tokens) => {
-            let config = &state.core.config().tokens;
             let target = format!(
                 "/m/scan?t={}",
                 url::form_urlencoded::byte_serialize(form.t.as_bytes()).collect::<String>()
             );
-            let mut response = Redirect::to(&target).into_response();
-            for cookie in cookies::set_tokens(
-                &Jar::new(secure),
-                &tokens.access_token,
-                config.access_ttl_secs,
-                &tokens.refresh_token,
-                config.refresh_ttl_secs,
-            ) {
-                if let Ok(value) = HeaderValue::from_str(&cookie) {
-                    response.headers_mut().append(header::SET_COOKIE, value);
-                }
-            }
-            response
+            super::signed_in_redirect(&state, &target, &tokens, secure)
         }
         Err(err) => {
-            let text = match &err {
-                Error::InvalidCredentials => "That login or password is not right.".to_string(),
-                Error::AccountLocked { until } => format!(
-                    "Too many wrong passwords. {}",
-                    super::wait_until(*until, state.core.clock().now())
-                ),
-                other => other.public_message(),
-            };
+            let text = super::password_refusal(&state, &err);
             let status =
                 StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
             sign_in_page(&state, &form.t, Some(text), status)

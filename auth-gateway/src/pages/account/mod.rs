@@ -212,31 +212,9 @@ pub async fn sign_in(
         password: fields.password,
     };
     match state.core.credentials().login(request, &client).await {
-        Ok(tokens) => {
-            let config = &state.core.config().tokens;
-            let mut response = Redirect::to("/account").into_response();
-            for cookie in cookies::set_tokens(
-                &Jar::new(secure),
-                &tokens.access_token,
-                config.access_ttl_secs,
-                &tokens.refresh_token,
-                config.refresh_ttl_secs,
-            ) {
-                if let Ok(value) = HeaderValue::from_str(&cookie) {
-                    response.headers_mut().append(header::SET_COOKIE, value);
-                }
-            }
-            response
-        }
+        Ok(tokens) => super::signed_in_redirect(&state, "/account", &tokens, secure),
         Err(err) => {
-            let text = match &err {
-                Error::InvalidCredentials => "That login or password is not right.".to_string(),
-                Error::AccountLocked { until } => format!(
-                    "Too many wrong passwords. {}",
-                    super::wait_until(*until, state.core.clock().now())
-                ),
-                other => other.public_message(),
-            };
+            let text = super::password_refusal(&state, &err);
             sign_in_page(&state, fields.login, Some(text), status_of(&err))
         }
     }
