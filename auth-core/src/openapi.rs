@@ -68,6 +68,18 @@ pub fn optional_trimmed(max: usize, description: &str) -> Object {
     text(format!("^[{WS}]*(?:{body})?[{WS}]*$"), true, description)
 }
 
+/// A browser's user agent as a service passes it on: at most `max` characters, none of them a
+/// control character; null or absent for unknown.
+pub fn user_agent(max: usize) -> Object {
+    string(true)
+        .max_length(Some(max))
+        .pattern(Some(format!("^[^{CONTROL}]{{0,{max}}}{END}")))
+        .description(Some(format!(
+            "At most {max} characters, without control characters."
+        )))
+        .build()
+}
+
 /// A person's full name: 1 to 100 characters after trimming, no control characters in them.
 pub fn full_name() -> Object {
     text(

@@ -24,7 +24,7 @@ pub struct RequestedBy {
     client_ip: Option<std::net::IpAddr>,
     /// The end user's browser (`User-Agent`), at most 512 characters, no control characters.
     #[schema(
-        max_length = 512,
+        schema_with = user_agent_schema,
         example = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
     )]
     user_agent: Option<String>,
@@ -32,6 +32,10 @@ pub struct RequestedBy {
 
 /// Longest user agent a service may pass on.
 const MAX_USER_AGENT_CHARS: usize = 512;
+
+fn user_agent_schema() -> utoipa::openapi::schema::Object {
+    auth_core::openapi::user_agent(MAX_USER_AGENT_CHARS)
+}
 
 impl RequestedBy {
     /// Where the challenge says it was asked from: the end user the service names, trusted
