@@ -14,7 +14,9 @@ use crate::audit::Audit;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::context::Base;
-use crate::credentials::{CredentialState, Credentials, KeyRing, Lockout, MasterKey, TokenSigner};
+use crate::credentials::{
+    ConsoleKeys, CredentialState, Credentials, KeyRing, Lockout, MasterKey, TokenSigner,
+};
 use crate::error::{Error, Result};
 use crate::events::webhooks::Webhooks;
 use crate::login_history::LoginHistory;
@@ -77,6 +79,10 @@ impl AuthCore {
         let master = MasterKey::load_or_create(&config)?;
         let pin_key = master.derive(b"qr-pin");
         let unknown_logins_key = master.derive(b"unknown-logins");
+        let console_keys = ConsoleKeys {
+            totp: master.derive(b"admin-totp"),
+            csrf: master.derive(b"console-csrf"),
+        };
         let default_schedule = Schedule::from_config(&config.schedule)
             .map_err(|(key, message)| Error::internal(format!("schedule.{key}: {message}")))?;
         let schedule = ScheduleStore::open(
@@ -118,6 +124,7 @@ impl AuthCore {
                 lockout: Lockout::new(&config.lockout, unknown_logins_key),
                 tokens,
                 edge_cache: Default::default(),
+                console: console_keys,
             },
             sessions: Sessions::new(stores.ephemeral.clone(), stores.db.clone(), clock.clone()),
             mailer,
@@ -230,7 +237,11 @@ impl AuthCore {
     }
 
     pub fn admins(&self) -> Admins<'_> {
-        Admins::new(&self.inner.base, &self.inner.passwords)
+        Admins::new(
+            &self.inner.base,
+            &self.inner.passwords,
+            &self.inner.sessions,
+        )
     }
 
     pub fn credentials(&self) -> Credentials<'_> {
@@ -360,5 +371,7 @@ fn longest_token_life(config: &Config) -> SignedDuration {
         .access_ttl_secs
         .max(t.admin_ttl_secs)
         .max(config.sessions.service_ttl_secs);
-    SignedDuration::from_secs(i64::try_from(longest + t.leeway_secs).unwrap_or(i64::MAX))
+    let longest = SignedDuration::from_secs(i64::try_from(longest).unwrap_or(i64::MAX))
+        .max(crate::credentials::CONSOLE_MAX);
+    longest + SignedDuration::from_secs(i64::try_from(t.leeway_secs).unwrap_or(i64::MAX))
 }

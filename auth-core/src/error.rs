@@ -45,6 +45,8 @@ pub enum Error {
     DuplicateUsername,
     #[error("login or password is wrong")]
     InvalidCredentials,
+    #[error("this admin signs in with a code from an authenticator app as well")]
+    SecondFactorRequired,
     #[error("the email address is not verified yet")]
     EmailNotVerified,
     #[error("the account waits for an administrator's approval")]
@@ -129,6 +131,7 @@ impl Error {
             Error::DuplicateEmail => ErrorCode::DuplicateEmail,
             Error::DuplicateUsername => ErrorCode::DuplicateUsername,
             Error::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Error::SecondFactorRequired => ErrorCode::SecondFactorRequired,
             Error::EmailNotVerified => ErrorCode::EmailNotVerified,
             Error::AccountPending => ErrorCode::AccountPending,
             Error::AccountRejected => ErrorCode::AccountRejected,
@@ -226,6 +229,7 @@ pub enum ErrorCode {
     DuplicateEmail,
     DuplicateUsername,
     InvalidCredentials,
+    SecondFactorRequired,
     EmailNotVerified,
     AccountPending,
     AccountRejected,
@@ -259,6 +263,7 @@ impl ErrorCode {
             ErrorCode::DuplicateEmail => "DUPLICATE_EMAIL",
             ErrorCode::DuplicateUsername => "DUPLICATE_USERNAME",
             ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
+            ErrorCode::SecondFactorRequired => "SECOND_FACTOR_REQUIRED",
             ErrorCode::EmailNotVerified => "EMAIL_NOT_VERIFIED",
             ErrorCode::AccountPending => "ACCOUNT_PENDING",
             ErrorCode::AccountRejected => "ACCOUNT_REJECTED",
@@ -290,6 +295,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict | ErrorCode::DuplicateEmail | ErrorCode::DuplicateUsername => 409,
             ErrorCode::InvalidCredentials
+            | ErrorCode::SecondFactorRequired
             | ErrorCode::InvalidToken
             | ErrorCode::ExpiredToken
             | ErrorCode::Unauthenticated => 401,
@@ -336,6 +342,7 @@ mod tests {
         let cases = [
             (Error::invalid("email", "bad"), 422, "VALIDATION_ERROR"),
             (Error::InvalidCredentials, 401, "INVALID_CREDENTIALS"),
+            (Error::SecondFactorRequired, 401, "SECOND_FACTOR_REQUIRED"),
             (
                 Error::AccountLocked {
                     until: Timestamp::UNIX_EPOCH,

@@ -26,6 +26,9 @@ pub enum CredentialKind {
     AdminToken,
     /// An administrator's personal access token, for scripts against the admin API.
     AdminPersonalAccessToken,
+    /// An administrator's console session (password and second factor), a cookie on the
+    /// gateway's host.
+    ConsoleSession,
     /// A service's key for the QR login calls.
     ServiceApiKey,
     /// The one-time code that carries a new session from the login page to the service's host.
@@ -34,13 +37,14 @@ pub enum CredentialKind {
 
 impl CredentialKind {
     /// Every kind, for tables and tests that must cover them all.
-    pub const ALL: [CredentialKind; 8] = [
+    pub const ALL: [CredentialKind; 9] = [
         CredentialKind::ServiceSession,
         CredentialKind::AccessToken,
         CredentialKind::RefreshToken,
         CredentialKind::PersonalAccessToken,
         CredentialKind::AdminToken,
         CredentialKind::AdminPersonalAccessToken,
+        CredentialKind::ConsoleSession,
         CredentialKind::ServiceApiKey,
         CredentialKind::HandoffCode,
     ];
@@ -53,6 +57,7 @@ impl CredentialKind {
             CredentialKind::PersonalAccessToken => "personal_access_token",
             CredentialKind::AdminToken => "admin_token",
             CredentialKind::AdminPersonalAccessToken => "admin_personal_access_token",
+            CredentialKind::ConsoleSession => "console_session",
             CredentialKind::ServiceApiKey => "service_api_key",
             CredentialKind::HandoffCode => "handoff_code",
         }
@@ -75,6 +80,8 @@ pub enum PlaceKind {
     Introspection,
     /// The admin API.
     AdminApi,
+    /// The admin console's pages and forms.
+    AdminConsole,
     /// Requests to a service behind the gateway.
     Service,
     /// A service's QR login calls (generate, poll, verify the PIN, session liveness).
@@ -87,13 +94,14 @@ pub enum PlaceKind {
 
 impl PlaceKind {
     /// Every kind of place, for tables and tests that must cover them all.
-    pub const ALL: [PlaceKind; 10] = [
+    pub const ALL: [PlaceKind; 11] = [
         PlaceKind::AccountApi,
         PlaceKind::AccountRead,
         PlaceKind::PhoneScan,
         PlaceKind::OwnSession,
         PlaceKind::Introspection,
         PlaceKind::AdminApi,
+        PlaceKind::AdminConsole,
         PlaceKind::Service,
         PlaceKind::QrService,
         PlaceKind::TokenRefresh,
@@ -110,6 +118,7 @@ pub enum Place<'a> {
     OwnSession,
     Introspection,
     AdminApi,
+    AdminConsole,
     /// The service with this slug.
     Service(&'a str),
     QrService,
@@ -127,6 +136,7 @@ impl Place<'_> {
             Place::OwnSession => PlaceKind::OwnSession,
             Place::Introspection => PlaceKind::Introspection,
             Place::AdminApi => PlaceKind::AdminApi,
+            Place::AdminConsole => PlaceKind::AdminConsole,
             Place::Service(_) => PlaceKind::Service,
             Place::QrService => PlaceKind::QrService,
             Place::TokenRefresh => PlaceKind::TokenRefresh,
@@ -228,6 +238,11 @@ const TABLE: &[(CredentialKind, PlaceKind, Reach)] = &[
         Reach::Any,
     ),
     (
+        CredentialKind::ConsoleSession,
+        PlaceKind::AdminConsole,
+        Reach::Any,
+    ),
+    (
         CredentialKind::ServiceApiKey,
         PlaceKind::QrService,
         Reach::Any,
@@ -307,6 +322,7 @@ mod tests {
             ),
             (K::AdminToken, &[P::AdminApi, P::OwnSession]),
             (K::AdminPersonalAccessToken, &[P::AdminApi]),
+            (K::ConsoleSession, &[P::AdminConsole]),
             (K::ServiceApiKey, &[P::QrService]),
             (K::HandoffCode, &[P::HandoffCallback]),
         ];

@@ -1,10 +1,12 @@
 //! Administrators: a table of their own, apart from users, with two roles. `admin` may do
 //! everything; `support` may only read (lists, history). The first admin is made from the command
-//! line.
+//! line. An admin signs in to the console with a password and a second factor
+//! ([`second_factor`]); another admin, or the host's operator, can reset it.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub mod second_factor;
 mod store;
 
 pub use crate::access::Role;
@@ -42,11 +44,20 @@ pub struct NewAdmin {
 pub struct Admins<'a> {
     core: &'a Base,
     passwords: &'a Passwords,
+    sessions: &'a crate::sessions::Sessions,
 }
 
 impl<'a> Admins<'a> {
-    pub(crate) fn new(core: &'a Base, passwords: &'a Passwords) -> Self {
-        Self { core, passwords }
+    pub(crate) fn new(
+        core: &'a Base,
+        passwords: &'a Passwords,
+        sessions: &'a crate::sessions::Sessions,
+    ) -> Self {
+        Self {
+            core,
+            passwords,
+            sessions,
+        }
     }
 
     /// Creates an admin, by an admin or the host's operator (the command line).
@@ -108,6 +119,54 @@ impl<'a> Admins<'a> {
         crate::access::write_leave(admin.id, admin.role, admin.disabled)
     }
 
+    /// Removes admin `target`'s second factor and ends its sessions, so its next console sign-in
+    /// enrols a new authenticator: by another admin, or the host's operator (the command line).
+    /// Audited; refused for an admin without one (`CONFLICT`).
+    pub async fn reset_second_factor(
+        &self,
+        target: AdminId,
+        by: &crate::access::AdminWrite,
+        context: &RequestContext,
+    ) -> Result<()> {
+        let admin = self.get(target).await?;
+        let now = self.core.clock.now();
+        let mut tx = self.core.stores.db.begin().await?;
+        if !store::clear_second_factor(&mut tx, admin.id).await? {
+            return Err(Error::Conflict(
+                "this admin has no second factor to reset".into(),
+            ));
+        }
+        AuditEntry::new(by.actor(), AuditAction::AdminSecondFactorReset)
+            .target("admin", admin.id)
+            .from_client(context)
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        self.sessions
+            .end_all(
+                &crate::sessions::Subject::Admin(admin.id),
+                "second factor reset",
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Whether admin `id` has enrolled a second factor, and how many recovery codes are unused.
+    pub async fn second_factor_status(&self, id: AdminId) -> Result<(bool, i64)> {
+        let db = &self.core.stores.db;
+        let enrolled = store::sealed_totp(db, id).await?.is_some();
+        Ok((enrolled, store::recovery_codes_left(db, id).await?))
+    }
+
+    /// The admin named `username`, for the host's operator.
+    pub async fn by_username(&self, username: &str) -> Result<Admin> {
+        for_login(&self.core.stores.db, username)
+            .await?
+            .map(|(admin, _)| admin)
+            .ok_or(Error::NotFound("admin"))
+    }
+
     pub async fn get(&self, id: AdminId) -> Result<Admin> {
         by_id(&self.core.stores.db, id)
             .await?
@@ -115,4 +174,7 @@ impl<'a> Admins<'a> {
     }
 }
 
-pub(crate) use store::{by_id, for_login};
+pub(crate) use store::{
+    by_id, enrol_second_factor, for_login, sealed_totp, second_factor_since, take_totp_step,
+    use_recovery_code,
+};

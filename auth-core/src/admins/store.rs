@@ -84,3 +84,123 @@ pub(crate) async fn for_login(db: &Db, username: &str) -> Result<Option<(Admin, 
         None => Ok(None),
     }
 }
+
+/// The sealed TOTP secret of admin `id`, once the admin has enrolled.
+pub(crate) async fn sealed_totp(db: &Db, id: AdminId) -> Result<Option<Vec<u8>>> {
+    let row = db
+        .query_opt("SELECT totp_sealed FROM admins WHERE id = $1", params![id])
+        .await?;
+    Ok(match row {
+        Some(row) => row.get::<Option<Vec<u8>>>("totp_sealed")?,
+        None => None,
+    })
+}
+
+/// When admin `id` enrolled its second factor; None without one.
+pub(crate) async fn second_factor_since(db: &Db, id: AdminId) -> Result<Option<Timestamp>> {
+    let row = db
+        .query_opt(
+            "SELECT totp_enrolled_at FROM admins WHERE id = $1",
+            params![id],
+        )
+        .await?;
+    Ok(match row {
+        Some(row) => row.get::<Option<Timestamp>>("totp_enrolled_at")?,
+        None => None,
+    })
+}
+
+/// Stores admin `id`'s TOTP secret and its first accepted step, replacing its recovery codes
+/// with `recovery_hashes`; refused (false) when the admin enrolled meanwhile.
+pub(crate) async fn enrol_second_factor(
+    ex: &mut dyn Executor,
+    id: AdminId,
+    sealed: Vec<u8>,
+    step: i64,
+    recovery_hashes: &[String],
+    now: Timestamp,
+) -> Result<bool> {
+    let stored = ex
+        .run_execute(
+            "UPDATE admins SET totp_sealed = $1, totp_last_step = $2, totp_enrolled_at = $4
+             WHERE id = $3 AND totp_sealed IS NULL",
+            params![sealed, step, id, now],
+        )
+        .await?;
+    if stored == 0 {
+        return Ok(false);
+    }
+    ex.run_execute(
+        "DELETE FROM admin_recovery_codes WHERE admin_id = $1",
+        params![id],
+    )
+    .await?;
+    for hash in recovery_hashes {
+        ex.run_execute(
+            "INSERT INTO admin_recovery_codes (admin_id, code_hash) VALUES ($1, $2)",
+            params![id, hash.as_str()],
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
+/// Records that a code for `step` was accepted; false when that step or a later one already was
+/// (the code was used before), so of two racing uses of one code exactly one succeeds.
+pub(crate) async fn take_totp_step(ex: &mut dyn Executor, id: AdminId, step: i64) -> Result<bool> {
+    let taken = ex
+        .run_execute(
+            "UPDATE admins SET totp_last_step = $1
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            params![step, id],
+        )
+        .await?;
+    Ok(taken == 1)
+}
+
+/// Marks the unused recovery code with `hash` as used; false when there is none.
+pub(crate) async fn use_recovery_code(
+    ex: &mut dyn Executor,
+    id: AdminId,
+    hash: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let used = ex
+        .run_execute(
+            "UPDATE admin_recovery_codes SET used_at = $1
+             WHERE admin_id = $2 AND code_hash = $3 AND used_at IS NULL",
+            params![now, id, hash],
+        )
+        .await?;
+    Ok(used == 1)
+}
+
+/// How many unused recovery codes admin `id` has.
+pub(crate) async fn recovery_codes_left(db: &Db, id: AdminId) -> Result<i64> {
+    let row = db
+        .query_one(
+            "SELECT COUNT(*) AS left_count FROM admin_recovery_codes
+             WHERE admin_id = $1 AND used_at IS NULL",
+            params![id],
+        )
+        .await?;
+    Ok(row.get("left_count")?)
+}
+
+/// Removes admin `id`'s second factor, so the next console sign-in enrols again; false when the
+/// admin had none.
+pub(crate) async fn clear_second_factor(ex: &mut dyn Executor, id: AdminId) -> Result<bool> {
+    ex.run_execute(
+        "DELETE FROM admin_recovery_codes WHERE admin_id = $1",
+        params![id],
+    )
+    .await?;
+    let cleared = ex
+        .run_execute(
+            "UPDATE admins SET totp_sealed = NULL, totp_last_step = NULL, totp_enrolled_at = NULL
+             WHERE id = $1 AND totp_sealed IS NOT NULL",
+            params![id],
+        )
+        .await?;
+    Ok(cleared == 1)
+}

@@ -24,6 +24,9 @@ pub enum AuditAction {
     AdminCreated,
     AdminLogin,
     AdminLocked,
+    AdminSecondFactorEnrolled,
+    AdminSecondFactorReset,
+    AdminRecoveryCodeUsed,
     PasswordResetRequested,
     PasswordReset,
     PasswordChanged,
@@ -50,7 +53,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for documentation and tests.
-    pub const ALL: [AuditAction; 39] = [
+    pub const ALL: [AuditAction; 42] = [
         AuditAction::UserRegistered,
         AuditAction::UserEmailVerified,
         AuditAction::UserEmailChangeRequested,
@@ -69,6 +72,9 @@ impl AuditAction {
         AuditAction::AdminCreated,
         AuditAction::AdminLogin,
         AuditAction::AdminLocked,
+        AuditAction::AdminSecondFactorEnrolled,
+        AuditAction::AdminSecondFactorReset,
+        AuditAction::AdminRecoveryCodeUsed,
         AuditAction::PasswordResetRequested,
         AuditAction::PasswordReset,
         AuditAction::PasswordChanged,
@@ -113,6 +119,9 @@ impl AuditAction {
             AuditAction::AdminCreated => "admin.created",
             AuditAction::AdminLogin => "admin.login",
             AuditAction::AdminLocked => "admin.locked",
+            AuditAction::AdminSecondFactorEnrolled => "admin.second_factor_enrolled",
+            AuditAction::AdminSecondFactorReset => "admin.second_factor_reset",
+            AuditAction::AdminRecoveryCodeUsed => "admin.recovery_code_used",
             AuditAction::PasswordResetRequested => "password.reset_requested",
             AuditAction::PasswordReset => "password.reset",
             AuditAction::PasswordChanged => "password.changed",

@@ -1,12 +1,13 @@
 //! Admin login: a password (an admin's account is apart from users'), counted per admin and client
-//! address; the token carries the role.
+//! address, and, once the admin has enrolled a second factor in the console, a code from it; the
+//! token carries the role.
 
 use serde::{Deserialize, Serialize};
 
 use super::lockout::{UnknownLogin, client_key};
 use super::login::secs;
 use super::{ADMIN_AUDIENCE, Credentials, TokenKind, TokenSpec};
-use crate::admins::{self, Role};
+use crate::admins::{self, Admin, Role};
 use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
@@ -23,6 +24,11 @@ use crate::sessions::{LoginMethod, NewSession, Subject};
 pub struct AdminLogin {
     pub username: String,
     pub password: Secret,
+    /// A code from the admin's authenticator app (or a recovery code), required once the admin
+    /// has enrolled one in the console.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "123456"))]
+    pub code: Option<String>,
 }
 
 /// What an admin login returns.
@@ -37,14 +43,16 @@ pub struct AdminToken {
 }
 
 impl Credentials<'_> {
-    /// Logs an admin in; the token carries the role. Wrong passwords are counted per admin and
-    /// client address (an IPv6 client by its /64), so a lock from one place does not keep the admin
-    /// out from another; unknown names lock the same way.
-    pub async fn admin_login(
+    /// The password step of an admin's login (the API's and the console's): the admin, once the
+    /// password is right, the admin is enabled and the lockout lets it through. A right password
+    /// gives its attempt back but clears nothing: the count is cleared only when the whole login
+    /// succeeded ([`Self::admin_login_done`]), so a right password cannot reset the count of
+    /// wrong second-factor codes.
+    pub(super) async fn admin_password(
         &self,
         request: AdminLogin,
         context: &RequestContext,
-    ) -> Result<AdminToken> {
+    ) -> Result<Admin> {
         let core = self.core;
         let password = PasswordPolicy::normalize(request.password.expose());
         let db = &core.base.stores.db;
@@ -101,11 +109,51 @@ impl Credentials<'_> {
         }
         core.state
             .lockout
-            .succeeded_admin(db, &id, &client, attempt)
+            .passed_step_admin(db, &id, &client, attempt)
             .await?;
         if admin.disabled {
             return Err(Error::AdminDisabled);
         }
+        Ok(admin)
+    }
+
+    /// The whole of an admin's login succeeded from `context`'s address: its count is gone.
+    pub(super) async fn admin_login_done(
+        &self,
+        admin: &Admin,
+        context: &RequestContext,
+    ) -> Result<()> {
+        self.core
+            .state
+            .lockout
+            .clear_admin(
+                &self.core.base.stores.db,
+                &admin.id.to_string(),
+                &client_key(context.client_ip),
+            )
+            .await
+    }
+
+    /// Logs an admin in; the token carries the role. Wrong passwords are counted per admin and
+    /// client address (an IPv6 client by its /64), so a lock from one place does not keep the admin
+    /// out from another; unknown names lock the same way.
+    pub async fn admin_login(
+        &self,
+        request: AdminLogin,
+        context: &RequestContext,
+    ) -> Result<AdminToken> {
+        let code = request.code.clone();
+        let admin = self.admin_password(request, context).await?;
+        if self.has_second_factor(admin.id).await? {
+            let code = code.ok_or(Error::SecondFactorRequired)?;
+            self.second_factor_code(&admin, &code, context).await?;
+        } else {
+            self.admin_login_done(&admin, context).await?;
+        }
+        let core = self.core;
+        let db = &core.base.stores.db;
+        let now = core.base.clock.now();
+        let id = admin.id.to_string();
         let ttl = core.base.config.tokens.admin_ttl_secs;
         let session = core
             .sessions

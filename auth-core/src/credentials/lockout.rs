@@ -178,6 +178,23 @@ impl Lockout {
         client: &str,
         _attempt: Admitted,
     ) -> Result<()> {
+        self.clear_admin(db, admin, client).await
+    }
+
+    /// The admitted attempt at `admin` from `client` passed one step of a login with another to
+    /// go: it no longer counts, but a count of earlier failures (wrong codes) stays.
+    pub async fn passed_step_admin(
+        &self,
+        db: &Db,
+        admin: &str,
+        client: &str,
+        _attempt: Admitted,
+    ) -> Result<()> {
+        store::refund_admin_attempt(db, admin, client).await
+    }
+
+    /// A login of `admin` from `client` that took several steps succeeded as a whole.
+    pub(crate) async fn clear_admin(&self, db: &Db, admin: &str, client: &str) -> Result<()> {
         store::clear_admin(db, admin, client).await
     }
 }

@@ -3,6 +3,7 @@
 //! place it is presented, as the table in [`crate::access::scope`] allows.
 
 mod admin_login;
+mod console_login;
 mod edge;
 pub(crate) mod edge_cache;
 mod jwt;
@@ -30,6 +31,11 @@ use crate::sessions::Subject;
 
 pub use crate::access::{AdminRead, AdminWrite, Binding, CredentialKind, Place, PlaceKind};
 pub use admin_login::{AdminLogin, AdminToken};
+pub(crate) use console_login::ConsoleKeys;
+pub use console_login::{
+    CONSOLE_AUDIENCE, CONSOLE_IDLE, CONSOLE_MAX, ConsoleSignIn, Enrolment, SECOND_STEP_TTL,
+    SecondStep,
+};
 pub use edge::{ASSERTION_TTL, EdgeIdentity};
 pub use jwt::{Claims, TokenKind, TokenSigner, TokenSpec};
 pub use keys::KeyRing;
@@ -129,6 +135,7 @@ pub(crate) struct CredentialState {
     pub lockout: Lockout,
     pub tokens: TokenSigner,
     pub edge_cache: edge_cache::EdgeCache,
+    pub console: ConsoleKeys,
 }
 
 /// What the credentials domain borrows: the base, the password rules, its own state, the
@@ -172,6 +179,7 @@ impl<'a> Credentials<'a> {
             }
             TokenKind::Session => CredentialKind::ServiceSession,
             TokenKind::Admin if claims.aud == ADMIN_AUDIENCE => CredentialKind::AdminToken,
+            TokenKind::Admin if claims.aud == CONSOLE_AUDIENCE => CredentialKind::ConsoleSession,
             _ => return Err(Error::InvalidToken),
         };
         let binding = Binding {
@@ -194,15 +202,31 @@ impl<'a> Credentials<'a> {
             return Err(Error::InvalidToken);
         }
         match session.subject {
-            Subject::User(id) if credential != CredentialKind::AdminToken => Ok(Principal::User {
-                user: Box::new(self.usable_user(id).await?),
-                session: Some(session_id),
-                audience: claims.aud,
-                credential,
-            }),
+            Subject::User(id)
+                if !matches!(
+                    credential,
+                    CredentialKind::AdminToken | CredentialKind::ConsoleSession
+                ) =>
+            {
+                Ok(Principal::User {
+                    user: Box::new(self.usable_user(id).await?),
+                    session: Some(session_id),
+                    audience: claims.aud,
+                    credential,
+                })
+            }
             Subject::Admin(id) if credential == CredentialKind::AdminToken => {
                 Ok(Principal::Admin {
                     admin: self.usable_admin(id).await?,
+                    session: Some(session_id),
+                    credential,
+                })
+            }
+            Subject::Admin(id) if credential == CredentialKind::ConsoleSession => {
+                let admin = self.usable_admin(id).await?;
+                self.keep_console_alive(&session).await?;
+                Ok(Principal::Admin {
+                    admin,
                     session: Some(session_id),
                     credential,
                 })

@@ -266,6 +266,30 @@ impl Credentials<'_> {
         Ok(())
     }
 
+    /// Revokes personal access token `id` of `user` (an admin's decision), audited with the
+    /// admin; NOT_FOUND when the user holds no such live token.
+    pub async fn revoke_pat_of_user(
+        &self,
+        admin: &super::AdminWrite,
+        user: crate::ids::UserId,
+        id: &str,
+        context: &RequestContext,
+    ) -> Result<()> {
+        let now = self.core.base.clock.now();
+        let mut tx = self.core.base.stores.db.begin().await?;
+        if !store::revoke_pat(&mut tx, id, &Subject::User(user).id_string(), now).await? {
+            return Err(Error::NotFound("personal access token"));
+        }
+        AuditEntry::new(admin.actor(), AuditAction::PatRevoked)
+            .target("pat", id)
+            .from_client(context)
+            .detail("user", user.to_string())
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The owner of personal access token `token`, presented at `place`: refused where the table
     /// does not accept the owner's kind of token, or at a service the token does not name, before
     /// its use is recorded.

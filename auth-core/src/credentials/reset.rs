@@ -57,6 +57,33 @@ impl Credentials<'_> {
         Ok(AfterAnswer::start("password reset mail", job.send()).await)
     }
 
+    /// Mails `user` a reset link (an admin's decision, for a person who cannot sign in), audited
+    /// with the admin. The mail goes out as `forgot_password`'s does, within its hourly allowance.
+    pub async fn mail_reset_by_admin(
+        &self,
+        admin: &super::AdminWrite,
+        user: crate::ids::UserId,
+        context: &RequestContext,
+    ) -> Result<AfterAnswer> {
+        let db = &self.core.base.stores.db;
+        let person = users::by_id(&mut db.clone(), user)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        if person.status != UserStatus::Active {
+            return Err(Error::Conflict(format!(
+                "the account is {}; only an active account can reset its password",
+                person.status.as_str()
+            )));
+        }
+        AuditEntry::new(admin.actor(), AuditAction::PasswordResetRequested)
+            .target("user", user)
+            .from_client(context)
+            .detail("by_admin", true)
+            .write(&mut db.clone(), self.core.base.clock.now())
+            .await?;
+        self.forgot_password(&person.email, context).await
+    }
+
     /// Sets a new password with a reset token, ends every session and refresh family of the
     /// account, clears any lock, and tells the person by mail.
     pub async fn reset_password(

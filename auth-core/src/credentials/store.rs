@@ -123,6 +123,18 @@ pub(super) async fn count_admin_attempt(
     Ok(row.map(|r| r.get("n")).transpose()?)
 }
 
+/// Gives back one attempt counted for admin `admin` from `client` (a step of a login that was
+/// right, when the login has another step to go); a lock stays.
+pub(super) async fn refund_admin_attempt(db: &Db, admin: &str, client: &str) -> Result<()> {
+    db.execute(
+        "UPDATE admin_login_locks SET failed_logins = failed_logins - 1
+         WHERE admin_id = $1 AND client_key = $2 AND failed_logins > 0 AND locked_until IS NULL",
+        params![admin, client],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Until when admin `admin` is locked for client `client`.
 pub(super) async fn admin_locked_until(
     db: &Db,

@@ -78,6 +78,7 @@ core_test!(an_admin_lock_holds_for_its_client_only, |t| {
     let attempt = |password: &str| AdminLogin {
         username: username.clone(),
         password: Secret::new(password),
+        code: None,
     };
     let credentials = t.core.credentials();
     for _ in 0..5 {

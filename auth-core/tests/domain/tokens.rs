@@ -272,8 +272,11 @@ core_test!(rotation_keeps_old_tokens_valid_until_they_expire, |t| {
             .is_ok()
     );
 
-    // The longest token life (admin tokens: 1 h) plus leeway later, the old key is gone.
+    // An hour on, past every API token's life, the old key still verifies the console's
+    // sessions (8 h); the longest token life plus leeway later, it is gone.
     t.clock.advance(SignedDuration::from_mins(61));
+    assert_eq!(kids(t.core.jwks()).len(), 2);
+    t.clock.advance(SignedDuration::from_mins(7 * 60));
     assert_eq!(kids(t.core.jwks()), vec![new_kid]);
     assert!(
         t.core

@@ -29,6 +29,24 @@ pub fn new_person_names() -> (String, String) {
 
 /// Creates an admin with the command line; returns a logged-in admin token.
 pub async fn admin_token(system: &System, role: &str) -> (String, String) {
+    let (username, email) = create_admin(system, role);
+    let (status, body) = system
+        .post(
+            "/api/admin/login",
+            None,
+            json!({ "username": username, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        body["data"]["access_token"].as_str().unwrap().to_string(),
+        email,
+    )
+}
+
+/// A new admin of `role` with [`ADMIN_PASSWORD`], made on the host's command line; its username
+/// and email.
+pub fn create_admin(system: &System, role: &str) -> (String, String) {
     let username = unique_name("admin").replace('_', "-");
     let email = format!("{username}@example.com");
     let config = system.config_path();
@@ -48,18 +66,7 @@ pub async fn admin_token(system: &System, role: &str) -> (String, String) {
         &format!("{ADMIN_PASSWORD}\n"),
     );
     assert_eq!(code, 0, "create-admin failed: {output}");
-    let (status, body) = system
-        .post(
-            "/api/admin/login",
-            None,
-            json!({ "username": username, "password": ADMIN_PASSWORD }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    (
-        body["data"]["access_token"].as_str().unwrap().to_string(),
-        email,
-    )
+    (username, email)
 }
 
 pub fn registration(username: &str, email: &str) -> Value {
