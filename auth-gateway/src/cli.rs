@@ -53,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ServicesAction,
     },
+    /// Manage administrators.
+    Admins {
+        #[command(subcommand)]
+        action: AdminsAction,
+    },
     /// Manage the token signing keys.
     Keys {
         #[command(subcommand)]
@@ -83,6 +88,17 @@ pub enum ServicesAction {
     RotateKey {
         /// The service's slug, e.g. service-b.
         slug: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminsAction {
+    /// Remove an admin's second factor (a lost phone) and end its sessions; its next console
+    /// sign-in enrols a new authenticator. Audited.
+    #[command(name = "reset-2fa")]
+    ResetSecondFactor {
+        /// The admin's username.
+        username: String,
     },
 }
 
@@ -123,6 +139,9 @@ pub fn run(cli: Cli) -> ExitCode {
             email,
             role,
         } => crate::commands::create_admin(config, username, email, &role),
+        Command::Admins {
+            action: AdminsAction::ResetSecondFactor { username },
+        } => crate::commands::reset_second_factor(config, &username),
         Command::Keys {
             action: KeysAction::Rotate,
         } => crate::commands::rotate_keys(config),

@@ -72,10 +72,31 @@ pub fn create_admin(
             .await
             .map_err(explain)?;
         println!(
-            "created {} {} ({}); log in with POST /api/admin/login",
+            "created {} {} ({}); sign in at /admin (or POST /api/admin/login)",
             admin.role.as_str(),
             admin.username,
             admin.id
+        );
+        Ok(())
+    })
+}
+
+/// `auth-gateway admins reset-2fa USERNAME`.
+pub fn reset_second_factor(config: Config, username: &str) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let core = AuthCore::open(config, Arc::new(SystemClock))
+            .await
+            .map_err(explain)?;
+        let admins = core.admins();
+        let admin = admins.by_username(username).await.map_err(explain)?;
+        admins
+            .reset_second_factor(admin.id, &core.host_operator(), &RequestContext::default())
+            .await
+            .map_err(explain)?;
+        println!(
+            "the second factor of {} is removed and its sessions ended; the next console \
+             sign-in enrols a new authenticator",
+            admin.username
         );
         Ok(())
     })
