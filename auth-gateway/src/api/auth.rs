@@ -87,7 +87,7 @@ pub struct LoginBody {
             ACCOUNT_BLOCKED (only with the right password)", body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `login` or `password` missing, or an \
             unknown field", body = Failure),
-        (status = 423, description = "ACCOUNT_LOCKED: too many wrong passwords \
+        (status = 423, description = "ACCOUNT_LOCKED: too many wrong passwords or codes \
             (`details.locked_until`)", body = Failure),
         doc::RateLimited,
         doc::LoginRefusals,
@@ -267,7 +267,9 @@ pub async fn validate_token(
 
 /// Log in as an administrator
 ///
-/// An admin token carrying the role (`admin` or read-only `support`); no refresh token.
+/// An admin token carrying the role (`admin` or read-only `support`); no refresh token. An admin
+/// who has enrolled an authenticator in the console (`/admin`) gives a `code` from it, or one of
+/// its recovery codes, as well; wrong codes count towards the lockout as wrong passwords do.
 #[utoipa::path(
     post,
     path = "/api/admin/login",
@@ -276,8 +278,9 @@ pub async fn validate_token(
     responses(
         (status = 200, description = "The admin token", body = Success<AdminToken>),
         doc::BodyRefusals,
-        (status = 401, description = "INVALID_CREDENTIALS: unknown username or wrong password",
-            body = Failure),
+        (status = 401, description = "INVALID_CREDENTIALS: unknown username, wrong password or \
+            wrong code; SECOND_FACTOR_REQUIRED: this admin has an authenticator, and `code` is \
+            missing", body = Failure),
         (status = 403, description = "FORBIDDEN: the admin account is disabled", body = Failure),
         (status = 422, description = "VALIDATION_ERROR: `username` or `password` missing, or an \
             unknown field", body = Failure),

@@ -7,12 +7,14 @@
 //! - `mail_links`: the pages the verification and reset mails link to;
 //! - `register`, `forgot`: creating an account, asking for a reset link;
 //! - `account`: a person's own account, sessions, tokens and logins;
+//! - `console`: `/admin`, the admin console;
 //! - `api_docs`: `/api/docs`, the API reference rendered from the OpenAPI document;
 //! - `assets`: the stylesheet and the one script.
 
 mod account;
 mod api_docs;
 mod assets;
+mod console;
 mod forgot;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -105,6 +107,22 @@ fn page_routes() -> PageRoutes {
         .post("/account/tokens", account::create_token)
         .post("/account/tokens/revoke", account::revoke_token)
         .get("/account/logins", account::logins_page)
+        .get("/admin/login", console::login_page)
+        .post("/admin/login", console::password)
+        .get("/admin/login/code", console::code_page)
+        .post("/admin/login/code", console::code)
+        .post("/admin/sign-out", console::sign_out)
+        .get("/admin", console::dashboard)
+        .get("/admin/pending", console::pending_page)
+        .post("/admin/pending/decide", console::decide)
+        .get("/admin/users", console::users_page)
+        .get("/admin/users/{id}", console::user_page)
+        .post("/admin/users/{id}/action", console::user_action)
+        .post("/admin/users/{id}/sessions/end", console::end_user_session)
+        .post(
+            "/admin/users/{id}/tokens/revoke",
+            console::revoke_user_token,
+        )
         .get("/assets/{file}", assets::serve)
         .get("/api/docs", api_docs::page)
 }

@@ -26,15 +26,21 @@ pub enum Owned {
     Refresh,
     /// Binds a QR code on the login page to the browser that shows it.
     LoginNonce,
+    /// An administrator's console session, on the gateway's host.
+    Console,
+    /// The console sign-in's second step (the code), between the password and the code.
+    ConsoleStep,
 }
 
 impl Owned {
-    pub const ALL: [Owned; 5] = [
+    pub const ALL: [Owned; 7] = [
         Owned::Session,
         Owned::LoginState,
         Owned::Access,
         Owned::Refresh,
         Owned::LoginNonce,
+        Owned::Console,
+        Owned::ConsoleStep,
     ];
 
     /// The name without a prefix.
@@ -45,6 +51,8 @@ impl Owned {
             Owned::Access => "auth_access",
             Owned::Refresh => "auth_refresh",
             Owned::LoginNonce => "auth_login_nonce",
+            Owned::Console => "auth_console",
+            Owned::ConsoleStep => "auth_console_step",
         }
     }
 
@@ -57,7 +65,9 @@ impl Owned {
         match self {
             // Set during, and read after, navigations that start on the gateway's host.
             Owned::Session | Owned::LoginState | Owned::Access | Owned::Refresh => SameSite::Lax,
-            Owned::LoginNonce => SameSite::Strict,
+            // Never sent with a request another site starts, so no other site can act in the
+            // console, even by a link.
+            Owned::LoginNonce | Owned::Console | Owned::ConsoleStep => SameSite::Strict,
         }
     }
 }
@@ -262,6 +272,8 @@ mod tests {
             "auth_login_nonce",
             "auth_state",
             "auth_session-app-c",
+            "__Host-auth_console",
+            "AUTH_CONSOLE_STEP",
         ] {
             assert!(is_owned(name), "{name}");
         }

@@ -262,6 +262,7 @@ pub fn route_place(parts: &Parts) -> Result<Place<'static>, Error> {
         Some(PlaceKind::OwnSession) => Place::OwnSession,
         Some(PlaceKind::Introspection) => Place::Introspection,
         Some(PlaceKind::AdminApi) => Place::AdminApi,
+        Some(PlaceKind::AdminConsole) => Place::AdminConsole,
         Some(PlaceKind::QrService) => Place::QrService,
         Some(PlaceKind::TokenRefresh) => Place::TokenRefresh,
         Some(PlaceKind::Service | PlaceKind::HandoffCallback) | None => {

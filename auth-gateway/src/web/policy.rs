@@ -47,6 +47,8 @@ pub enum Caller {
     At(PlaceKind),
     /// An administrator; `write` routes need a role that may change things.
     Admin { write: bool },
+    /// An administrator signed in to the console (its session cookie); `write` as for `Admin`.
+    Console { write: bool },
 }
 
 impl Caller {
@@ -56,6 +58,7 @@ impl Caller {
             Caller::Anyone => None,
             Caller::At(place) => Some(place),
             Caller::Admin { .. } => Some(PlaceKind::AdminApi),
+            Caller::Console { .. } => Some(PlaceKind::AdminConsole),
         }
     }
 }
@@ -73,7 +76,7 @@ pub struct RoutePolicy {
 }
 
 use Budget::{PerAddress, PerServiceKey, Unlimited};
-use Caller::{Admin, Anyone, At};
+use Caller::{Admin, Anyone, At, Console};
 use Class::{Challenge, Login, Pin, Poll, Recovery, Scan};
 
 const fn rule(
@@ -96,6 +99,8 @@ const OPEN: bool = false;
 const CLOSES: bool = true;
 const READ: Caller = Admin { write: false };
 const WRITE: Caller = Admin { write: true };
+const SEES: Caller = Console { write: false };
+const ACTS: Caller = Console { write: true };
 
 /// Every route the gateway answers itself, on its own hosts (API and pages) and on services'
 /// hosts (the reserved `/_auth/` paths).
@@ -358,6 +363,33 @@ pub const ROUTES: &[RoutePolicy] = &[
         Unlimited,
         OPEN,
         WRITE,
+    ),
+    // The admin console: its sign-in spends the login budget (the password is argon2, the code
+    // is guessed); behind it, pages are read by any admin and forms posted by role `admin`.
+    rule("GET", "/admin/login", Unlimited, OPEN, Anyone),
+    rule("POST", "/admin/login", PerAddress(Login), OPEN, Anyone),
+    rule("GET", "/admin/login/code", Unlimited, OPEN, Anyone),
+    rule("POST", "/admin/login/code", PerAddress(Login), OPEN, Anyone),
+    rule("POST", "/admin/sign-out", Unlimited, OPEN, SEES),
+    rule("GET", "/admin", Unlimited, OPEN, SEES),
+    rule("GET", "/admin/pending", Unlimited, OPEN, SEES),
+    rule("POST", "/admin/pending/decide", Unlimited, OPEN, ACTS),
+    rule("GET", "/admin/users", Unlimited, OPEN, SEES),
+    rule("GET", "/admin/users/{id}", Unlimited, OPEN, SEES),
+    rule("POST", "/admin/users/{id}/action", Unlimited, OPEN, ACTS),
+    rule(
+        "POST",
+        "/admin/users/{id}/sessions/end",
+        Unlimited,
+        OPEN,
+        ACTS,
+    ),
+    rule(
+        "POST",
+        "/admin/users/{id}/tokens/revoke",
+        Unlimited,
+        OPEN,
+        ACTS,
     ),
     // Pages: the login page, the phone, the mailed links, their assets.
     rule("GET", "/login", PerAddress(Challenge), CLOSES, Anyone),

@@ -44,7 +44,7 @@ impl TestClock {
         body["now"].as_str().unwrap().parse().unwrap()
     }
 
-    async fn now(&self) -> Timestamp {
+    pub async fn now(&self) -> Timestamp {
         self.call(self.client.get(format!("{}/clock", self.url)))
             .await
     }

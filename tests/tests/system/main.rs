@@ -14,6 +14,7 @@ mod browser;
 mod budgets;
 mod closing_browser;
 mod closing_warning;
+mod console;
 mod cookies;
 mod cors;
 mod credentials;

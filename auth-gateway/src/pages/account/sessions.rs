@@ -56,6 +56,15 @@ async fn rows(state: &AppState, subject: &Subject, this: Option<SessionId>) -> V
         .list(subject)
         .await
         .unwrap_or_default();
+    describe(state, sessions, this).await
+}
+
+/// Sessions as the pages show them, newest first, named by their service.
+pub async fn describe(
+    state: &AppState,
+    sessions: Vec<Session>,
+    this: Option<SessionId>,
+) -> Vec<SessionRow> {
     let services = state.core.services().list().await.unwrap_or_default();
     sessions
         .into_iter()
