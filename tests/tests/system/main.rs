@@ -15,6 +15,7 @@ mod budgets;
 mod closing_browser;
 mod closing_warning;
 mod console;
+mod console_browser;
 mod cookies;
 mod cors;
 mod credentials;

@@ -1,0 +1,252 @@
+//! The admin console in a real headless Chromium at 360 px wide, driven as an admin would: signing
+//! in with the code computed from the key the enrolment page shows, approving from the pending
+//! list (the mail arrives), finding a user and blocking them (their ServiceB session is refused),
+//! and the support role's read-only pages. Each page is screenshotted and checked with axe-core.
+
+use auth_test_support::Smtp;
+use fantoccini::{Client, Locator};
+
+use crate::browser::{assert_accessible, browser, screenshot, text_of};
+use crate::console::{Authenticator, start};
+use crate::expiry::TestClock;
+use crate::flows::{
+    ADMIN_PASSWORD, MAIL_WAIT, active_person, admin_token, create_admin, pending_person, qr_session,
+};
+use crate::harness::System;
+
+async fn look(client: &Client, name: &str) {
+    screenshot(client, &format!("console-{name}.png")).await;
+    assert_accessible(client, &format!("console {name}")).await;
+}
+
+async fn fill(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Waits until the page's `main` says `text` (a form's answer may still be on its way, and the old
+/// page's element goes stale under the reader).
+async fn wait_for_text(client: &Client, text: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = match client.find(Locator::Css("main")).await {
+            Ok(main) => main.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if page.contains(text) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never said {text:?}: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Signs in as `username` for the first time in the browser, enrolling; returns the app.
+async fn enrol(
+    client: &Client,
+    system: &System,
+    clock: &TestClock,
+    username: &str,
+) -> Authenticator {
+    client.goto(&system.url("/admin")).await.unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/admin/login")
+    );
+    fill(client, "username", username).await;
+    fill(client, "password", ADMIN_PASSWORD).await;
+    click(client, "form[action='/admin/login'] button[type=submit]").await;
+    let key = text_of(client, "#totp-secret").await;
+    let app = Authenticator::from_base32(key.trim());
+    fill(client, "code", &app.code_at(clock.now().await)).await;
+    click(
+        client,
+        "form[action='/admin/login/code'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(client, "Your recovery codes").await;
+    app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_signs_in_with_a_code_and_approves_from_the_pending_list() {
+    let (system, clock) = start();
+    let (username, _) = create_admin(&system, "admin");
+    let person = pending_person(&system).await;
+    let admin = browser(360, 900).await;
+
+    admin.goto(&system.url("/admin/login")).await.unwrap();
+    look(&admin, "login").await;
+    fill(&admin, "username", &username).await;
+    fill(&admin, "password", ADMIN_PASSWORD).await;
+    click(&admin, "form[action='/admin/login'] button[type=submit]").await;
+    let key = text_of(&admin, "#totp-secret").await;
+    admin.find(Locator::Css(".qr-image svg")).await.unwrap();
+    look(&admin, "enrol").await;
+
+    // A wrong code first: the page says so and keeps the key.
+    fill(&admin, "code", "000000").await;
+    click(
+        &admin,
+        "form[action='/admin/login/code'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&admin, "That code is not right").await;
+    assert_eq!(text_of(&admin, "#totp-secret").await, key);
+    look(&admin, "enrol-wrong-code").await;
+
+    let app = Authenticator::from_base32(key.trim());
+    fill(&admin, "code", &app.code_at(clock.now().await)).await;
+    click(
+        &admin,
+        "form[action='/admin/login/code'] button[type=submit]",
+    )
+    .await;
+    let codes = text_of(&admin, "#recovery-codes").await;
+    assert_eq!(
+        codes.lines().filter(|l| !l.trim().is_empty()).count(),
+        10,
+        "{codes}"
+    );
+    look(&admin, "recovery-codes").await;
+
+    admin
+        .find(Locator::LinkText("Continue to the console"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text_of(&admin, "#pending-count")
+            .await
+            .trim()
+            .parse::<u32>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(text_of(&admin, "#open-state").await, "Open");
+    look(&admin, "dashboard").await;
+
+    admin
+        .find(Locator::LinkText("Pending"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(&admin, "#pending").await.contains(&person.username));
+    look(&admin, "pending").await;
+    click(
+        &admin,
+        &format!("button[value='approve:{}']", person.user_id),
+    )
+    .await;
+    wait_for_text(&admin, "Approved. The person is told by mail.").await;
+    look(&admin, "pending-approved").await;
+    let mail = Smtp::shared().wait_for(&person.email, "Your account is approved", MAIL_WAIT);
+    assert!(
+        mail.body.contains("your account is active"),
+        "{}",
+        mail.body
+    );
+
+    // Signing out ends the session: the console is the sign-in page again.
+    click(&admin, "form[action='/admin/sign-out'] button[type=submit]").await;
+    wait_for_text(&admin, "You are signed out of the console.").await;
+    admin.goto(&system.url("/admin/pending")).await.unwrap();
+    assert!(
+        admin
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/admin/login")
+    );
+    admin.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_blocks_a_user_whose_service_b_session_then_fails_and_support_only_reads() {
+    let (system, clock) = start();
+    let (api, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &api).await;
+    let session = qr_session(&system, &api, &person, "service-b").await;
+    let at_service_b = || async {
+        system
+            .client()
+            .get(system.host_url("service-b.localhost", "/orders"))
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(at_service_b().await, 200);
+
+    // Support first, before anything changes: every page, no buttons.
+    let (support_name, _) = create_admin(&system, "support");
+    let support = browser(360, 900).await;
+    enrol(&support, &system, &clock, &support_name).await;
+    support
+        .goto(&system.url(&format!("/admin/users/{}", person.user_id)))
+        .await
+        .unwrap();
+    wait_for_text(&support, "support role").await;
+    assert!(
+        support
+            .find(Locator::Css("button[value='block']"))
+            .await
+            .is_err()
+    );
+    look(&support, "user-as-support").await;
+    support.close().await.unwrap();
+
+    clock.advance(30).await;
+    let (username, _) = create_admin(&system, "admin");
+    let admin = browser(360, 900).await;
+    enrol(&admin, &system, &clock, &username).await;
+    admin.goto(&system.url("/admin/users")).await.unwrap();
+    fill(&admin, "q", &person.username).await;
+    click(&admin, "form[role=search] button[type=submit]").await;
+    assert!(text_of(&admin, "#users").await.contains(&person.email));
+    look(&admin, "users").await;
+    admin
+        .find(Locator::Css(&format!(
+            "a[href='/admin/users/{}']",
+            person.user_id
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(&admin, "#sessions").await.contains("ServiceB"));
+    look(&admin, "user").await;
+    fill(&admin, "reason", "left the company").await;
+    click(&admin, "button[value='block']").await;
+    wait_for_text(&admin, "Blocked.").await;
+    assert_eq!(text_of(&admin, "#user-status").await, "blocked");
+    look(&admin, "user-blocked").await;
+    assert_eq!(at_service_b().await, 401);
+    admin.close().await.unwrap();
+}
