@@ -139,9 +139,9 @@ pub fn accounts_waiting(
         subject,
         body: format!(
             "These people verified their email address and wait for approval:\n\n{list}\n\
-             Review pending accounts with GET {public_url}/api/admin/pending and approve or \
-             reject each with POST {public_url}/api/admin/approve/{{user_id}} or \
-             /api/admin/reject/{{user_id}}.\n\n\
+             Approve or reject them in the console: {public_url}/admin/pending\n\n\
+             (Scripts: GET {public_url}/api/admin/pending, then POST \
+             /api/admin/approve/{{user_id}} or /api/admin/reject/{{user_id}}.)\n\n\
              More arrivals within the next minutes are gathered into one mail.\n"
         ),
     }

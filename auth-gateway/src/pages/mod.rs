@@ -123,6 +123,8 @@ fn page_routes() -> PageRoutes {
             "/admin/users/{id}/tokens/revoke",
             console::revoke_user_token,
         )
+        .get("/admin/history", console::history_page)
+        .get("/admin/history.csv", console::history_csv)
         .get("/assets/{file}", assets::serve)
         .get("/api/docs", api_docs::page)
 }

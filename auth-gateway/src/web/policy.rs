@@ -384,6 +384,8 @@ pub const ROUTES: &[RoutePolicy] = &[
         OPEN,
         ACTS,
     ),
+    rule("GET", "/admin/history", Unlimited, OPEN, SEES),
+    rule("GET", "/admin/history.csv", Unlimited, OPEN, SEES),
     rule(
         "POST",
         "/admin/users/{id}/tokens/revoke",

@@ -54,6 +54,11 @@ async fn register_verify_and_approve_with_real_mail() {
 
     let notice = Smtp::shared().wait_for(&admin_email, "waiting for approval", MAIL_WAIT);
     assert!(notice.body.contains(&username));
+    assert!(
+        notice.body.contains(&system.url("/admin/pending")),
+        "the mail leads to the console: {}",
+        notice.body
+    );
     let (status, body) = login(&system, &username, PASSWORD).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

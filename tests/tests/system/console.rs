@@ -654,3 +654,45 @@ async fn a_reset_of_the_second_factor_on_the_host_ends_the_session_and_enrols_an
     );
     assert_ne!(code, 0, "{output}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_history_says_how_often_a_person_used_service_b_and_exports_it() {
+    let (system, clock) = start();
+    let (admin, _) = signed_in(&system, &clock, "support").await;
+    let (api, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &api).await;
+    for _ in 0..3 {
+        qr_session(&system, &api, &person, "service-b").await;
+    }
+
+    let filter = format!("user={}&service=service-b", person.username);
+    let (status, _, page) = admin.get(&format!("/admin/history?{filter}")).await;
+    assert_eq!(status, 200, "{page}");
+    let summary = between(&page, "id=\"summary\">", "</table>").unwrap();
+    assert!(
+        summary.contains(&format!(
+            "<th scope=\"row\">{}</th><td>service-b</td><td>3</td><td>0</td>",
+            person.username
+        )),
+        "{summary}"
+    );
+    assert!(page.contains("<svg"), "the chart is drawn");
+
+    let (status, _, csv) = admin.get(&format!("/admin/history.csv?{filter}")).await;
+    assert_eq!(status, 200);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("at,username,service"), "{csv}");
+    assert_eq!(lines.len(), 4, "a header and three logins: {csv}");
+    assert!(
+        lines[1..].iter().all(|l| l.contains(",service-b,qr,true,")),
+        "{csv}"
+    );
+
+    // A day that is not one is named, and the default period is shown instead.
+    let (status, _, page) = admin.get("/admin/history?from=yesterday").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("from: is not a day written YYYY-MM-DD"),
+        "{page}"
+    );
+}

@@ -248,5 +248,15 @@ async fn an_admin_blocks_a_user_whose_service_b_session_then_fails_and_support_o
     assert_eq!(text_of(&admin, "#user-status").await, "blocked");
     look(&admin, "user-blocked").await;
     assert_eq!(at_service_b().await, 401);
+
+    admin
+        .find(Locator::LinkText("Login history"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(&admin, "#summary").await.contains(&person.username));
+    look(&admin, "history").await;
     admin.close().await.unwrap();
 }

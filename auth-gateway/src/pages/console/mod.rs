@@ -11,10 +11,12 @@
 //! - `sign_in`: the password, then the code (enrolling an authenticator the first time);
 //! - `dashboard`: the state of the system at a glance;
 //! - `pending`: the approval queue, one or several at once;
-//! - `users`: finding a user, a user's page and the actions on it.
+//! - `users`: finding a user, a user's page and the actions on it;
+//! - `history`: the login history, counted per person and service, charted, exported.
 
 mod dashboard;
 mod form;
+mod history;
 mod pending;
 mod sign_in;
 mod users;
@@ -30,6 +32,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 pub use dashboard::dashboard;
 pub use form::ConsoleForm;
+pub use history::{history_csv, history_page};
 pub use pending::{decide, pending_page};
 pub use sign_in::{code, code_page, login_page, password, sign_out};
 pub use users::{end_user_session, revoke_user_token, user_action, user_page, users_page};

@@ -1,0 +1,395 @@
+//! `/admin/history`: the login history, filtered by person, service, outcome and period (UTC
+//! days, the last 7 by default). It answers the question admins ask ("how often did John use
+//! ServiceB this week?") in a table per person and service, draws successful logins per day as
+//! an SVG chart drawn here (no script), lists the attempts, and exports them as CSV
+//! (`/admin/history.csv`, the same filters).
+
+use askama::Template;
+use auth_core::Error;
+use auth_core::login_history::{GroupBy, HistoryQuery};
+use auth_core::page::PageRequest;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use serde::Deserialize;
+
+use super::{Console, Frame, Pager, page, page_request, refused, when};
+use crate::web::extract::PageQuery;
+use crate::web::state::AppState;
+
+/// Days the chart draws at most (the end of a longer period).
+const CHART_DAYS: i64 = 62;
+/// Rows a CSV export holds at most.
+const CSV_ROWS: u32 = 10_000;
+
+/// The filters as typed, kept to fill the form again.
+#[derive(Deserialize, Default, Clone)]
+pub struct HistoryFilters {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    page: Option<u32>,
+}
+
+/// The filters, read: the query, the first and last day, and what was wrong with them.
+struct Period {
+    query: HistoryQuery,
+    first: Date,
+    last: Date,
+}
+
+fn day(text: &str, field: &str) -> Result<Option<Date>, Error> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text
+            .parse::<Date>()
+            .map(Some)
+            .map_err(|_| Error::invalid(field, "is not a day written YYYY-MM-DD")),
+    }
+}
+
+fn start_of(day: Date) -> Result<Timestamp, Error> {
+    day.to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .map_err(Error::internal)
+}
+
+fn period(filters: &HistoryFilters, now: Timestamp) -> Result<Period, Error> {
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let last = day(&filters.to, "to")?.unwrap_or(today);
+    let first = day(&filters.from, "from")?.unwrap_or(last.saturating_sub(6.days()));
+    if first > last {
+        return Err(Error::invalid("from", "is after the last day"));
+    }
+    let success = match filters.outcome.as_str() {
+        "" => None,
+        "success" => Some(true),
+        "failure" => Some(false),
+        _ => return Err(Error::invalid("outcome", "is not success or failure")),
+    };
+    let text = |t: &str| (!t.trim().is_empty()).then(|| t.trim().to_string());
+    Ok(Period {
+        query: HistoryQuery {
+            username: text(&filters.user),
+            service: text(&filters.service),
+            success,
+            from: Some(start_of(first)?),
+            to: Some(start_of(last.saturating_add(1.day()))?),
+            ..HistoryQuery::default()
+        },
+        first,
+        last,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console_history.html")]
+struct HistoryPage {
+    frame: Frame,
+    filters: HistoryFilters,
+    services: Vec<(String, String)>,
+    period: String,
+    csv_link: String,
+    /// Person, service, logins, failures.
+    summary: Vec<(String, String, i64, i64)>,
+    chart: String,
+    days: Vec<(String, i64)>,
+    /// When, person, service, method, outcome, address.
+    attempts: Vec<(String, String, String, String, String, String)>,
+    pager: Pager,
+    closing_in: Option<i64>,
+}
+
+fn filters_query(filters: &HistoryFilters) -> String {
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    url.append_pair("user", &filters.user)
+        .append_pair("service", &filters.service)
+        .append_pair("outcome", &filters.outcome)
+        .append_pair("from", &filters.from)
+        .append_pair("to", &filters.to);
+    url.finish()
+}
+
+/// `GET /admin/history`.
+pub async fn history_page(
+    State(state): State<AppState>,
+    console: Console,
+    PageQuery(filters): PageQuery<HistoryFilters>,
+) -> Response {
+    match render(&state, &console, filters).await {
+        Ok(response) => response,
+        Err(err) => refused(&err, "/admin/history"),
+    }
+}
+
+async fn render(
+    state: &AppState,
+    console: &Console,
+    filters: HistoryFilters,
+) -> Result<Response, Error> {
+    let reader = console.principal.admin_read()?;
+    let core = &state.core;
+    let mut frame = console.frame("history");
+    let period = match period(&filters, core.clock().now()) {
+        Ok(period) => period,
+        Err(err) => {
+            frame.error = Some(super::refusal_text(&err));
+            period(&HistoryFilters::default(), core.clock().now())?
+        }
+    };
+    let history = core.login_history();
+    let both = GroupBy {
+        user: true,
+        service: true,
+    };
+    let summary = history
+        .summary(&reader, &period.query, both)
+        .await?
+        .into_iter()
+        .map(|row| {
+            (
+                row.username.unwrap_or_else(|| "(unknown name)".into()),
+                row.service.unwrap_or_else(|| "account".into()),
+                row.logins,
+                row.failures,
+            )
+        })
+        .collect();
+    let days = per_day(state, &reader, &period).await?;
+    let list = history
+        .list(&reader, &period.query, page_request(filters.page))
+        .await?;
+    let attempts = list
+        .items
+        .iter()
+        .map(|h| {
+            (
+                when(h.at),
+                h.username.clone().unwrap_or_default(),
+                h.service.clone().unwrap_or_else(|| "account".into()),
+                h.method.clone(),
+                if h.success {
+                    "success".to_string()
+                } else {
+                    format!("failed: {}", h.failure_reason.clone().unwrap_or_default())
+                },
+                h.client_ip.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let services = core
+        .services()
+        .list()
+        .await?
+        .into_iter()
+        .map(|s| (s.slug, s.name))
+        .collect();
+    let query = filters_query(&filters);
+    Ok(page(&HistoryPage {
+        frame,
+        period: format!(
+            "From {} to {} (UTC), both included",
+            period.first, period.last
+        ),
+        csv_link: format!("/admin/history.csv?{query}"),
+        pager: Pager::of(&list, format!("/admin/history?{query}")),
+        chart: chart(&days),
+        days: days.iter().map(|(d, n)| (d.to_string(), *n)).collect(),
+        filters,
+        services,
+        summary,
+        attempts,
+        closing_in: None,
+    }))
+}
+
+/// Successful logins per day of the period's last [`CHART_DAYS`] days.
+async fn per_day(
+    state: &AppState,
+    reader: &auth_core::access::AdminRead,
+    period: &Period,
+) -> Result<Vec<(Date, i64)>, Error> {
+    let mut first = period.first;
+    if (period.last - first).get_days() as i64 >= CHART_DAYS {
+        first = period.last.saturating_sub((CHART_DAYS - 1).days());
+    }
+    let history = state.core.login_history();
+    let mut days = Vec::new();
+    let mut day = first;
+    while day <= period.last {
+        let query = HistoryQuery {
+            from: Some(start_of(day)?),
+            to: Some(start_of(day.saturating_add(1.day()))?),
+            success: Some(true),
+            ..period.query.clone()
+        };
+        let logins = history
+            .summary(reader, &query, GroupBy::default())
+            .await?
+            .iter()
+            .map(|row| row.logins)
+            .sum();
+        days.push((day, logins));
+        day = day.saturating_add(1.day());
+    }
+    Ok(days)
+}
+
+/// A bar chart of `days`, as SVG; its figures are in the table beside it, for screen readers.
+fn chart(days: &[(Date, i64)]) -> String {
+    let width = 600.0;
+    let height = 160.0;
+    let top = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
+    let slot = width / days.len().max(1) as f64;
+    let mut bars = String::new();
+    for (i, (day, count)) in days.iter().enumerate() {
+        let bar = (*count as f64 / top) * (height - 30.0);
+        let x = i as f64 * slot + slot * 0.15;
+        let y = height - 20.0 - bar;
+        bars.push_str(&format!(
+            "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bar:.1}\">\
+             <title>{day}: {count}</title></rect>",
+            slot * 0.7
+        ));
+        if days.len() <= 14 || i % (days.len() / 7).max(1) == 0 {
+            bars.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                x + slot * 0.35,
+                height - 6.0,
+                day.strftime("%m-%d")
+            ));
+        }
+    }
+    format!(
+        "<svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Successful logins per day\" \
+         xmlns=\"http://www.w3.org/2000/svg\"><line class=\"axis\" x1=\"0\" y1=\"{y}\" x2=\"{width}\" \
+         y2=\"{y}\"/>{bars}</svg>",
+        y = height - 20.0
+    )
+}
+
+/// One CSV field: quoted when it must be, and never read as a formula by a spreadsheet.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// `GET /admin/history.csv`: the attempts the filters select, newest first, at most
+/// [`CSV_ROWS`].
+pub async fn history_csv(
+    State(state): State<AppState>,
+    console: Console,
+    PageQuery(filters): PageQuery<HistoryFilters>,
+) -> Response {
+    let outcome = async {
+        let reader = console.principal.admin_read()?;
+        let period = period(&filters, state.core.clock().now())?;
+        let mut out = String::from(
+            "at,username,service,method,success,failure_reason,client_ip,user_agent\n",
+        );
+        let per_page = 200;
+        for page in 1..=CSV_ROWS / per_page {
+            let list = state
+                .core
+                .login_history()
+                .list(&reader, &period.query, PageRequest { page, per_page })
+                .await?;
+            for h in &list.items {
+                let fields = [
+                    h.at.to_string(),
+                    h.username.clone().unwrap_or_default(),
+                    h.service.clone().unwrap_or_default(),
+                    h.method.clone(),
+                    h.success.to_string(),
+                    h.failure_reason.clone().unwrap_or_default(),
+                    h.client_ip.clone().unwrap_or_default(),
+                    h.user_agent.clone().unwrap_or_default(),
+                ];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                out.push_str(&line.join(","));
+                out.push('\n');
+            }
+            if i64::from(page * per_page) >= list.total {
+                break;
+            }
+        }
+        Ok::<_, Error>(out)
+    }
+    .await;
+    match outcome {
+        Ok(body) => {
+            let mut response = body.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            headers.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"login-history.csv\""),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+            response
+        }
+        Err(err) => refused(&err, "/admin/history"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("-1+2"), "'-1+2");
+    }
+
+    #[test]
+    fn the_default_period_is_the_last_seven_days_and_bad_days_are_named() {
+        let now: Timestamp = "2030-01-09T10:00:00Z".parse().unwrap();
+        let period = period(&HistoryFilters::default(), now).unwrap();
+        assert_eq!(period.first.to_string(), "2030-01-03");
+        assert_eq!(period.last.to_string(), "2030-01-09");
+        assert_eq!(
+            period.query.to,
+            Some("2030-01-10T00:00:00Z".parse().unwrap())
+        );
+        let bad = HistoryFilters {
+            from: "yesterday".into(),
+            ..HistoryFilters::default()
+        };
+        assert!(matches!(period_err(&bad, now), Error::Validation(f) if f[0].field == "from"));
+    }
+
+    fn period_err(filters: &HistoryFilters, now: Timestamp) -> Error {
+        match period(filters, now) {
+            Ok(_) => panic!("accepted"),
+            Err(err) => err,
+        }
+    }
+}
