@@ -696,3 +696,60 @@ async fn the_history_says_how_often_a_person_used_service_b_and_exports_it() {
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_schedule_saved_in_the_console_is_what_the_system_status_follows() {
+    let (system, clock) = start();
+    let (admin, _) = signed_in(&system, &clock, "admin").await;
+    let (_, status) = system.get("/api/system/status").await;
+    assert_eq!(status["data"]["status"], "open", "{status}");
+    let (_, _, page) = admin.get("/admin/schedule").await;
+    assert!(page.contains("The next 14 days"), "{page}");
+    let csrf = admin.csrf("/admin/schedule").await;
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let today = clock.now().await.to_zoned(berlin).date().to_string();
+    let mut fields: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf.clone()),
+        ("timezone".into(), "Europe/Berlin".into()),
+        ("warning_minutes".into(), "20".into()),
+        ("exceptions".into(), format!("{today} closed")),
+    ];
+    for day in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] {
+        fields.push((format!("{day}_open"), "00:00".into()));
+        fields.push((format!("{day}_close"), "24:00".into()));
+    }
+    let as_refs = |fields: &[(String, String)]| -> Vec<(String, String)> { fields.to_vec() };
+
+    // A time that is not one: the page names the day and keeps what was typed.
+    let mut wrong = as_refs(&fields);
+    wrong.retain(|(k, _)| k != "mon_close");
+    wrong.push(("mon_close".into(), "25:00".into()));
+    let wrong: Vec<(&str, &str)> = wrong
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, _, page) = admin.post("/admin/schedule", &wrong).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Monday: `25:00` is not a time"), "{page}");
+    assert!(page.contains("value=\"25:00\""), "{page}");
+    let (_, status_now) = system.get("/api/system/status").await;
+    assert_eq!(status_now["data"]["status"], "open", "nothing was saved");
+
+    let right: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, location, page) = admin.post("/admin/schedule", &right).await;
+    assert_eq!(status, 303, "{page}");
+    assert_eq!(
+        location.as_deref(),
+        Some("/admin/schedule?done=schedule-saved")
+    );
+    let (_, status_now) = system.get("/api/system/status").await;
+    assert_eq!(status_now["data"]["status"], "closed", "{status_now}");
+    let (_, _, page) = admin.get("/admin/schedule").await;
+    assert!(
+        page.contains("Europe/Berlin") && page.contains(&format!("{today} closed")),
+        "{page}"
+    );
+}

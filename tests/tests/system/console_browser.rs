@@ -258,5 +258,14 @@ async fn an_admin_blocks_a_user_whose_service_b_session_then_fails_and_support_o
         .unwrap();
     assert!(text_of(&admin, "#summary").await.contains(&person.username));
     look(&admin, "history").await;
+    admin
+        .find(Locator::LinkText("Schedule"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(&admin, "#preview").await.contains("to"));
+    look(&admin, "schedule").await;
     admin.close().await.unwrap();
 }

@@ -12,12 +12,14 @@
 //! - `dashboard`: the state of the system at a glance;
 //! - `pending`: the approval queue, one or several at once;
 //! - `users`: finding a user, a user's page and the actions on it;
-//! - `history`: the login history, counted per person and service, charted, exported.
+//! - `history`: the login history, counted per person and service, charted, exported;
+//! - `schedule`: the operating hours, with a preview of the next two weeks.
 
 mod dashboard;
 mod form;
 mod history;
 mod pending;
+mod schedule;
 mod sign_in;
 mod users;
 
@@ -34,6 +36,7 @@ pub use dashboard::dashboard;
 pub use form::ConsoleForm;
 pub use history::{history_csv, history_page};
 pub use pending::{decide, pending_page};
+pub use schedule::{save_schedule, schedule_page};
 pub use sign_in::{code, code_page, login_page, password, sign_out};
 pub use users::{end_user_session, revoke_user_token, user_action, user_page, users_page};
 
@@ -229,10 +232,11 @@ pub enum Notice {
     SessionEnded,
     SessionsEnded,
     TokenRevoked,
+    ScheduleSaved,
 }
 
 impl Notice {
-    const ALL: [Notice; 12] = [
+    const ALL: [Notice; 13] = [
         Notice::Approved,
         Notice::Rejected,
         Notice::Decided,
@@ -245,6 +249,7 @@ impl Notice {
         Notice::SessionEnded,
         Notice::SessionsEnded,
         Notice::TokenRevoked,
+        Notice::ScheduleSaved,
     ];
 
     fn key(self) -> &'static str {
@@ -261,6 +266,7 @@ impl Notice {
             Notice::SessionEnded => "session-ended",
             Notice::SessionsEnded => "sessions-ended",
             Notice::TokenRevoked => "token-revoked",
+            Notice::ScheduleSaved => "schedule-saved",
         }
     }
 
@@ -278,6 +284,7 @@ impl Notice {
             Notice::SessionEnded => "The session has ended.",
             Notice::SessionsEnded => "Every session of the account has ended.",
             Notice::TokenRevoked => "The token is revoked.",
+            Notice::ScheduleSaved => "Saved. Every gateway follows the new hours within seconds.",
         }
     }
 }
