@@ -125,6 +125,8 @@ fn page_routes() -> PageRoutes {
         )
         .get("/admin/history", console::history_page)
         .get("/admin/history.csv", console::history_csv)
+        .get("/admin/audit", console::audit_page)
+        .get("/admin/audit.csv", console::audit_csv)
         .get("/admin/schedule", console::schedule_page)
         .post("/admin/schedule", console::save_schedule)
         .get("/assets/{file}", assets::serve)

@@ -386,6 +386,8 @@ pub const ROUTES: &[RoutePolicy] = &[
     ),
     rule("GET", "/admin/history", Unlimited, OPEN, SEES),
     rule("GET", "/admin/history.csv", Unlimited, OPEN, SEES),
+    rule("GET", "/admin/audit", Unlimited, OPEN, SEES),
+    rule("GET", "/admin/audit.csv", Unlimited, OPEN, SEES),
     rule("GET", "/admin/schedule", Unlimited, OPEN, SEES),
     rule("POST", "/admin/schedule", Unlimited, OPEN, ACTS),
     rule(

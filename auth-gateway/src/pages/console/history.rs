@@ -47,7 +47,7 @@ struct Period {
     last: Date,
 }
 
-fn day(text: &str, field: &str) -> Result<Option<Date>, Error> {
+pub(super) fn day(text: &str, field: &str) -> Result<Option<Date>, Error> {
     match text.trim() {
         "" => Ok(None),
         text => text
@@ -57,7 +57,7 @@ fn day(text: &str, field: &str) -> Result<Option<Date>, Error> {
     }
 }
 
-fn start_of(day: Date) -> Result<Timestamp, Error> {
+pub(super) fn start_of(day: Date) -> Result<Timestamp, Error> {
     day.to_zoned(jiff::tz::TimeZone::UTC)
         .map(|z| z.timestamp())
         .map_err(Error::internal)
@@ -278,7 +278,7 @@ fn chart(days: &[(Date, i64)]) -> String {
 }
 
 /// One CSV field: quoted when it must be, and never read as a formula by a spreadsheet.
-fn csv_field(text: &str) -> String {
+pub(super) fn csv_field(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
@@ -334,26 +334,29 @@ pub async fn history_csv(
     }
     .await;
     match outcome {
-        Ok(body) => {
-            let mut response = body.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            headers.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"login-history.csv\""),
-            );
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(
-                "x-content-type-options",
-                HeaderValue::from_static("nosniff"),
-            );
-            response
-        }
+        Ok(body) => csv_answer(body, "attachment; filename=\"login-history.csv\""),
         Err(err) => refused(&err, "/admin/history"),
     }
+}
+
+/// A CSV download: `body` under the `Content-Disposition` `disposition`.
+pub(super) fn csv_answer(body: String, disposition: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(disposition),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 #[cfg(test)]

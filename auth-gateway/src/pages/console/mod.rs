@@ -13,8 +13,10 @@
 //! - `pending`: the approval queue, one or several at once;
 //! - `users`: finding a user, a user's page and the actions on it;
 //! - `history`: the login history, counted per person and service, charted, exported;
+//! - `audit`: the audit log, filtered, exported;
 //! - `schedule`: the operating hours, with a preview of the next two weeks.
 
+mod audit;
 mod dashboard;
 mod form;
 mod history;
@@ -32,6 +34,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+pub use audit::{audit_csv, audit_page};
 pub use dashboard::dashboard;
 pub use form::ConsoleForm;
 pub use history::{history_csv, history_page};
