@@ -753,3 +753,71 @@ async fn the_schedule_saved_in_the_console_is_what_the_system_status_follows() {
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_made_in_the_console_is_shown_once_and_the_old_one_is_refused_at_once() {
+    let (system, clock) = start();
+    let (admin, _) = signed_in(&system, &clock, "admin").await;
+    let (api, _) = admin_token(&system, "admin").await;
+    let old = crate::flows::service_key(&system, &api, "service-b").await;
+    let generate = |key: String| {
+        let system = &system;
+        async move {
+            system
+                .client()
+                .post(system.url("/api/auth/qr/generate"))
+                .header("x-api-key", key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(generate(old.clone()).await, 201);
+
+    let csrf = admin.csrf("/admin/services").await;
+    let (status, _, page) = admin
+        .post(
+            "/admin/services/service-b/action",
+            &[("csrf", &csrf), ("action", "rotate-key")],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let new = between(&page, "id=\"new-key\">", "</code>")
+        .unwrap()
+        .to_string();
+    assert_eq!(generate(old).await, 401);
+    assert_eq!(generate(new.clone()).await, 201);
+    let (_, _, page) = admin.get("/admin/services").await;
+    assert!(!page.contains(&new), "the key is shown once only");
+
+    // Registering: a bad upstream is named and nothing is made; a good one shows its key.
+    let register = |upstreams: &'static str| {
+        let csrf = csrf.clone();
+        let admin = &admin;
+        async move {
+            admin
+                .post(
+                    "/admin/services",
+                    &[
+                        ("csrf", &csrf),
+                        ("name", "Reports"),
+                        ("slug", "reports"),
+                        ("hosts", "reports.localhost"),
+                        ("upstreams", upstreams),
+                    ],
+                )
+                .await
+        }
+    };
+    let (status, _, page) = register("not an address").await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("upstreams"), "{page}");
+    let (status, body) = system.get_as("/api/services/list", &api).await;
+    assert_eq!(status, 200);
+    assert!(!body.to_string().contains("\"reports\""), "{body}");
+    let (status, _, page) = register("127.0.0.1:9").await;
+    assert_eq!(status, 201, "{page}");
+    assert!(page.contains("id=\"new-key\""), "{page}");
+}

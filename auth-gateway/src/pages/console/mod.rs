@@ -12,6 +12,7 @@
 //! - `dashboard`: the state of the system at a glance;
 //! - `pending`: the approval queue, one or several at once;
 //! - `users`: finding a user, a user's page and the actions on it;
+//! - `services`: the services, their state and keys, and registering one;
 //! - `history`: the login history, counted per person and service, charted, exported;
 //! - `audit`: the audit log, filtered, exported;
 //! - `schedule`: the operating hours, with a preview of the next two weeks.
@@ -22,6 +23,7 @@ mod form;
 mod history;
 mod pending;
 mod schedule;
+mod services;
 mod sign_in;
 mod users;
 
@@ -40,6 +42,7 @@ pub use form::ConsoleForm;
 pub use history::{history_csv, history_page};
 pub use pending::{decide, pending_page};
 pub use schedule::{save_schedule, schedule_page};
+pub use services::{register_service, service_action, services_page};
 pub use sign_in::{code, code_page, login_page, password, sign_out};
 pub use users::{end_user_session, revoke_user_token, user_action, user_page, users_page};
 
@@ -236,10 +239,11 @@ pub enum Notice {
     SessionsEnded,
     TokenRevoked,
     ScheduleSaved,
+    ServiceChanged,
 }
 
 impl Notice {
-    const ALL: [Notice; 13] = [
+    const ALL: [Notice; 14] = [
         Notice::Approved,
         Notice::Rejected,
         Notice::Decided,
@@ -253,6 +257,7 @@ impl Notice {
         Notice::SessionsEnded,
         Notice::TokenRevoked,
         Notice::ScheduleSaved,
+        Notice::ServiceChanged,
     ];
 
     fn key(self) -> &'static str {
@@ -270,6 +275,7 @@ impl Notice {
             Notice::SessionsEnded => "sessions-ended",
             Notice::TokenRevoked => "token-revoked",
             Notice::ScheduleSaved => "schedule-saved",
+            Notice::ServiceChanged => "service-changed",
         }
     }
 
@@ -288,6 +294,7 @@ impl Notice {
             Notice::SessionsEnded => "Every session of the account has ended.",
             Notice::TokenRevoked => "The token is revoked.",
             Notice::ScheduleSaved => "Saved. Every gateway follows the new hours within seconds.",
+            Notice::ServiceChanged => "Saved. Every gateway follows within seconds.",
         }
     }
 }
