@@ -152,6 +152,67 @@ impl<'a> Admins<'a> {
         Ok(())
     }
 
+    /// Every admin with whether it has a second factor, by username.
+    pub async fn list(&self, _reader: &crate::access::AdminRead) -> Result<Vec<(Admin, bool)>> {
+        store::all(&self.core.stores.db).await
+    }
+
+    /// Gives admin `target` role `role` and disables or enables it, audited; a disabled admin's
+    /// sessions end. Refused (`CONFLICT`) when no enabled admin of role `admin` would be left, so
+    /// nobody can lock every admin out, themselves included.
+    pub async fn change_standing(
+        &self,
+        target: AdminId,
+        role: Role,
+        disabled: bool,
+        by: &crate::access::AdminWrite,
+        context: &RequestContext,
+    ) -> Result<Admin> {
+        let before = self.get(target).await?;
+        if before.role == role && before.disabled == disabled {
+            return Ok(before);
+        }
+        let now = self.core.clock.now();
+        let mut tx = self.core.stores.db.begin().await?;
+        if !store::set_standing(&mut tx, target, role.as_str(), disabled, now).await? {
+            return Err(Error::Conflict(
+                "that would leave no enabled admin who can act; make another admin first".into(),
+            ));
+        }
+        if before.role != role {
+            AuditEntry::new(by.actor(), AuditAction::AdminRoleChanged)
+                .target("admin", target)
+                .from_client(context)
+                .detail("from", before.role.as_str())
+                .detail("to", role.as_str())
+                .write(&mut tx, now)
+                .await?;
+        }
+        if before.disabled != disabled {
+            let action = if disabled {
+                AuditAction::AdminDisabled
+            } else {
+                AuditAction::AdminEnabled
+            };
+            AuditEntry::new(by.actor(), action)
+                .target("admin", target)
+                .from_client(context)
+                .write(&mut tx, now)
+                .await?;
+        }
+        tx.commit().await?;
+        if disabled {
+            self.sessions
+                .end_all(
+                    &crate::sessions::Subject::Admin(target),
+                    "admin disabled",
+                    None,
+                )
+                .await?;
+        }
+        self.get(target).await
+    }
+
     /// Whether admin `id` has enrolled a second factor, and how many recovery codes are unused.
     pub async fn second_factor_status(&self, id: AdminId) -> Result<(bool, i64)> {
         let db = &self.core.stores.db;

@@ -204,3 +204,64 @@ pub(crate) async fn clear_second_factor(ex: &mut dyn Executor, id: AdminId) -> R
         .await?;
     Ok(cleared == 1)
 }
+
+/// Every admin, by username.
+pub(crate) async fn all(db: &Db) -> Result<Vec<(Admin, bool)>> {
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {ADMIN_COLUMNS}, totp_sealed FROM admins ORDER BY username_normalized"
+            ),
+            params![],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let enrolled = row.get::<Option<Vec<u8>>>("totp_sealed")?.is_some();
+            Ok((admin(row)?, enrolled))
+        })
+        .collect()
+}
+
+/// Sets admin `id`'s role and whether it is disabled, unless that would leave no enabled admin
+/// of role `admin`; false then. The active admins' rows are written first, so of two changes at
+/// once the second waits for the first and counts after it (PostgreSQL), or runs after it whole
+/// (SQLite's single writer).
+pub(crate) async fn set_standing(
+    ex: &mut dyn Executor,
+    id: AdminId,
+    role: &str,
+    disabled: bool,
+    now: Timestamp,
+) -> Result<bool> {
+    ex.run_execute(
+        "UPDATE admins SET updated_at = updated_at WHERE role = 'admin' AND disabled = $1",
+        params![false],
+    )
+    .await?;
+    let rows = ex
+        .run_query(
+            "SELECT COUNT(*) AS others FROM admins
+             WHERE role = 'admin' AND disabled = $1 AND id <> $2",
+            params![false, id],
+        )
+        .await?;
+    let others: i64 = match rows.first() {
+        Some(row) => row.get("others")?,
+        None => 0,
+    };
+    let stays_admin = role == "admin" && !disabled;
+    if others == 0 && !stays_admin {
+        return Ok(false);
+    }
+    let changed = ex
+        .run_execute(
+            "UPDATE admins SET role = $1, disabled = $2, updated_at = $3 WHERE id = $4",
+            params![role, disabled, now, id],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(Error::NotFound("admin"));
+    }
+    Ok(true)
+}

@@ -27,6 +27,9 @@ pub enum AuditAction {
     AdminSecondFactorEnrolled,
     AdminSecondFactorReset,
     AdminRecoveryCodeUsed,
+    AdminRoleChanged,
+    AdminDisabled,
+    AdminEnabled,
     PasswordResetRequested,
     PasswordReset,
     PasswordChanged,
@@ -53,7 +56,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for documentation and tests.
-    pub const ALL: [AuditAction; 42] = [
+    pub const ALL: [AuditAction; 45] = [
         AuditAction::UserRegistered,
         AuditAction::UserEmailVerified,
         AuditAction::UserEmailChangeRequested,
@@ -75,6 +78,9 @@ impl AuditAction {
         AuditAction::AdminSecondFactorEnrolled,
         AuditAction::AdminSecondFactorReset,
         AuditAction::AdminRecoveryCodeUsed,
+        AuditAction::AdminRoleChanged,
+        AuditAction::AdminDisabled,
+        AuditAction::AdminEnabled,
         AuditAction::PasswordResetRequested,
         AuditAction::PasswordReset,
         AuditAction::PasswordChanged,
@@ -122,6 +128,9 @@ impl AuditAction {
             AuditAction::AdminSecondFactorEnrolled => "admin.second_factor_enrolled",
             AuditAction::AdminSecondFactorReset => "admin.second_factor_reset",
             AuditAction::AdminRecoveryCodeUsed => "admin.recovery_code_used",
+            AuditAction::AdminRoleChanged => "admin.role_changed",
+            AuditAction::AdminDisabled => "admin.disabled",
+            AuditAction::AdminEnabled => "admin.enabled",
             AuditAction::PasswordResetRequested => "password.reset_requested",
             AuditAction::PasswordReset => "password.reset",
             AuditAction::PasswordChanged => "password.changed",

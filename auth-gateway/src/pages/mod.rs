@@ -130,6 +130,8 @@ fn page_routes() -> PageRoutes {
         .post("/admin/services/{slug}/action", console::service_action)
         .get("/admin/audit", console::audit_page)
         .get("/admin/audit.csv", console::audit_csv)
+        .get("/admin/staff", console::staff_page)
+        .post("/admin/staff/{id}/action", console::staff_action)
         .get("/admin/schedule", console::schedule_page)
         .post("/admin/schedule", console::save_schedule)
         .get("/assets/{file}", assets::serve)

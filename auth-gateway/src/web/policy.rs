@@ -397,6 +397,8 @@ pub const ROUTES: &[RoutePolicy] = &[
     ),
     rule("GET", "/admin/audit", Unlimited, OPEN, SEES),
     rule("GET", "/admin/audit.csv", Unlimited, OPEN, SEES),
+    rule("GET", "/admin/staff", Unlimited, OPEN, SEES),
+    rule("POST", "/admin/staff/{id}/action", Unlimited, OPEN, ACTS),
     rule("GET", "/admin/schedule", Unlimited, OPEN, SEES),
     rule("POST", "/admin/schedule", Unlimited, OPEN, ACTS),
     rule(

@@ -821,3 +821,81 @@ async fn a_key_made_in_the_console_is_shown_once_and_the_old_one_is_refused_at_o
     assert_eq!(status, 201, "{page}");
     assert!(page.contains("id=\"new-key\""), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_changes_apply_at_once_and_never_leave_no_admin_who_can_act() {
+    let (system, clock) = start();
+    let (first, _) = signed_in(&system, &clock, "admin").await;
+    let staff_id = |page: &str, username: &str| -> String {
+        let row = page
+            .split("<tr>")
+            .find(|row| row.contains(&format!("<th scope=\"row\">{username}")))
+            .unwrap_or_else(|| panic!("{username} not listed: {page}"))
+            .to_string();
+        between(&row, "action=\"/admin/staff/", "/action\"")
+            .unwrap()
+            .to_string()
+    };
+    let (_, _, page) = first.get("/admin/staff").await;
+    let me = staff_id(&page, &first.username);
+    let csrf = first.csrf("/admin/staff").await;
+    let act = |id: String, action: &'static str| {
+        let csrf = csrf.clone();
+        let first = &first;
+        async move {
+            first
+                .post(
+                    &format!("/admin/staff/{id}/action"),
+                    &[("csrf", &csrf), ("action", action)],
+                )
+                .await
+        }
+    };
+
+    // The only admin cannot make themselves support.
+    let (status, _, page) = act(me.clone(), "make-support").await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("no enabled admin who can act"), "{page}");
+
+    // Another admin, demoted to support: their API token may then only read.
+    let (token, _) = admin_token(&system, "admin").await;
+    let (_, _, page) = first.get("/admin/staff").await;
+    let other_name = page
+        .split("<th scope=\"row\">")
+        .skip(1)
+        .filter_map(|p| p.split(['<', ' ']).next())
+        .find(|n| *n != first.username)
+        .expect("the other admin")
+        .to_string();
+    let other = staff_id(&page, &other_name);
+    let (status, _, _) = act(other.clone(), "make-support").await;
+    assert_eq!(status, 303);
+    let person = pending_person(&system).await;
+    let (status, body) = system
+        .post(
+            &format!("/api/admin/approve/{}", person.user_id),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+
+    // Disabled, they are out; enabled and an admin again, they can act.
+    let (status, _, _) = act(other.clone(), "disable").await;
+    assert_eq!(status, 303);
+    let (status, _) = system.get_as("/api/admin/pending", &token).await;
+    assert!(status == 401 || status == 403, "{status}");
+    act(other.clone(), "enable").await;
+    act(other.clone(), "make-admin").await;
+    let (_, _, page) = first.get("/admin/staff?done=staff-changed").await;
+    assert!(page.contains("Saved."), "{page}");
+
+    // Now that there is another admin, the first may step down to support.
+    let (status, _, _) = act(me, "make-support").await;
+    assert_eq!(status, 303);
+    let (_, _, page) = first.get("/admin/staff").await;
+    assert!(
+        !page.contains("Make admin"),
+        "support sees no buttons: {page}"
+    );
+}

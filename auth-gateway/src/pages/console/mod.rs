@@ -15,7 +15,8 @@
 //! - `services`: the services, their state and keys, and registering one;
 //! - `history`: the login history, counted per person and service, charted, exported;
 //! - `audit`: the audit log, filtered, exported;
-//! - `schedule`: the operating hours, with a preview of the next two weeks.
+//! - `schedule`: the operating hours, with a preview of the next two weeks;
+//! - `staff`: the admins and support staff.
 
 mod audit;
 mod dashboard;
@@ -25,6 +26,7 @@ mod pending;
 mod schedule;
 mod services;
 mod sign_in;
+mod staff;
 mod users;
 
 use auth_core::Error;
@@ -44,6 +46,7 @@ pub use pending::{decide, pending_page};
 pub use schedule::{save_schedule, schedule_page};
 pub use services::{register_service, service_action, services_page};
 pub use sign_in::{code, code_page, login_page, password, sign_out};
+pub use staff::{staff_action, staff_page};
 pub use users::{end_user_session, revoke_user_token, user_action, user_page, users_page};
 
 use crate::web::cookies::{Jar, Owned};
@@ -240,10 +243,11 @@ pub enum Notice {
     TokenRevoked,
     ScheduleSaved,
     ServiceChanged,
+    StaffChanged,
 }
 
 impl Notice {
-    const ALL: [Notice; 14] = [
+    const ALL: [Notice; 15] = [
         Notice::Approved,
         Notice::Rejected,
         Notice::Decided,
@@ -258,6 +262,7 @@ impl Notice {
         Notice::TokenRevoked,
         Notice::ScheduleSaved,
         Notice::ServiceChanged,
+        Notice::StaffChanged,
     ];
 
     fn key(self) -> &'static str {
@@ -276,6 +281,7 @@ impl Notice {
             Notice::TokenRevoked => "token-revoked",
             Notice::ScheduleSaved => "schedule-saved",
             Notice::ServiceChanged => "service-changed",
+            Notice::StaffChanged => "staff-changed",
         }
     }
 
@@ -295,6 +301,7 @@ impl Notice {
             Notice::TokenRevoked => "The token is revoked.",
             Notice::ScheduleSaved => "Saved. Every gateway follows the new hours within seconds.",
             Notice::ServiceChanged => "Saved. Every gateway follows within seconds.",
+            Notice::StaffChanged => "Saved. It applies from their next request.",
         }
     }
 }
