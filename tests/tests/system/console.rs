@@ -420,6 +420,10 @@ async fn support_sees_the_queue_without_buttons_and_its_forged_posts_are_refused
     let (status, _, page) = support.get("/admin/pending").await;
     assert_eq!(status, 200);
     assert!(page.contains(&person.username), "{page}");
+    assert!(
+        page.contains("<td>127.0.0.1</td>"),
+        "where it registered from: {page}"
+    );
     assert!(!page.contains("Approve"), "no buttons for support: {page}");
     assert!(page.contains("support role"), "{page}");
 

@@ -26,6 +26,7 @@ struct Row {
     username: String,
     registered: String,
     verified: String,
+    from: String,
 }
 
 #[derive(Template)]
@@ -57,18 +58,18 @@ async fn queue(
         .accounts()
         .pending(&reader, page_request(page_number))
         .await?;
-    let rows = list
-        .items
-        .iter()
-        .map(|user| Row {
+    let mut rows = Vec::with_capacity(list.items.len());
+    for user in &list.items {
+        rows.push(Row {
             id: user.id,
             name: person_name(user),
             email: user.email.clone(),
             username: user.username.clone(),
             registered: when(user.created_at),
             verified: user.email_verified_at.map(when).unwrap_or_default(),
-        })
-        .collect();
+            from: registered_from(state, &reader, user.id).await?,
+        });
+    }
     frame.current = "pending";
     Ok(render(
         &PendingPage {
@@ -79,6 +80,39 @@ async fn queue(
         },
         status,
     ))
+}
+
+/// The address a registration came from, as its audit entry (indexed by target) recorded it.
+async fn registered_from(
+    state: &AppState,
+    reader: &auth_core::access::AdminRead,
+    user: UserId,
+) -> Result<String, Error> {
+    let entry = state
+        .core
+        .audit()
+        .list(
+            reader,
+            &auth_core::audit::AuditQuery {
+                target_id: Some(user.to_string()),
+                action: Some(
+                    auth_core::audit::AuditAction::UserRegistered
+                        .as_str()
+                        .into(),
+                ),
+                ..Default::default()
+            },
+            auth_core::page::PageRequest {
+                page: 1,
+                per_page: 1,
+            },
+        )
+        .await?;
+    Ok(entry
+        .items
+        .first()
+        .and_then(|e| e.client_ip.clone())
+        .unwrap_or_else(|| "unknown".into()))
 }
 
 /// `GET /admin/pending`.
