@@ -2,6 +2,7 @@
 //! address, and, once the admin has enrolled a second factor in the console, a code from it; the
 //! token carries the role.
 
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::lockout::{UnknownLogin, client_key};
@@ -150,27 +151,48 @@ impl Credentials<'_> {
         } else {
             self.admin_login_done(&admin, context).await?;
         }
+        let ttl = self.core.base.config.tokens.admin_ttl_secs;
+        let now = self.core.base.clock.now();
+        let access_token = self
+            .admin_signed_in(&admin, ADMIN_AUDIENCE, secs(ttl), now + secs(ttl), context)
+            .await?;
+        Ok(AdminToken {
+            access_token,
+            token_type: "bearer".into(),
+            expires_in: ttl,
+            admin_id: admin.id,
+            role: admin.role,
+        })
+    }
+
+    /// Starts a session of `admin` for `audience` ending at `session_ends`, audits the login, and
+    /// returns a token for it living `token_ttl`: the end of the API's and the console's logins.
+    pub(super) async fn admin_signed_in(
+        &self,
+        admin: &Admin,
+        audience: &str,
+        token_ttl: SignedDuration,
+        session_ends: Timestamp,
+        context: &RequestContext,
+    ) -> Result<String> {
         let core = self.core;
-        let db = &core.base.stores.db;
         let now = core.base.clock.now();
-        let id = admin.id.to_string();
-        let ttl = core.base.config.tokens.admin_ttl_secs;
         let session = core
             .sessions
             .start(NewSession {
                 id: SessionId::new(),
                 subject: Subject::Admin(admin.id),
-                audience: ADMIN_AUDIENCE,
+                audience,
                 method: LoginMethod::Password,
-                expires_at: now + secs(ttl),
+                expires_at: session_ends,
                 context,
             })
             .await?;
-        let (access_token, _) = core.state.tokens.issue(
+        let (token, _) = core.state.tokens.issue(
             TokenKind::Admin,
-            &id,
-            ADMIN_AUDIENCE,
-            secs(ttl),
+            &admin.id.to_string(),
+            audience,
+            token_ttl,
             TokenSpec {
                 sid: Some(session.id.to_string()),
                 role: Some(admin.role.as_str().into()),
@@ -182,14 +204,9 @@ impl Credentials<'_> {
         AuditEntry::new(Actor::Admin(admin.id), AuditAction::AdminLogin)
             .target("admin", admin.id)
             .from_client(context)
-            .write(&mut db.clone(), now)
+            .detail("audience", audience)
+            .write(&mut core.base.stores.db.clone(), now)
             .await?;
-        Ok(AdminToken {
-            access_token,
-            token_type: "bearer".into(),
-            expires_in: ttl,
-            admin_id: admin.id,
-            role: admin.role,
-        })
+        Ok(token)
     }
 }

@@ -20,15 +20,15 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use super::lockout::client_key;
-use super::{AdminLogin, Credentials, Principal, TokenKind, TokenSpec};
+use super::{AdminLogin, Credentials, Principal};
 use crate::admins::second_factor::{self, TotpSecret};
 use crate::admins::{self, Admin};
 use crate::audit::{AuditAction, AuditEntry, Outcome};
 use crate::context::{Actor, RequestContext};
 use crate::error::{Error, Result};
-use crate::ids::{AdminId, SessionId};
+use crate::ids::AdminId;
 use crate::secret::{Secret, hash_token, keyed_mac, random_token};
-use crate::sessions::{LoginMethod, NewSession, Subject};
+use crate::sessions::Subject;
 use crate::store::ephemeral::Ephemeral;
 
 /// `aud` of console session tokens.
@@ -345,35 +345,14 @@ impl Credentials<'_> {
         if !self.store().remove(&step_key(token)).await? {
             return Err(Error::ExpiredToken);
         }
-        let session = core
-            .sessions
-            .start(NewSession {
-                id: SessionId::new(),
-                subject: Subject::Admin(admin.id),
-                audience: CONSOLE_AUDIENCE,
-                method: LoginMethod::Password,
-                expires_at: now + CONSOLE_IDLE,
+        let token = self
+            .admin_signed_in(
+                &admin,
+                CONSOLE_AUDIENCE,
+                CONSOLE_MAX,
+                now + CONSOLE_IDLE,
                 context,
-            })
-            .await?;
-        let (token, _) = core.state.tokens.issue(
-            TokenKind::Admin,
-            &admin.id.to_string(),
-            CONSOLE_AUDIENCE,
-            CONSOLE_MAX,
-            TokenSpec {
-                sid: Some(session.id.to_string()),
-                role: Some(admin.role.as_str().into()),
-                username: Some(admin.username.clone()),
-                email: Some(admin.email.clone()),
-                name: None,
-            },
-        )?;
-        AuditEntry::new(Actor::Admin(admin.id), AuditAction::AdminLogin)
-            .target("admin", admin.id)
-            .from_client(context)
-            .detail("via", "console")
-            .write(&mut db.clone(), now)
+            )
             .await?;
         Ok(ConsoleSignIn {
             token: Secret::new(token),

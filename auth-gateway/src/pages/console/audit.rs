@@ -4,19 +4,17 @@
 use askama::Template;
 use auth_core::Error;
 use auth_core::audit::{AuditAction, AuditQuery, AuditRecord};
-use auth_core::page::PageRequest;
 use axum::extract::State;
 use axum::response::Response;
 use jiff::ToSpan;
 use serde::Deserialize;
 
-use super::history::{csv_answer, csv_field, day, start_of};
+use super::csv::{self, Csv};
+use super::history::{day, start_of};
 use super::{Console, Frame, Pager, page, page_request, refused, when};
 use crate::web::extract::PageQuery;
 use crate::web::state::AppState;
 
-/// Entries a CSV export holds at most.
-const CSV_ROWS: u32 = 10_000;
 const OUTCOMES: [&str; 3] = ["success", "failure", "denied"];
 
 /// The filters as typed.
@@ -144,7 +142,7 @@ pub async fn audit_page(
     outcome.unwrap_or_else(|err| refused(&err, "/admin"))
 }
 
-/// `GET /admin/audit.csv`: the entries the filters select, newest first, at most [`CSV_ROWS`].
+/// `GET /admin/audit.csv`: the entries the filters select, newest first, at most [`csv::MAX_ROWS`].
 pub async fn audit_csv(
     State(state): State<AppState>,
     console: Console,
@@ -153,38 +151,34 @@ pub async fn audit_csv(
     let outcome = async {
         let reader = console.principal.admin_read()?;
         let query = filters.query()?;
-        let mut out = String::from("at,action,actor,target,outcome,client_ip,details\n");
-        let per_page = 200;
-        for page in 1..=CSV_ROWS / per_page {
-            let list = state
-                .core
-                .audit()
-                .list(&reader, &query, PageRequest { page, per_page })
-                .await?;
-            for record in &list.items {
-                let (_, action, actor, target, outcome, ip, details) = entry(record);
-                let fields = [
-                    record.at.to_string(),
-                    action,
-                    actor,
-                    target,
-                    outcome,
-                    ip,
-                    details,
-                ];
-                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                out.push_str(&line.join(","));
-                out.push('\n');
-            }
-            if i64::from(page * per_page) >= list.total {
+        let mut csv = Csv::new("at,action,actor,target,outcome,client_ip,details");
+        for request in csv::pages() {
+            let list = state.core.audit().list(&reader, &query, request).await?;
+            let rows = list
+                .items
+                .iter()
+                .map(|record| {
+                    let (_, action, actor, target, outcome, ip, details) = entry(record);
+                    vec![
+                        record.at.to_string(),
+                        action,
+                        actor,
+                        target,
+                        outcome,
+                        ip,
+                        details,
+                    ]
+                })
+                .collect();
+            if csv.rows(&request, rows, list.total) {
                 break;
             }
         }
-        Ok::<_, Error>(out)
+        Ok::<_, Error>(csv)
     }
     .await;
     match outcome {
-        Ok(body) => csv_answer(body, "attachment; filename=\"audit-log.csv\""),
+        Ok(csv) => csv.answer("attachment; filename=\"audit-log.csv\""),
         Err(err) => refused(&err, "/admin/audit"),
     }
 }

@@ -7,22 +7,19 @@
 use askama::Template;
 use auth_core::Error;
 use auth_core::login_history::{GroupBy, HistoryQuery};
-use auth_core::page::PageRequest;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde::Deserialize;
 
+use super::csv::{self, Csv};
 use super::{Console, Frame, Pager, page, page_request, refused, when};
 use crate::web::extract::PageQuery;
 use crate::web::state::AppState;
 
 /// Days the chart draws at most (the end of a longer period).
 const CHART_DAYS: i64 = 62;
-/// Rows a CSV export holds at most.
-const CSV_ROWS: u32 = 10_000;
 
 /// The filters as typed, kept to fill the form again.
 #[derive(Deserialize, Default, Clone)]
@@ -277,22 +274,8 @@ fn chart(days: &[(Date, i64)]) -> String {
     )
 }
 
-/// One CSV field: quoted when it must be, and never read as a formula by a spreadsheet.
-pub(super) fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
 /// `GET /admin/history.csv`: the attempts the filters select, newest first, at most
-/// [`CSV_ROWS`].
+/// [`csv::MAX_ROWS`].
 pub async fn history_csv(
     State(state): State<AppState>,
     console: Console,
@@ -301,76 +284,46 @@ pub async fn history_csv(
     let outcome = async {
         let reader = console.principal.admin_read()?;
         let period = period(&filters, state.core.clock().now())?;
-        let mut out = String::from(
-            "at,username,service,method,success,failure_reason,client_ip,user_agent\n",
-        );
-        let per_page = 200;
-        for page in 1..=CSV_ROWS / per_page {
+        let mut csv =
+            Csv::new("at,username,service,method,success,failure_reason,client_ip,user_agent");
+        for request in csv::pages() {
             let list = state
                 .core
                 .login_history()
-                .list(&reader, &period.query, PageRequest { page, per_page })
+                .list(&reader, &period.query, request)
                 .await?;
-            for h in &list.items {
-                let fields = [
-                    h.at.to_string(),
-                    h.username.clone().unwrap_or_default(),
-                    h.service.clone().unwrap_or_default(),
-                    h.method.clone(),
-                    h.success.to_string(),
-                    h.failure_reason.clone().unwrap_or_default(),
-                    h.client_ip.clone().unwrap_or_default(),
-                    h.user_agent.clone().unwrap_or_default(),
-                ];
-                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                out.push_str(&line.join(","));
-                out.push('\n');
-            }
-            if i64::from(page * per_page) >= list.total {
+            let rows = list
+                .items
+                .into_iter()
+                .map(|h| {
+                    vec![
+                        h.at.to_string(),
+                        h.username.unwrap_or_default(),
+                        h.service.unwrap_or_default(),
+                        h.method,
+                        h.success.to_string(),
+                        h.failure_reason.unwrap_or_default(),
+                        h.client_ip.unwrap_or_default(),
+                        h.user_agent.unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            if csv.rows(&request, rows, list.total) {
                 break;
             }
         }
-        Ok::<_, Error>(out)
+        Ok::<_, Error>(csv)
     }
     .await;
     match outcome {
-        Ok(body) => csv_answer(body, "attachment; filename=\"login-history.csv\""),
+        Ok(csv) => csv.answer("attachment; filename=\"login-history.csv\""),
         Err(err) => refused(&err, "/admin/history"),
     }
-}
-
-/// A CSV download: `body` under the `Content-Disposition` `disposition`.
-pub(super) fn csv_answer(body: String, disposition: &'static str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static(disposition),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_never_formulas() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("-1+2"), "'-1+2");
-    }
 
     #[test]
     fn the_default_period_is_the_last_seven_days_and_bad_days_are_named() {

@@ -19,6 +19,7 @@
 //! - `staff`: the admins and support staff.
 
 mod audit;
+mod csv;
 mod dashboard;
 mod form;
 mod history;
