@@ -49,7 +49,9 @@ impl TotpSecret {
 
     /// The secret as authenticator apps take it typed in: base32 without padding.
     pub fn base32(&self) -> String {
-        base32_encode(&self.0)
+        totp_rs::Secret::Raw(self.0.clone())
+            .to_encoded()
+            .to_string()
     }
 
     /// The `otpauth://` URI an authenticator app reads from a QR code.
@@ -92,26 +94,6 @@ impl TotpSecret {
         }
         Ok(found)
     }
-}
-
-/// RFC 4648 base32, upper case, without padding.
-fn base32_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let mut buffer: u32 = 0;
-    let mut bits = 0;
-    for byte in bytes {
-        buffer = (buffer << 8) | u32::from(*byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    out
 }
 
 /// Ten new recovery codes, written `xxxx-xxxx-xxxx-xxxx`.

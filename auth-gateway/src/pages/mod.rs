@@ -243,6 +243,11 @@ pub fn signed_in_redirect(
     response
 }
 
+/// The status a page answers a refusal with: the one the API would answer.
+pub fn status_of(err: &auth_core::Error) -> StatusCode {
+    StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
 /// What a password sign-in form says when the login is refused.
 pub fn password_refusal(state: &AppState, err: &auth_core::Error) -> String {
     match err {

@@ -86,10 +86,7 @@ pub(super) fn person(
     }
 }
 
-/// The status of a refusal, as the API would answer it.
-pub(super) fn status_of(err: &Error) -> StatusCode {
-    StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST)
-}
+pub(super) use super::status_of;
 
 /// What a page says when the operation behind a form refuses: the field's problem for a
 /// validation error, else the error's public message.

@@ -205,10 +205,7 @@ fn capitalised(text: &str) -> String {
     }
 }
 
-/// The status of a refusal, as the API would answer it.
-pub fn status_of(err: &Error) -> StatusCode {
-    StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST)
-}
+pub use super::status_of;
 
 /// A refused form: a page naming the problem, with the status the API would answer.
 pub fn refused(err: &Error, back: &str) -> Response {
@@ -225,6 +222,14 @@ pub fn refused(err: &Error, back: &str) -> Response {
 pub fn done(path: &str, notice: Notice) -> Response {
     let separator = if path.contains('?') { '&' } else { '?' };
     Redirect::to(&format!("{path}{separator}done={}", notice.key())).into_response()
+}
+
+/// The answer to an action form: back to `back` with the notice, or the refusal.
+pub fn answer(outcome: Result<Notice, Error>, back: &str) -> Response {
+    match outcome {
+        Ok(notice) => done(back, notice),
+        Err(err) => refused(&err, back),
+    }
 }
 
 /// What a console page can say after a form, by a key in its address.

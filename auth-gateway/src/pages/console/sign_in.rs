@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{Console, ConsoleForm, with_cookies};
-use crate::pages::{posted_here, wait_until};
+use crate::pages::{posted_here, status_of, wait_until};
 use crate::web::cookies::{Jar, Owned};
 use crate::web::extract::{Client, PageQuery, Secure};
 use crate::web::page::{message, render};
@@ -83,10 +83,6 @@ fn refusal_text(state: &AppState, err: &Error) -> String {
         Error::AdminDisabled => "This admin account is disabled.".into(),
         other => other.public_message(),
     }
-}
-
-fn status_of(err: &Error) -> StatusCode {
-    StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST)
 }
 
 /// `POST /admin/login`: the password; on to the code.

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Console, ConsoleForm, Frame, Notice, done, notice_of, page, refused};
+use super::{Console, ConsoleForm, Frame, Notice, answer, notice_of, page, refused};
 use crate::web::extract::PageQuery;
 use crate::web::state::AppState;
 
@@ -114,8 +114,5 @@ pub async fn staff_action(
         Ok(Notice::StaffChanged)
     }
     .await;
-    match outcome {
-        Ok(notice) => done("/admin/staff", notice),
-        Err(err) => refused(&err, "/admin/staff"),
-    }
+    answer(outcome, "/admin/staff")
 }

@@ -16,7 +16,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{
-    Console, ConsoleForm, Frame, Notice, Pager, done, notice_of, page, page_request, person_name,
+    Console, ConsoleForm, Frame, Notice, Pager, answer, notice_of, page, page_request, person_name,
     refused, when,
 };
 use crate::pages::account::{SessionRow, describe_sessions};
@@ -321,10 +321,7 @@ pub async fn user_action(
     form: ConsoleForm,
 ) -> Response {
     let back = format!("/admin/users/{id}");
-    match act(&state, &id, &form).await {
-        Ok(notice) => done(&back, notice),
-        Err(err) => refused(&err, &back),
-    }
+    answer(act(&state, &id, &form).await, &back)
 }
 
 async fn act(state: &AppState, id: &str, form: &ConsoleForm) -> Result<Notice, Error> {
@@ -410,10 +407,7 @@ pub async fn end_user_session(
         }
     }
     .await;
-    match outcome {
-        Ok(notice) => done(&back, notice),
-        Err(err) => refused(&err, &back),
-    }
+    answer(outcome, &back)
 }
 
 /// `POST /admin/users/{id}/tokens/revoke`: one of the user's personal access tokens.
@@ -437,8 +431,5 @@ pub async fn revoke_user_token(
             .await
     }
     .await;
-    match outcome {
-        Ok(()) => done(&back, Notice::TokenRevoked),
-        Err(err) => refused(&err, &back),
-    }
+    answer(outcome.map(|()| Notice::TokenRevoked), &back)
 }
