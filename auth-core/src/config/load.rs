@@ -58,7 +58,7 @@ fn extract(figment: Figment) -> Result<Config, ConfigError> {
                 let key = if err.path.is_empty() {
                     "(top level)".to_string()
                 } else {
-                    err.path.join(".")
+                    dotted(&err.path)
                 };
                 let source = err
                     .metadata
@@ -73,4 +73,40 @@ fn extract(figment: Figment) -> Result<Config, ConfigError> {
     })?;
     config.validate()?;
     Ok(config)
+}
+
+/// A key path as TOML writes it: bare keys joined by dots, any other key (empty, spaced, dotted)
+/// quoted, so `"" = 2` is named `""` rather than nothing.
+fn dotted(path: &[String]) -> String {
+    let bare = |key: &str| {
+        !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    path.iter()
+        .map(|key| {
+            if bare(key) {
+                key.clone()
+            } else {
+                format!("{key:?}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_key_is_named_even_when_empty_or_quoted() {
+        let err = from_toml("\"\" = 2").unwrap_err();
+        assert_eq!(err.key, "\"\"");
+        let err = from_toml("[gateway]\n\"a.b\" = 1").unwrap_err();
+        assert_eq!(err.key, "gateway.\"a.b\"");
+        let err = from_toml("[gateway]\nnot_a_key = 1").unwrap_err();
+        assert_eq!(err.key, "gateway.not_a_key");
+    }
 }
