@@ -65,13 +65,28 @@ impl Credentials<'_> {
         let now = self.core.base.clock.now();
         if let Some(known) = self.core.state.edge_cache.verified(bearer, service, now) {
             let session = known.identity.session_id.ok_or(Error::InvalidToken)?;
-            // The signature is known good; the session must still be live, every time.
-            return match self.core.sessions.live(&session).await? {
+            // The signature is known good; the session must still be live, every time. The
+            // record unchanged since it was decoded is the same session, so it is not decoded
+            // again; a changed one (extended, or ended and made anew) is.
+            let record = self
+                .core
+                .sessions
+                .record(&session)
+                .await?
+                .ok_or(Error::InvalidToken)?;
+            if record == known.record {
+                return if known.session_expires_at > now {
+                    Ok(known.identity.clone())
+                } else {
+                    Err(Error::InvalidToken)
+                };
+            }
+            return match self.core.sessions.live_from(&record)? {
                 Some(live)
                     if live.subject.id_string() == known.identity.user_id.to_string()
                         && live.audience == known.audience =>
                 {
-                    Ok(known.identity)
+                    Ok(known.identity.clone())
                 }
                 _ => Err(Error::InvalidToken),
             };
@@ -94,11 +109,16 @@ impl Credentials<'_> {
             .as_deref()
             .and_then(|s| s.parse().ok())
             .ok_or(Error::InvalidToken)?;
+        let record = self
+            .core
+            .sessions
+            .record(&session_id)
+            .await?
+            .ok_or(Error::InvalidToken)?;
         let session = self
             .core
             .sessions
-            .live(&session_id)
-            .await?
+            .live_from(&record)?
             .ok_or(Error::InvalidToken)?;
         if session.subject.id_string() != claims.sub || session.audience != claims.aud {
             return Err(Error::InvalidToken);
@@ -123,6 +143,8 @@ impl Credentials<'_> {
                 expires_at,
                 service: service.to_string(),
                 audience,
+                session_expires_at: session.expires_at,
+                record,
             },
         );
         Ok(identity)

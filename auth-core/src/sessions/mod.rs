@@ -179,10 +179,21 @@ impl Sessions {
 
     /// The session, if it exists and has not expired by the clock.
     pub async fn live(&self, id: &SessionId) -> Result<Option<Session>> {
-        let Some(bytes) = self.store.get(&record_key(id)).await? else {
+        let Some(bytes) = self.record(id).await? else {
             return Ok(None);
         };
-        let session: Session = serde_json::from_slice(&bytes).map_err(crate::Error::internal)?;
+        self.live_from(&bytes)
+    }
+
+    /// The stored record of session `id` as it is, whether expired or not: the edge compares it
+    /// with the record it decoded before instead of decoding it again on every request.
+    pub(crate) async fn record(&self, id: &SessionId) -> Result<Option<Vec<u8>>> {
+        Ok(self.store.get(&record_key(id)).await?)
+    }
+
+    /// The session a stored record holds, if it has not expired.
+    pub(crate) fn live_from(&self, bytes: &[u8]) -> Result<Option<Session>> {
+        let session: Session = serde_json::from_slice(bytes).map_err(crate::Error::internal)?;
         Ok((session.expires_at > self.clock.now()).then_some(session))
     }
 
