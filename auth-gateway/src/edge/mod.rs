@@ -189,8 +189,14 @@ impl Gateway {
         session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<bool> {
+        // Pingora keeps Transfer-Encoding when a head has both framings (and drops
+        // Content-Length), so only a head that still has it needs its raw bytes read again.
+        let chunked = session
+            .req_header()
+            .headers
+            .contains_key(http::header::TRANSFER_ENCODING);
         let raw_conflict = match session.as_downstream() {
-            pingora::protocols::http::ServerSession::H1(h1) => {
+            pingora::protocols::http::ServerSession::H1(h1) if chunked => {
                 hygiene::raw_head_has_both_lengths(&h1.get_headers_raw_bytes())
             }
             _ => false,
@@ -376,9 +382,10 @@ impl ProxyHttp for Gateway {
             host = %ctx.host,
             service,
             status,
-            client_ip = ?ctx.client_ip,
-            user_id = ?ctx.identity.as_ref().map(|i| i.user_id),
-            refusal = ctx.refusal.unwrap_or(""),
+            // Absent fields are left out of the line rather than written as `None`.
+            client_ip = ctx.client_ip.map(tracing::field::display),
+            user_id = ctx.identity.as_ref().map(|i| tracing::field::display(i.user_id)),
+            refusal = ctx.refusal,
             request_id = %ctx.request_id,
             duration_ms = (elapsed * 1000.0).round() as u64,
         );
