@@ -49,28 +49,40 @@ pub fn decorate(
     }
 
     if let Some(ip) = forwarding.client_ip {
-        upstream.insert_header("x-forwarded-for", ip.to_string())?;
-        upstream.insert_header("x-real-ip", ip.to_string())?;
+        let ip = HeaderValue::from_maybe_shared(bytes::Bytes::from(ip.to_string()))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        upstream.insert_header(X_FORWARDED_FOR, ip.clone())?;
+        upstream.insert_header(X_REAL_IP, ip)?;
     }
-    upstream.insert_header(
-        "x-forwarded-proto",
-        if forwarding.tls { "https" } else { "http" },
-    )?;
-    upstream.insert_header("x-forwarded-host", forwarding.host)?;
+    let proto = if forwarding.tls { "https" } else { "http" };
+    upstream.insert_header(X_FORWARDED_PROTO, HeaderValue::from_static(proto))?;
+    upstream.insert_header(X_FORWARDED_HOST, header_value(forwarding.host))?;
     if !forwarding.prefix.is_empty() {
-        upstream.insert_header("x-forwarded-prefix", forwarding.prefix)?;
+        upstream.insert_header(X_FORWARDED_PREFIX, header_value(forwarding.prefix))?;
     }
     if let Some((identity, assertion)) = identity {
-        upstream.insert_header("x-auth-user-id", identity.user_id.to_string())?;
-        upstream.insert_header("x-auth-username", header_value(&identity.username))?;
-        upstream.insert_header("x-auth-email", header_value(&identity.email))?;
+        upstream.insert_header(X_AUTH_USER_ID, identity.user_id.to_string())?;
+        upstream.insert_header(X_AUTH_USERNAME, header_value(&identity.username))?;
+        upstream.insert_header(X_AUTH_EMAIL, header_value(&identity.email))?;
         if let Some(session) = identity.session_id {
-            upstream.insert_header("x-auth-session-id", session.to_string())?;
+            upstream.insert_header(X_AUTH_SESSION_ID, session.to_string())?;
         }
-        upstream.insert_header("x-auth-assertion", assertion)?;
+        upstream.insert_header(X_AUTH_ASSERTION, header_value(assertion))?;
     }
     Ok(())
 }
+
+// Pingora copies a `&'static str` name without allocating (a `HeaderName` it title-cases anew).
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+const X_REAL_IP: &str = "x-real-ip";
+const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
+const X_FORWARDED_HOST: &str = "x-forwarded-host";
+const X_FORWARDED_PREFIX: &str = "x-forwarded-prefix";
+const X_AUTH_USER_ID: &str = "x-auth-user-id";
+const X_AUTH_USERNAME: &str = "x-auth-username";
+const X_AUTH_EMAIL: &str = "x-auth-email";
+const X_AUTH_SESSION_ID: &str = "x-auth-session-id";
+const X_AUTH_ASSERTION: &str = "x-auth-assertion";
 
 /// A header value from text that may hold non-ASCII (sent as UTF-8 bytes, which HTTP allows).
 fn header_value(text: &str) -> HeaderValue {
