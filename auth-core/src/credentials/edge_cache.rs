@@ -43,10 +43,8 @@ pub(crate) struct EdgeCache {
 
 impl Default for EdgeCache {
     fn default() -> Self {
-        let mut key = [0u8; 16];
-        getrandom::fill(&mut key).expect("the operating system's random number generator failed");
         Self {
-            key,
+            key: crate::secret::random_bytes(),
             verified: Mutex::default(),
             assertions: Mutex::default(),
         }
@@ -108,5 +106,50 @@ impl EdgeCache {
                 (token, signed_at),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::scope::CredentialKind;
+
+    fn verified(service: &str, expires_at: Timestamp) -> Verified {
+        Verified {
+            identity: EdgeIdentity {
+                user_id: "01a2085c-66d6-76c6-88ec-658a8d402841".parse().unwrap(),
+                username: "ann".into(),
+                email: "ann@example.com".into(),
+                name: None,
+                session_id: None,
+                credential: CredentialKind::ServiceSession,
+            },
+            expires_at,
+            service: service.into(),
+            audience: service.into(),
+            record: b"{}".to_vec(),
+            session_expires_at: expires_at,
+        }
+    }
+
+    #[test]
+    fn a_token_is_found_only_by_itself_at_its_service_until_it_expires() {
+        let cache = EdgeCache::default();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let later = now + SignedDuration::from_mins(30);
+        cache.remember_verified("token-a", verified("service-b", later));
+        assert!(cache.verified("token-a", "service-b", now).is_some());
+        assert!(cache.verified("token-b", "service-b", now).is_none());
+        assert!(cache.verified("token-a", "app-c", now).is_none());
+        assert!(cache.verified("token-a", "service-b", later).is_none());
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_per_process() {
+        let (one, two) = (EdgeCache::default(), EdgeCache::default());
+        assert_eq!(one.fingerprint("token-a"), one.fingerprint("token-a"));
+        assert_ne!(one.fingerprint("token-a"), one.fingerprint("token-b"));
+        // Another key, another fingerprint: none can be computed from the token alone.
+        assert_ne!(one.fingerprint("token-a"), two.fingerprint("token-a"));
     }
 }
