@@ -111,6 +111,12 @@ pub enum KeysAction {
 /// Runs the command; the exit code says how it went (2: bad configuration).
 pub fn run(cli: Cli) -> ExitCode {
     init_tracing(cli.log_format);
+    let code = run_command(cli);
+    crate::log_writer::flush();
+    code
+}
+
+fn run_command(cli: Cli) -> ExitCode {
     let checking = matches!(cli.command, Some(Command::CheckConfig));
     let config = match config::load(cli.config.as_deref()) {
         Ok(config) => config,
@@ -159,11 +165,12 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn init_tracing(format: LogFormat) {
+    crate::log_writer::set_json_lines(format == LogFormat::Json);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::log_writer::BatchedStderr::installed())
         // Colour codes only for a person at a terminal, never into a file or a collector.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {

@@ -12,6 +12,7 @@ pub mod cli;
 mod commands;
 mod data_lock;
 pub mod edge;
+pub mod log_writer;
 pub mod open_files;
 pub mod pages;
 mod reload;

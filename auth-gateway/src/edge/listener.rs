@@ -193,6 +193,8 @@ impl ServerApp for Listener {
     async fn cleanup(&self) {
         // Wakes the proxy's own waits, as its service would on shutdown.
         ServerApp::cleanup(self.proxy.as_ref()).await;
+        // Pingora ends the process without unwinding: the last log lines go out now.
+        crate::log_writer::flush();
     }
 }
 

@@ -233,6 +233,19 @@ impl GatewayProcess {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
+
+    /// The log once it holds `text` (the gateway writes its lines in batches, up to 50 ms
+    /// late); panics with the log after 10 s without it.
+    pub async fn log_with(&self, text: &str) -> String {
+        for _ in 0..200 {
+            let log = self.log();
+            if log.contains(text) {
+                return log;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{text:?} not logged:\n{}", self.log());
+    }
 }
 
 /// One of the example echo services (`service-b`, `app-c`) on a free port.

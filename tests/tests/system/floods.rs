@@ -196,7 +196,9 @@ async fn one_address_flooding_slow_heads_leaves_other_clients_served() {
         .await as usize,
         cut
     );
-    let log = gateway.log();
+    let log = gateway
+        .log_with("connections refused: this address holds its maximum")
+        .await;
     let lines: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("connections refused: this address holds its maximum"))

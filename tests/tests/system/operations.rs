@@ -491,11 +491,5 @@ async fn sighup_reloads_services_and_keeps_the_old_config_when_the_new_one_is_ba
 }
 
 async fn wait_for_log(gateway: &GatewayProcess, text: &str) {
-    for _ in 0..200 {
-        if gateway.log().contains(text) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{text:?} not logged:\n{}", gateway.log());
+    gateway.log_with(text).await;
 }
