@@ -4,6 +4,7 @@
 //! them and carries what one phase learns to the next. After routing, `gateway_routes` answers the
 //! gateway's own API and pages and `service` decides whether a request may reach a service.
 
+pub mod access_log;
 pub mod authn;
 pub mod client_ip;
 pub mod closing;
@@ -375,19 +376,18 @@ impl ProxyHttp for Gateway {
         let service = ctx.service.as_deref().unwrap_or(ctx.label);
         self.metrics.request(service, status, elapsed);
         let head = session.req_header();
-        tracing::info!(
-            target: "access",
-            method = %head.method,
-            path = %head.uri.path(),
-            host = %ctx.host,
+        access_log::AccessLine {
+            method: head.method.as_str(),
+            path: head.uri.path(),
+            host: &ctx.host,
             service,
             status,
-            // Absent fields are left out of the line rather than written as `None`.
-            client_ip = ctx.client_ip.map(tracing::field::display),
-            user_id = ctx.identity.as_ref().map(|i| tracing::field::display(i.user_id)),
-            refusal = ctx.refusal,
-            request_id = %ctx.request_id,
-            duration_ms = (elapsed * 1000.0).round() as u64,
-        );
+            client_ip: ctx.client_ip,
+            user_id: ctx.identity.as_ref().map(|i| i.user_id),
+            refusal: ctx.refusal,
+            request_id: &ctx.request_id,
+            duration_ms: (elapsed * 1000.0).round() as u64,
+        }
+        .log();
     }
 }
