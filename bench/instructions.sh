@@ -14,7 +14,8 @@
 #   BENCH_KEEP=0               1: keep the temp dir (config, data, logs, callgrind dumps)
 #
 # The count covers everything the process executes while the requests run, timers included; the
-# same span measured idle afterwards is printed beside it and subtracted. The machine needs
+# same span measured idle afterwards is printed beside it and subtracted. Calls into the
+# allocator are counted from the same dumps. The machine needs
 # valgrind, python3 and curl.
 
 set -euo pipefail
@@ -61,6 +62,32 @@ dumped_total() {
     awk '/^(summary|totals):/ { print $2; exit }' "$dump"
 }
 
+# Calls into the allocator (allocations and reallocations, through Rust's allocator entry points,
+# whichever allocator is behind them) in the newest dump of run $1.
+dumped_allocations() {
+    local dump
+    dump=$(ls -t "$WORK/$1.callgrind"* | head -1)
+    python3 - "$dump" <<'EOF2'
+import re, sys
+wanted = {"__rustc::__rust_alloc", "__rustc::__rust_alloc_zeroed", "__rustc::__rust_realloc"}
+names, current, total = {}, None, 0
+for line in open(sys.argv[1], errors="replace"):
+    # Names are numbered once, where first seen, in a `fn=` or a `cfn=` line.
+    named = re.match(r"(c?)fn=\((\d+)\)(?: (.*))?", line)
+    if named:
+        if named.group(3):
+            names[named.group(2)] = named.group(3).strip()
+        if named.group(1):
+            current = names.get(named.group(2))
+        continue
+    calls = re.match(r"calls=(\d+)", line)
+    if calls and current in wanted:
+        total += int(calls.group(1))
+        current = None
+print(total)
+EOF2
+}
+
 # Counts run $1 (a label) of the process $2 answering at URL $3: REQUESTS requests, then the same
 # span idle. Leaves BUSY, IDLE and PER_REQUEST set.
 count() {
@@ -73,10 +100,13 @@ count() {
     elapsed=$(python3 -c "import time; print(time.time() - $started)")
     callgrind_control -d "$pid" >/dev/null
     BUSY=$(dumped_total "$run")
+    BUSY_ALLOCS=$(dumped_allocations "$run")
     callgrind_control -z "$pid" >/dev/null
     sleep "$elapsed"
     callgrind_control -d "$pid" >/dev/null
     IDLE=$(dumped_total "$run")
+    IDLE_ALLOCS=$(dumped_allocations "$run")
+    ALLOCS_PER_REQUEST=$(python3 -c "print(f'{($BUSY_ALLOCS - $IDLE_ALLOCS) / $REQUESTS:.1f}')")
     PER_REQUEST=$(((BUSY - IDLE) / REQUESTS))
     log "$run: $BUSY instructions for $REQUESTS requests in ${elapsed%.*} s, $IDLE idle in as long: $PER_REQUEST per request"
 }
@@ -91,7 +121,7 @@ wait_for service-b "http://127.0.0.1:$UPSTREAM_PORT/"
 export BENCH_RUN=gateway
 start_bench_gateway "$BIN" "$GATEWAY_PORT" "$UPSTREAM_PORT" 1 "${CALLGRIND[@]}"
 count gateway "$GATEWAY_PID" "http://127.0.0.1:$GATEWAY_PORT/"
-G_BUSY=$BUSY G_IDLE=$IDLE G_PER=$PER_REQUEST
+G_BUSY=$BUSY G_IDLE=$IDLE G_PER=$PER_REQUEST G_ALLOCS=$ALLOCS_PER_REQUEST
 forget "$GATEWAY_PID"
 
 export BENCH_RUN=bare
@@ -100,12 +130,12 @@ start bare-proxy "${CALLGRIND[@]}" "$BIN/bare-proxy" --listen "127.0.0.1:$BARE_P
 BARE_PID=$STARTED
 wait_for bare-proxy "http://127.0.0.1:$BARE_PORT/"
 count bare "$BARE_PID" "http://127.0.0.1:$BARE_PORT/"
-B_BUSY=$BUSY B_IDLE=$IDLE B_PER=$PER_REQUEST
+B_BUSY=$BUSY B_IDLE=$IDLE B_PER=$PER_REQUEST B_ALLOCS=$ALLOCS_PER_REQUEST
 forget "$BARE_PID"
 
-printf '\n| | instructions, %s requests | idle in as long | per request |\n' "$REQUESTS"
-printf '| --- | ---: | ---: | ---: |\n'
-printf '| gateway | %s | %s | %s |\n' "$G_BUSY" "$G_IDLE" "$G_PER"
-printf '| bare Pingora | %s | %s | %s |\n' "$B_BUSY" "$B_IDLE" "$B_PER"
+printf '\n| | instructions, %s requests | idle in as long | per request | allocations per request |\n' "$REQUESTS"
+printf '| --- | ---: | ---: | ---: | ---: |\n'
+printf '| gateway | %s | %s | %s | %s |\n' "$G_BUSY" "$G_IDLE" "$G_PER" "$G_ALLOCS"
+printf '| bare Pingora | %s | %s | %s | %s |\n' "$B_BUSY" "$B_IDLE" "$B_PER" "$B_ALLOCS"
 printf '\nGateway / bare Pingora, instructions per request: %s (binaries: %s)\n' \
     "$(python3 -c "print(f'{$G_PER / $B_PER:.2f}')")" "$BIN"

@@ -133,8 +133,9 @@ upstreams = ["127.0.0.1:$upstream"]
 
 ${BENCH_GATEWAY_EXTRA:-}
 EOF
-    # RUST_LOG=info is the shipped default (one access log line per request), whatever the caller's.
-    start gateway env RUST_LOG=info "$@" "$bin/auth-gateway" --config "$CONFIG" serve
+    # RUST_LOG=info is the shipped default (one access log line per request), whatever the caller's;
+    # BENCH_GATEWAY_LOG=warn measures the gateway without its access log.
+    start gateway env RUST_LOG="${BENCH_GATEWAY_LOG:-info}" "$@" "$bin/auth-gateway" --config "$CONFIG" serve
     GATEWAY_PID=$STARTED
     wait_for gateway "http://127.0.0.1:$port/health"
 

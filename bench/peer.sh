@@ -20,7 +20,8 @@
 # Options, by environment variable: BENCH_DURATION=10s, BENCH_WARMUP=3s, BENCH_ROUNDS=3,
 # BENCH_CONNECTIONS=32, BENCH_THREADS=1, BENCH_PROXY_CPUS=1, BENCH_LOAD_CPUS=0, BENCH_BUILD=1
 # (0: use target/release as it is), BENCH_BIN (directory of the binaries), BENCH_DOCS (empty:
-# write nothing), BENCH_KEEP=0 (1: keep the temp dir), BENCH_REDIS=0.
+# write nothing), BENCH_KEEP=0 (1: keep the temp dir), BENCH_REDIS=0, BENCH_LABEL (what to call
+# the binaries in the report, e.g. "abc1234 (before)" with BENCH_BIN; default: this commit).
 
 set -euo pipefail
 
@@ -37,6 +38,7 @@ BIN=${BENCH_BIN:-$ROOT/target/release}
 DOCS=${BENCH_DOCS-$ROOT/docs/BENCHMARKS.md}
 KEEP=${BENCH_KEEP:-0}
 REDIS=${BENCH_REDIS:-0}
+LABEL=${BENCH_LABEL:-}
 BENCH_NAME=peer
 
 # shellcheck source=bench/lib.sh
@@ -245,10 +247,10 @@ printf '\n%s\n\n' "$SUMMARY"
 if [[ -n $DOCS ]]; then
     COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     # The results file itself does not count: the previous run wrote it.
-    [[ -n $(git -C "$ROOT" --no-optional-locks status --porcelain -- . ':!docs/BENCHMARKS.md' 2>/dev/null) ]] &&
+    [[ -z $LABEL && -n $(git -C "$ROOT" --no-optional-locks status --porcelain -- . ':!docs/BENCHMARKS.md' 2>/dev/null) ]] &&
         COMMIT="$COMMIT with uncommitted changes"
     RESULTS=$(
-        printf '### %s, commit %s%s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$COMMIT" \
+        printf '### %s, commit %s%s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "${LABEL:-$COMMIT}" \
             "$([[ $REDIS == 1 ]] && echo ', BENCH_REDIS=1')"
         printf '%s\n\n' "$SUMMARY"
         printf -- '- Best of %s runs of %s after a %s warm-up, %s connections, 1 wrk thread; %s worker thread(s) on CPU %s, wrk and the origin on CPU %s; load average before %s, after %s; %s CPUs, `%s`.\n' \
