@@ -223,6 +223,7 @@ pub struct PasswordConfig {
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
     pub max_concurrent_hashes: usize,
+    pub max_queued_hashes: usize,
 }
 
 /// How many wrong passwords lock an account, and for how long.

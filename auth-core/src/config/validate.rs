@@ -197,6 +197,12 @@ impl Config {
                 "must be between 1 and 4096",
             ));
         }
+        if !(1..=100_000).contains(&p.max_queued_hashes) {
+            return Err(ConfigError::new(
+                "passwords.max_queued_hashes",
+                "must be between 1 and 100000",
+            ));
+        }
         at_least("lockout.max_failures", self.lockout.max_failures, 1)?;
         at_least("lockout.lock_minutes", self.lockout.lock_minutes, 1)?;
 

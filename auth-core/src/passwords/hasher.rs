@@ -1,5 +1,6 @@
-//! Argon2id hashing on the blocking pool, at most `max_concurrent_hashes` at once so a burst of
-//! logins queues instead of exhausting memory (each hash takes `argon2_memory_kib`).
+//! Argon2id hashing on the hashing threads (`hash_pool`): at most `max_concurrent_hashes` at once
+//! and never every core, so a burst of logins neither exhausts memory (each hash takes
+//! `argon2_memory_kib`) nor starves the proxy; past `max_queued_hashes` waiting, refused at once.
 //!
 //! A login for an account that does not exist verifies against a dummy hash made at start-up with
 //! the same parameters, so it costs what a wrong password costs and timing tells nothing.
@@ -9,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
+use super::hash_pool::{self, HashPool};
 use crate::config::PasswordConfig;
 use crate::error::Error;
 use crate::secret::{Secret, random_bytes};
@@ -28,7 +29,7 @@ pub enum Verified {
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
-    permits: Arc<Semaphore>,
+    pool: HashPool,
     dummy_hash: Arc<str>,
     verifications: Arc<AtomicU64>,
 }
@@ -54,6 +55,10 @@ fn hash_now(params: &Params, password: &str) -> Result<String, Error> {
         .map_err(Error::internal)
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 impl PasswordHasher {
     /// Prepares a hasher; computes the dummy hash (one hash of work, on the calling thread).
     pub fn new(config: &PasswordConfig) -> Result<Self, Error> {
@@ -67,7 +72,10 @@ impl PasswordHasher {
         let dummy = hash_now(&params, &hex::encode(random_bytes::<16>()))?;
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(config.max_concurrent_hashes)),
+            pool: HashPool::start(
+                hash_pool::threads_for(config.max_concurrent_hashes, cores()),
+                config.max_queued_hashes,
+            )?,
             dummy_hash: dummy.into(),
             verifications: Arc::default(),
         })
@@ -77,21 +85,13 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(Params) -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::internal("password hasher closed"))?;
         let params = self.params.clone();
-        // The permit goes with the work: if the caller gives up (the client hung up), the hash
-        // still runs to its end on the blocking pool and must keep counting against the bound.
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work(params)
-        })
-        .await
-        .map_err(Error::internal)
+        self.pool.run(move || work(params)).await
+    }
+
+    /// How many hashes can run at once.
+    pub fn hashing_threads(&self) -> usize {
+        self.pool.threads()
     }
 
     /// Hashes a (normalised) password.
@@ -172,44 +172,6 @@ mod tests {
                 .unwrap(),
             Verified::No
         );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_hash_holds_its_permit_to_the_end_even_when_its_caller_gives_up() {
-        let mut slow = config();
-        slow.argon2_memory_kib = 64 * 1024;
-        slow.argon2_iterations = 4;
-        slow.max_concurrent_hashes = 1;
-        let hasher = PasswordHasher::new(&slow).unwrap();
-        assert_eq!(hasher.permits.available_permits(), 1);
-
-        let caller = tokio::spawn({
-            let hasher = hasher.clone();
-            async move { hasher.verify(&Secret::new("river stone"), None).await }
-        });
-        // Wait until the hash is running, then drop its caller, as a closed connection would. A
-        // hash that never takes the permit, or ends before it is seen, fails here instead of
-        // leaving the test spinning.
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            while hasher.permits.available_permits() == 1 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await
-        .expect("the hash took its permit within 10 s");
-        caller.abort();
-        let _ = caller.await;
-        assert_eq!(
-            hasher.permits.available_permits(),
-            0,
-            "the abandoned hash still runs, so it still holds the only permit"
-        );
-        // The next hash waits for it rather than running beside it.
-        hasher
-            .verify(&Secret::new("river stone"), None)
-            .await
-            .unwrap();
-        assert_eq!(hasher.permits.available_permits(), 1);
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! Passwords: the rules a new password must meet (`policy`) and Argon2id hashing off the async
 //! threads (`hasher`).
 
+mod hash_pool;
 mod hasher;
 mod policy;
 
