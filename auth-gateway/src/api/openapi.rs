@@ -134,7 +134,8 @@ pub const UNAVAILABLE: &str = "SERVICE_UNAVAILABLE: the database or Redis does n
 /// 503 of routes that log people in.
 pub const CLOSED: &str = "SYSTEM_CLOSED: outside operating hours (`details.opens_at`, \
                           `Retry-After`); SERVICE_UNAVAILABLE: the database or Redis does not \
-                          answer (retry after `Retry-After` seconds)";
+                          answer, or every password-hashing thread is busy and its queue full \
+                          (retry after `Retry-After` seconds)";
 /// 500 of every route.
 pub const INTERNAL: &str = "INTERNAL_ERROR: an unexpected failure (logged, never described)";
 /// 422 of routes with an id in the path.
