@@ -158,6 +158,7 @@ impl AuthCore {
         tokio::spawn(notify_admins_forever(self.clone()));
         tokio::spawn(self.inner.webhooks.clone().run_forever());
         if let Some(redis) = self.inner.base.stores.redis() {
+            redis.spawn_read_tracking();
             tokio::spawn(crate::events::publish_forever(
                 self.inner.base.stores.db.clone(),
                 redis.clone(),

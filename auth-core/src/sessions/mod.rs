@@ -188,7 +188,7 @@ impl Sessions {
     /// The stored record of session `id` as it is, whether expired or not: the edge compares it
     /// with the record it decoded before instead of decoding it again on every request.
     pub(crate) async fn record(&self, id: &SessionId) -> Result<Option<Vec<u8>>> {
-        Ok(self.store.get(&record_key(id)).await?)
+        Ok(self.store.get_hot(&record_key(id)).await?)
     }
 
     /// The session a stored record holds, if it has not expired.

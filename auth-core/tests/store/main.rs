@@ -7,4 +7,5 @@
 mod backends;
 mod ephemeral;
 mod failover;
+mod hot_reads;
 mod sql;

@@ -61,6 +61,14 @@ impl Redis {
         }
     }
 
+    /// Pauses (SIGSTOP) or resumes (SIGCONT) the server: its connections stay open but silent.
+    pub fn pause(&self, paused: bool) {
+        let server = self.server.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(process) = server.as_ref() {
+            process.signal(if paused { libc::SIGSTOP } else { libc::SIGCONT });
+        }
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

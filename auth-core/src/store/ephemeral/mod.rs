@@ -35,6 +35,13 @@ pub trait Ephemeral: Send + Sync + std::fmt::Debug {
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// A read on every request's path (a session record). Redis answers it from this process's
+    /// copy while server-assisted invalidation keeps that copy exact; other backends read as
+    /// [`Ephemeral::get`] does.
+    async fn get_hot(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(key).await
+    }
+
     /// Removes `key`; returns whether it existed.
     async fn remove(&self, key: &str) -> Result<bool, StoreError>;
 

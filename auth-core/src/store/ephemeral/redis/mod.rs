@@ -2,7 +2,9 @@
 //! server, a Sentinel set-up or a Cluster ([`connection`]).
 //!
 //! One RESP3 connection carries commands and subscriptions; it reconnects by itself after Redis
-//! restarts, follows a failover, and subscribes again. Compound operations are Lua scripts, so
+//! restarts, follows a failover, and subscribes again. Session records, read on every request,
+//! are answered from a copy in process that Redis keeps exact with server-assisted invalidation
+//! ([`tracked`]). Compound operations are Lua scripts, so
 //! each is atomic on the server. Every script touches exactly one key (`KEYS[1]`), so each runs on
 //! a Cluster whatever slot its key hashes to; a script that ever needs two keys must give them one
 //! hash tag (`{…}`), so they live in one slot.
@@ -12,6 +14,7 @@
 
 mod connection;
 mod sentinel;
+mod tracked;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -23,6 +26,7 @@ use redis::{
 };
 use tokio::sync::broadcast;
 
+use self::tracked::TrackedReads;
 use super::Ephemeral;
 use crate::config::RedisConfig;
 use crate::measure::StoreTimer;
@@ -40,6 +44,11 @@ pub struct RedisStore {
     channels: Channels,
     /// Replicas a write must reach, and how long to wait for them (ms).
     wait: Option<(u32, u64)>,
+    /// The copy of hot keys ([`Ephemeral::get_hot`]), answering only while tracking is vouched
+    /// for ([`RedisStore::spawn_read_tracking`]).
+    tracked: Arc<TrackedReads>,
+    /// The channel the heartbeats of [`TrackedReads`] travel on, heard by this process alone.
+    beats: String,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -83,9 +92,31 @@ impl RedisStore {
             .topology()
             .map_err(|err| StoreError::Backend(err.to_string()))?;
         let channels: Channels = Arc::default();
+        let tracked = Arc::new(TrackedReads::default());
+        let beats = format!(
+            "{}tracking-beats:{}",
+            config.key_prefix,
+            hex::encode(crate::secret::random_bytes::<8>())
+        );
         let router = channels.clone();
+        let invalidations = tracked.clone();
+        let beat_channel = beats.clone();
         let push = move |push: PushInfo| {
-            route_message(&router, push);
+            match push.kind {
+                PushKind::Invalidate => invalidations.invalidate(push.data),
+                PushKind::Disconnection => invalidations.forget_all(),
+                _ => {
+                    if let Some((channel, payload)) = message_of(push) {
+                        if channel == beat_channel {
+                            if let Some(sent_at) = tracked::beat_sent_at(&payload) {
+                                invalidations.confirm(sent_at);
+                            }
+                        } else {
+                            deliver(&router, &channel, payload);
+                        }
+                    }
+                }
+            }
             Ok::<(), redis::aio::SendError>(())
         };
         let conn = RedisConnection::open(&topology, push)?;
@@ -95,7 +126,28 @@ impl RedisStore {
             channels,
             wait: (config.wait_replicas > 0)
                 .then_some((config.wait_replicas, config.wait_timeout_ms)),
+            tracked,
+            beats,
         })
+    }
+
+    /// Starts the heartbeat that turns server-assisted tracking on and vouches for the copy of
+    /// hot keys; it ends when the store is dropped. Without it (and on a Cluster) every read goes
+    /// to Redis. Runs on the calling Tokio runtime.
+    pub fn spawn_read_tracking(&self) {
+        if matches!(self.conn, RedisConnection::Cluster(_)) {
+            return;
+        }
+        tokio::spawn(tracked::heartbeat_forever(
+            Arc::downgrade(&self.tracked),
+            self.conn.clone(),
+            self.beats.clone(),
+        ));
+    }
+
+    /// Whether hot reads may be answered from this process's copy right now.
+    pub fn hot_copy_live(&self) -> bool {
+        self.tracked.ticket().is_some()
     }
 
     fn key(&self, key: &str) -> String {
@@ -178,21 +230,17 @@ impl RedisStore {
     }
 }
 
-fn route_message(channels: &Channels, push: PushInfo) {
+/// The channel and payload of a subscribed channel's message.
+fn message_of(push: PushInfo) -> Option<(String, Vec<u8>)> {
     if push.kind != PushKind::Message {
-        return;
+        return None;
     }
     let mut data = push.data.into_iter();
-    let (Some(channel), Some(payload)) = (data.next(), data.next()) else {
-        return;
-    };
-    let (Ok(channel), Ok(payload)) = (
-        redis::from_redis_value::<String>(channel),
-        redis::from_redis_value::<Vec<u8>>(payload),
-    ) else {
-        return;
-    };
-    deliver(channels, &channel, payload);
+    let (channel, payload) = (data.next()?, data.next()?);
+    Some((
+        redis::from_redis_value::<String>(channel).ok()?,
+        redis::from_redis_value::<Vec<u8>>(payload).ok()?,
+    ))
 }
 
 /// Hands `payload` to this process's subscribers of `channel`.
@@ -238,11 +286,11 @@ fn ttl_millis(ttl: Duration) -> u64 {
 impl Ephemeral for RedisStore {
     async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
         let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(key))
-            .arg(value)
-            .arg("PX")
-            .arg(ttl_millis(ttl));
-        self.write(cmd).await
+        let key = self.key(key);
+        cmd.arg(&key).arg(value).arg("PX").arg(ttl_millis(ttl));
+        let written = self.write(cmd).await;
+        self.tracked.forget(&key);
+        written
     }
 
     async fn put_new(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<bool, StoreError> {
@@ -262,11 +310,28 @@ impl Ephemeral for RedisStore {
         conn.get(self.key(key)).await.map_err(map_error)
     }
 
+    async fn get_hot(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.key(key);
+        if let Some(value) = self.tracked.get(&key) {
+            return Ok(Some(value));
+        }
+        let ticket = self.tracked.ticket();
+        let _timer = StoreTimer::start("redis");
+        let mut conn = self.conn.clone();
+        let value: Option<Vec<u8>> = conn.get(&key).await.map_err(map_error)?;
+        if let (Some(ticket), Some(value)) = (ticket, &value) {
+            self.tracked.keep(ticket, &key, value);
+        }
+        Ok(value)
+    }
+
     async fn remove(&self, key: &str) -> Result<bool, StoreError> {
+        let key = self.key(key);
         let mut cmd = redis::cmd("DEL");
-        cmd.arg(self.key(key));
-        let removed: i64 = self.write(cmd).await?;
-        Ok(removed > 0)
+        cmd.arg(&key);
+        let removed = self.write::<i64>(cmd).await;
+        self.tracked.forget(&key);
+        Ok(removed? > 0)
     }
 
     async fn replace_if(
@@ -275,10 +340,12 @@ impl Ephemeral for RedisStore {
         expected: &[u8],
         value: Vec<u8>,
     ) -> Result<bool, StoreError> {
-        let replaced: i64 = self
-            .write_script(&REPLACE_IF, &self.key(key), &[expected, &value])
-            .await?;
-        Ok(replaced == 1)
+        let key = self.key(key);
+        let replaced = self
+            .write_script::<i64>(&REPLACE_IF, &key, &[expected, &value])
+            .await;
+        self.tracked.forget(&key);
+        Ok(replaced? == 1)
     }
 
     async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
