@@ -158,3 +158,84 @@ async fn shared_limits_are_one_budget_for_every_gateway_and_fail_closed_without_
     let (_, body) = read(refused).await;
     assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
 }
+
+/// How many scripts Redis at `url` has run by their hash (every shared budget is one).
+async fn scripts_run(url: &str) -> u64 {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_service_budgets_hold_across_gateways_without_a_round_trip_per_request() {
+    const PER_MINUTE: usize = 600;
+    let redis = Redis::start_new();
+    let storage = Storage::Postgres {
+        url: Postgres::shared().create_database(),
+        redis: Some(&redis),
+    };
+    let system = System::start_with_mail(
+        storage,
+        &format!(
+            "[rate_limits]\nshared = true\nlogin_per_minute = 1000\nregister_per_minute = 1000\n\
+             pin_per_minute = 1000\nscan_per_minute = 1000\n\
+             service_per_minute_per_session = {PER_MINUTE}\nservice_per_minute_per_ip = 100000\n"
+        ),
+    );
+    let first_port = system.gateway.port;
+    let config = std::fs::read_to_string(system.config_path())
+        .unwrap()
+        .replace(&format!("127.0.0.1:{first_port}\""), "127.0.0.1:{port}\"");
+    let second = GatewayProcess::start_on(free_port(), &config, &[]);
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let session = qr_session(&system, &admin, &person, "service-b").await;
+    let gateways = [first_port, second.port].map(|port| {
+        let client = reqwest::Client::builder()
+            .resolve("service-b.localhost", ([127, 0, 0, 1], port).into())
+            .no_proxy()
+            .build()
+            .unwrap();
+        (client, format!("http://service-b.localhost:{port}/"))
+    });
+    let fetch = |n: usize| {
+        let (client, page) = &gateways[n % 2];
+        let request = client.get(page).bearer_auth(&session);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+
+    // Well inside the budget, both gateways together ask Redis far less than once a request.
+    let before = scripts_run(&redis.url()).await;
+    let started = std::time::Instant::now();
+    for n in 0..400 {
+        assert_eq!(fetch(n).await, 200, "request {n}");
+    }
+    let scripts = scripts_run(&redis.url()).await - before;
+    assert!(scripts < 100, "{scripts} budget scripts for 400 requests");
+
+    // Past it, whichever gateway is asked: never more than the budget and what refilled while
+    // this ran (600 a minute is 10 a second), and no fewer than what leases held back unspent
+    // (at most a second's worth, 10, at each gateway).
+    let mut allowed = 400;
+    for n in 400..800 {
+        match fetch(n).await {
+            200 => allowed += 1,
+            429 => {}
+            other => panic!("request {n}: {other}"),
+        }
+    }
+    let refilled = (started.elapsed().as_secs_f64() * 10.0).ceil() as usize;
+    assert!(
+        allowed <= PER_MINUTE + refilled,
+        "{allowed} let through, budget {PER_MINUTE} + {refilled}"
+    );
+    assert!(allowed >= PER_MINUTE - 2 * 10, "{allowed} let through");
+}

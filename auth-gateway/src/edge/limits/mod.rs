@@ -2,13 +2,15 @@
 //! (`policy.rs`), keyed by what an attacker spends: the client's address (IPv6 by its /64, so one
 //! host cannot rotate through its own prefix), or the service API key presented. Service traffic
 //! is limited per session and per address. In process with governor (keyed, old keys swept), or,
-//! with `rate_limits.shared`, in Redis with a GCRA script so every gateway counts against the
-//! same budget.
+//! with `rate_limits.shared`, in Redis ([`shared`]) so every gateway counts against the same
+//! budget.
+
+mod shared;
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use auth_core::Error;
 use auth_core::config::RateLimitConfig;
@@ -74,30 +76,12 @@ pub struct Limits {
     config: RateLimitConfig,
     local: Arc<Local>,
     shared: Option<RedisStore>,
+    leases: shared::Leases,
 }
 
 fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
 }
-
-/// GCRA over one key: the stored value is the theoretical arrival time (ms, Redis's clock).
-/// ARGV: emission interval (ms), burst. Returns {allowed (0/1), retry after (ms)}.
-/// Built once: `Script::new` hashes the source, which every request would otherwise repeat.
-static GCRA: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(GCRA_SOURCE));
-const GCRA_SOURCE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allowed_until = now + interval * burst
-if new_tat > allowed_until then
-  return {0, new_tat - allowed_until}
-end
-redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now + 1000)
-return {1, 0}";
 
 impl Limits {
     pub fn new(config: &RateLimitConfig, redis: Option<RedisStore>) -> Self {
@@ -118,6 +102,7 @@ impl Limits {
             shared: redis.filter(|_| config.shared),
             config: config.clone(),
             local: Arc::new(local),
+            leases: shared::Leases::default(),
         }
     }
 
@@ -137,6 +122,7 @@ impl Limits {
             self.local.service_ip.shrink_to_fit();
             self.local.service_session.retain_recent();
             self.local.service_session.shrink_to_fit();
+            self.leases.sweep(Instant::now());
         }
     }
 
@@ -162,7 +148,7 @@ impl Limits {
         let ip = address_key(ip);
         if let Some(redis) = &self.shared {
             let key = format!("rl:{}:{ip}", class_name(class));
-            return gcra(redis, &key, per_minute_of(&self.config, class)).await;
+            return shared::draw_one(redis, &key, per_minute_of(&self.config, class)).await;
         }
         local(self.local.by_address[index(class)].check_key(&ip))
     }
@@ -171,7 +157,7 @@ impl Limits {
         let hash = service_key(key);
         if let Some(redis) = &self.shared {
             let key = format!("rl:{}:key:{}", class_name(class), hex::encode(hash));
-            return gcra(redis, &key, self.config.service_key_per_minute).await;
+            return shared::draw_one(redis, &key, self.config.service_key_per_minute).await;
         }
         local(self.local.by_service_key[index(class)].check_key(&hash))
     }
@@ -182,7 +168,8 @@ impl Limits {
         let ip = address_key(ip);
         if let Some(redis) = &self.shared {
             let key = format!("rl:service-ip:{ip}");
-            return gcra(redis, &key, self.config.service_per_minute_per_ip).await;
+            let per_minute = self.config.service_per_minute_per_ip;
+            return self.leases.spend(redis, key, per_minute).await;
         }
         local(self.local.service_ip.check_key(&ip))
     }
@@ -192,7 +179,8 @@ impl Limits {
     pub async fn check_session(&self, session: &str) -> Result<(), Error> {
         if let Some(redis) = &self.shared {
             let key = format!("rl:service-session:{session}");
-            return gcra(redis, &key, self.config.service_per_minute_per_session).await;
+            let per_minute = self.config.service_per_minute_per_session;
+            return self.leases.spend(redis, key, per_minute).await;
         }
         local(self.local.service_session.check_key(&session.to_string()))
     }
@@ -218,27 +206,6 @@ fn local(
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
         }
     })
-}
-
-async fn gcra(redis: &RedisStore, key: &str, per_minute: u32) -> Result<(), Error> {
-    let interval_ms = 60_000 / u64::from(per_minute.max(1));
-    let mut conn = redis.connection();
-    let (allowed, retry_ms): (i64, i64) = GCRA
-        .key(format!("{}{key}", redis.prefix()))
-        .arg(interval_ms.max(1))
-        .arg(per_minute)
-        .invoke_async(&mut conn)
-        .await
-        // Fail closed: without Redis the shared budget is unknown (and sessions cannot be checked
-        // either); /health reports the outage.
-        .map_err(|_| Error::Unavailable("rate limits"))?;
-    if allowed == 1 {
-        Ok(())
-    } else {
-        Err(Error::RateLimited {
-            retry_after_secs: (retry_ms as u64).div_ceil(1000).max(1),
-        })
-    }
 }
 
 #[cfg(test)]
