@@ -32,6 +32,7 @@ stop() {
 
 cleanup() {
     local pid
+    stop_postgres
     for pid in "${PIDS[@]}"; do
         stop "$pid"
     done
@@ -88,6 +89,110 @@ print(f"{float(number) * {'us': 0.001, 'ms': 1, 's': 1000, 'm': 60000}[unit]:.2f
 PY
 }
 
+# ---- nginx, as origin and as proxies ----------------------------------------------------------
+
+# Starts nginx named $1 on the CPUs $2 with the http {} body $3.
+start_nginx() {
+    local name=$1 cpus=$2 body=$3 dir=$WORK/nginx-$1
+    mkdir -p "$dir"
+    local user=""
+    [[ $(id -u) == 0 ]] && user="user root;"
+    cat >"$dir/nginx.conf" <<EOF
+$user
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    keepalive_requests 1000000;
+    $body
+}
+EOF
+    start "nginx-$name" taskset -c "$cpus" nginx -p "$dir" -c "$dir/nginx.conf"
+}
+
+# ---- wrk -------------------------------------------------------------------------------------
+
+# Runs wrk against $2 with the token $3: a warm-up, then $ROUNDS runs; leaves RPS, P50, P99 of the
+# best run set and its output in $WORK/$1.best.wrk. Any non-2xx answer or socket error is fatal.
+measure() {
+    local name=$1 url=$2 token=$3 round out best_rps=0
+    local wrk=(env BENCH_SESSION="$token" taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNECTIONS"
+        --latency -s "$ROOT/bench/session.lua" "$url")
+    log "$name: warm-up $WARMUP"
+    "${wrk[@]}" -d"$WARMUP" >"$WORK/$name.warmup.wrk"
+    for round in $(seq "$ROUNDS"); do
+        out=$WORK/$name.$round.wrk
+        "${wrk[@]}" -d"$DURATION" >"$out"
+        grep -Eq 'Non-2xx|Socket errors' "$out" && die "$name: errors in run $round: $(cat "$out")"
+        local rps
+        rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+        log "$name: run $round: $rps requests/s"
+        if python3 -c "import sys; sys.exit(0 if $rps > $best_rps else 1)"; then
+            best_rps=$rps
+            cp "$out" "$WORK/$name.best.wrk"
+        fi
+    done
+    RPS=$best_rps
+    P50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/$name.best.wrk")")
+    P99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/$name.best.wrk")")
+}
+
+# ---- PostgreSQL and Redis for the gateway ------------------------------------------------------
+
+# Set by start_postgres_and_redis: how to stop that PostgreSQL (cleanup does it first).
+PG_STOP=()
+stop_postgres() {
+    if (( ${#PG_STOP[@]} )); then
+        as_pg "${PG_STOP[@]}" >/dev/null 2>&1 || true
+    fi
+    PG_STOP=()
+}
+
+# PostgreSQL refuses to run as root; it runs as the postgres user then.
+as_pg() {
+    if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Starts PostgreSQL and Redis on CPU 1; sets BENCH_STORAGE_EXTRA and BENCH_GATEWAY_EXTRA for
+# start_bench_gateway, and PG_URL and REDIS_PORT.
+start_postgres_and_redis() {
+    local pg=${PG_BIN:-$(compgen -G "/usr/lib/postgresql/*/bin" | sort -V | tail -1 || true)}
+    [[ -x $pg/pg_ctl ]] || die "no PostgreSQL server binaries (set PG_BIN)"
+    local pg_port
+    pg_port=$(free_port)
+    REDIS_PORT=$(free_port)
+    PG_URL="postgres://postgres@127.0.0.1:$pg_port/auth"
+    mkdir -p "$WORK/pg"
+    if [[ $(id -u) == 0 ]]; then
+        chmod 755 "$WORK"
+        chown postgres "$WORK/pg"
+    fi
+    as_pg "$pg/initdb" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 --locale=C >"$WORK/initdb.log" 2>&1 ||
+        die "initdb failed: $(tail -5 "$WORK/initdb.log")"
+    as_pg taskset -c 1 "$pg/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/server.log" -w -t 30 \
+        -o "-p $pg_port -h 127.0.0.1 -k $WORK/pg" start >/dev/null
+    PG_STOP=("$pg/pg_ctl" -D "$WORK/pg" -m fast -w -t 30 stop)
+    "$pg/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres auth
+    start redis taskset -c 1 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+        --appendonly no --dir "$WORK"
+    for _ in $(seq 50); do
+        redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+        sleep 0.1
+    done
+    export BENCH_STORAGE_EXTRA="backend = \"postgres\"
+[storage.postgres]
+url = \"$PG_URL\""
+    export BENCH_GATEWAY_EXTRA="[redis]
+url = \"redis://127.0.0.1:$REDIS_PORT\""
+}
+
 # ---- the gateway under test ---------------------------------------------------------------------
 
 # Starts the gateway binary of directory $1 on port $2 in front of ServiceB on port $3 with $4
@@ -98,12 +203,14 @@ PY
 # Embedded store in the temp dir, always open, and service rate limits so high that they never
 # throttle the benchmark (they are still checked on every request). Everything else is the shipped
 # default, including the access log line per request. BENCH_RATE_LIMITS_EXTRA adds lines to
-# [rate_limits] and BENCH_GATEWAY_EXTRA whole sections (e.g. [redis]).
+# [rate_limits] and BENCH_GATEWAY_EXTRA whole sections (e.g. [redis]); BENCH_STORAGE_EXTRA adds
+# lines to [storage] (e.g. backend = "postgres" and its [storage.postgres] table).
 start_bench_gateway() {
     local bin=$1 port=$2 upstream=$3 threads=$4
     shift 4
     DATA=$WORK/data
     CONFIG=$WORK/gateway.toml
+    local storage=${BENCH_STORAGE_EXTRA:-'backend = "embedded"'}
     cat >"$CONFIG" <<EOF
 [gateway]
 listen = "127.0.0.1:$port"
@@ -111,8 +218,8 @@ public_url = "http://127.0.0.1:$port"
 threads = $threads
 
 [storage]
-backend = "embedded"
 data_dir = "$DATA"
+$storage
 
 [schedule]
 days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

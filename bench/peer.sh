@@ -65,32 +65,6 @@ fi
 
 # ---- nginx, as origin and as proxies ------------------------------------------------------------
 
-# Starts nginx named $1 on the CPUs $2 with the http {} body $3.
-start_nginx() {
-    local name=$1 cpus=$2 body=$3 dir=$WORK/nginx-$1
-    mkdir -p "$dir"
-    local user=""
-    [[ $(id -u) == 0 ]] && user="user root;"
-    cat >"$dir/nginx.conf" <<EOF
-$user
-worker_processes 1;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 4096; }
-http {
-    client_body_temp_path $dir/body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
-    keepalive_requests 1000000;
-    $body
-}
-EOF
-    start "nginx-$name" taskset -c "$cpus" nginx -p "$dir" -c "$dir/nginx.conf"
-}
-
 ORIGIN_PORT=$(free_port)
 start_nginx origin "$LOAD_CPUS" "access_log off;
     server { listen 127.0.0.1:$ORIGIN_PORT; location / { return 200 \"ok\\n\"; } }"
@@ -100,31 +74,6 @@ UPSTREAM_BLOCK="upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 64; }
 PASS="proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\";"
 
 # ---- one measurement ----------------------------------------------------------------------------
-
-# Runs wrk against $2 with the token $3: a warm-up, then $ROUNDS runs; leaves RPS, P50, P99 of the
-# best run set and its output in $WORK/$1.best.wrk. Any non-2xx answer or socket error is fatal.
-measure() {
-    local name=$1 url=$2 token=$3 round out best_rps=0
-    local wrk=(env BENCH_SESSION="$token" taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNECTIONS"
-        --latency -s "$ROOT/bench/session.lua" "$url")
-    log "$name: warm-up $WARMUP"
-    "${wrk[@]}" -d"$WARMUP" >"$WORK/$name.warmup.wrk"
-    for round in $(seq "$ROUNDS"); do
-        out=$WORK/$name.$round.wrk
-        "${wrk[@]}" -d"$DURATION" >"$out"
-        grep -Eq 'Non-2xx|Socket errors' "$out" && die "$name: errors in run $round: $(cat "$out")"
-        local rps
-        rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-        log "$name: run $round: $rps requests/s"
-        if python3 -c "import sys; sys.exit(0 if $rps > $best_rps else 1)"; then
-            best_rps=$rps
-            cp "$out" "$WORK/$name.best.wrk"
-        fi
-    done
-    RPS=$best_rps
-    P50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/$name.best.wrk")")
-    P99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/$name.best.wrk")")
-}
 
 ROWS=()
 declare -A RATE
