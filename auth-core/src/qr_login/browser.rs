@@ -87,9 +87,10 @@ impl QrLogin<'_> {
         }
         let left = challenge.expires_at.duration_since(now).as_secs().max(1) as u64;
         let scan_url = self.scan_url(&token);
+        let images = image::images(&scan_url)?;
         Ok(Some(NewChallenge {
-            qr_svg: image::svg(&scan_url)?,
-            qr_png_base64: image::png_base64(&scan_url)?,
+            qr_svg: images.svg,
+            qr_png_base64: images.png_base64,
             qr_token: token,
             scan_url,
             expires_in: left,

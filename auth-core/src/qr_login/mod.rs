@@ -184,9 +184,10 @@ impl<'a> QrLogin<'a> {
         }
         let scan_url = self.scan_url(token.expose());
         count_challenge("created");
+        let images = image::images(&scan_url)?;
         Ok(NewChallenge {
-            qr_svg: image::svg(&scan_url)?,
-            qr_png_base64: image::png_base64(&scan_url)?,
+            qr_svg: images.svg,
+            qr_png_base64: images.png_base64,
             qr_token: token.expose().to_string(),
             scan_url,
             expires_in: ttl,
