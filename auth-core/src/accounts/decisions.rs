@@ -20,7 +20,7 @@ impl Accounts<'_> {
     pub async fn pending(&self, _reader: &AdminRead, page: PageRequest) -> Result<Page<User>> {
         let query = store::UserQuery {
             status: Some(UserStatus::Pending),
-            search: None,
+            ..Default::default()
         };
         store::list(&self.core.base.stores.db, &query, page, true).await
     }

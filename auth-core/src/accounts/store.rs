@@ -289,6 +289,12 @@ pub struct UserQuery {
     pub status: Option<UserStatus>,
     /// Matched against name, email and username, case-insensitively.
     pub search: Option<String>,
+    /// Registered at or after.
+    pub registered_from: Option<Timestamp>,
+    /// Registered before.
+    pub registered_before: Option<Timestamp>,
+    /// Logged in successfully (any method, any service) at or after.
+    pub logged_in_since: Option<Timestamp>,
 }
 
 /// `%text%` for LIKE, with the wildcard characters of `text` escaped.
@@ -309,7 +315,17 @@ pub(crate) async fn list(
 ) -> Result<Page<User>> {
     let page = page.validated()?;
     let mut filter = Filter::new();
-    filter.add_opt("status = ?", query.status.map(|s| s.as_str()));
+    filter
+        .add_opt("status = ?", query.status.map(|s| s.as_str()))
+        .add_opt("created_at >= ?", query.registered_from)
+        .add_opt("created_at < ?", query.registered_before);
+    if let Some(since) = query.logged_in_since {
+        // Driven by login_history_at: the logins since the day, then their users by key.
+        filter.add(
+            "id IN (SELECT user_id FROM login_history WHERE at >= ? AND success = ?)",
+            vec![since.into(), true.into()],
+        );
+    }
     if let Some(search) = query
         .search
         .as_deref()

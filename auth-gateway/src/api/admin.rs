@@ -186,6 +186,7 @@ pub async fn users(
     let query = UserQuery {
         status,
         search: params.q,
+        ..Default::default()
     };
     Ok(Data(
         state

@@ -903,3 +903,46 @@ async fn staff_changes_apply_at_once_and_never_leave_no_admin_who_can_act() {
         "support sees no buttons: {page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_are_found_by_when_they_registered_and_whether_they_logged_in_since() {
+    let (system, clock) = start();
+    let (api, _) = admin_token(&system, "admin").await;
+    let early = active_person(&system, &api).await;
+    let registered_early = clock.now().await;
+    clock.advance(3 * 86_400).await;
+    let (api, _) = admin_token(&system, "admin").await;
+    let late = active_person(&system, &api).await;
+    qr_session(&system, &api, &late, "service-b").await;
+    let (admin, _) = signed_in(&system, &clock, "admin").await;
+    let day = |at: Timestamp| at.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+    let (first_day, last_day) = (day(registered_early), day(clock.now().await));
+    let found = |query: String| {
+        let admin = &admin;
+        async move {
+            let (status, _, page) = admin.get(&format!("/admin/users?{query}")).await;
+            assert_eq!(status, 200, "{page}");
+            page
+        }
+    };
+    let lists = |page: &str, person: &crate::flows::Person| {
+        page.contains(&format!("/admin/users/{}", person.user_id))
+    };
+
+    let page = found(format!("from={last_day}")).await;
+    assert!(lists(&page, &late) && !lists(&page, &early), "{page}");
+    let page = found(format!("to={first_day}")).await;
+    assert!(lists(&page, &early) && !lists(&page, &late), "{page}");
+    let page = found(format!("from={first_day}&to={first_day}")).await;
+    assert!(lists(&page, &early) && !lists(&page, &late), "{page}");
+    // Only the later person has logged in (QR + PIN at ServiceB).
+    let page = found(format!("since={first_day}")).await;
+    assert!(lists(&page, &late) && !lists(&page, &early), "{page}");
+
+    // A period that ends before it starts is named, and nothing is filtered by it.
+    let page = found(format!("from={last_day}&to={first_day}")).await;
+    assert!(page.contains("is after the last day"), "{page}");
+    assert!(lists(&page, &early) && lists(&page, &late), "{page}");
+    let page = found("since=yesterday".into()).await;
+    assert!(page.contains("is not a day written YYYY-MM-DD"), "{page}");
+}

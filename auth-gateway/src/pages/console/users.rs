@@ -1,4 +1,5 @@
-//! `/admin/users`: finding a user (by name, email or username, and status), a user's page (the
+//! `/admin/users`: finding a user (by name, email or username, status, when they registered and
+//! whether they logged in since a day), a user's page (the
 //! profile, live sessions, personal access tokens, latest logins, audit entries about them), and
 //! the actions on it: block, unblock, unlock, delete, restore, mail a reset link, end sessions,
 //! revoke tokens.
@@ -13,6 +14,7 @@ use auth_core::page::PageRequest;
 use auth_core::sessions::Subject;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::{
@@ -47,6 +49,9 @@ struct UsersPage {
     frame: Frame,
     q: String,
     status: String,
+    from: String,
+    to: String,
+    since: String,
     statuses: [&'static str; 6],
     rows: Vec<UserRow>,
     pager: Pager,
@@ -57,7 +62,35 @@ struct UsersPage {
 pub struct UsersQuery {
     q: Option<String>,
     status: Option<String>,
+    /// Registered on or after this day (UTC, YYYY-MM-DD).
+    from: Option<String>,
+    /// Registered on or before this day.
+    to: Option<String>,
+    /// Logged in on or after this day.
+    since: Option<String>,
     page: Option<u32>,
+}
+
+/// The days of the filters as times: registered from, registered before, logged in since.
+type Days = (Option<Timestamp>, Option<Timestamp>, Option<Timestamp>);
+
+fn days_of(from: &str, to: &str, since: &str) -> Result<Days, Error> {
+    use super::history::{day, start_of};
+    let (first, last) = (day(from, "from")?, day(to, "to")?);
+    if let (Some(first), Some(last)) = (first, last)
+        && first > last
+    {
+        return Err(Error::invalid("from", "is after the last day"));
+    }
+    let before = match last {
+        Some(last) => Some(start_of(last.tomorrow().map_err(Error::internal)?)?),
+        None => None,
+    };
+    Ok((
+        first.map(start_of).transpose()?,
+        before,
+        day(since, "since")?.map(start_of).transpose()?,
+    ))
 }
 
 /// `GET /admin/users`.
@@ -80,6 +113,14 @@ async fn list(state: &AppState, console: &Console, query: UsersQuery) -> Result<
         "" => None,
         text => Some(text.parse::<UserStatus>()?),
     };
+    let text = |v: Option<String>| v.unwrap_or_default().trim().to_string();
+    let (from, to, since) = (text(query.from), text(query.to), text(query.since));
+    let mut frame = console.frame("users");
+    let (registered_from, registered_before, logged_in_since) = days_of(&from, &to, &since)
+        .unwrap_or_else(|err| {
+            frame.error = Some(super::refusal_text(&err));
+            (None, None, None)
+        });
     let found = state
         .core
         .accounts()
@@ -88,13 +129,20 @@ async fn list(state: &AppState, console: &Console, query: UsersQuery) -> Result<
             &UserQuery {
                 status,
                 search: (!q.is_empty()).then(|| q.clone()),
+                registered_from,
+                registered_before,
+                logged_in_since,
             },
             page_request(query.page),
         )
         .await?;
     let base = {
         let mut url = url::form_urlencoded::Serializer::new(String::new());
-        url.append_pair("q", &q).append_pair("status", &status_text);
+        url.append_pair("q", &q)
+            .append_pair("status", &status_text)
+            .append_pair("from", &from)
+            .append_pair("to", &to)
+            .append_pair("since", &since);
         format!("/admin/users?{}", url.finish())
     };
     let rows = found
@@ -110,9 +158,12 @@ async fn list(state: &AppState, console: &Console, query: UsersQuery) -> Result<
         })
         .collect();
     Ok(page(&UsersPage {
-        frame: console.frame("users"),
+        frame,
         q,
         status: status_text,
+        from,
+        to,
+        since,
         statuses: STATUSES,
         pager: Pager::of(&found, base),
         rows,
