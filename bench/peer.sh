@@ -11,6 +11,8 @@
 #               fastapi and uvicorn are installed (scripts/install-prerequisites.sh bench)
 #
 # Each stack: a warm-up, then BENCH_ROUNDS runs; the best run's requests/s, p50 and p99 count.
+# Then bare Pingora and the gateway again at half of bare Pingora's peak, paced (examples'
+# paced-load), for the latency each adds at a load both carry.
 # Prints the table and the ratios, and appends the run to the section "## Gateway, bare Pingora
 # and nginx in front of a fast origin" of docs/BENCHMARKS.md (every run is kept there).
 #
@@ -56,7 +58,7 @@ if [[ $BUILD == 1 ]]; then
     log "building release binaries"
     cargo build --release -p auth-gateway -p auth-examples >&2
 fi
-for binary in auth-gateway bare-proxy; do
+for binary in auth-gateway bare-proxy paced-load; do
     [[ -x $BIN/$binary ]] || die "$BIN/$binary is missing: cargo build --release -p auth-gateway -p auth-examples"
 done
 if (( 10#$(date -u +%H) * 3600 + 10#$(date -u +%M) * 60 > 86400 - 600 )); then
@@ -110,7 +112,7 @@ curl -fsS -o /dev/null -H 'Host: service-b.localhost' -H "Authorization: Bearer 
     "$GATEWAY_URL" || die "the gateway refused the session"
 measure gateway "$GATEWAY_URL" "$BENCH_SESSION"
 record gateway "the gateway$([[ $REDIS == 1 ]] && echo ' (sessions and shared limits in Redis)')"
-forget "$GATEWAY_PID"
+# Kept running (idle) for the paced run below, at half of bare Pingora's peak.
 
 measure origin "http://127.0.0.1:$ORIGIN_PORT/" "$BENCH_SESSION"
 record origin "origin (nginx \`return 200\`), hit directly"
@@ -132,7 +134,24 @@ BARE_PID=$STARTED
 wait_for bare-proxy "http://127.0.0.1:$BARE_PORT/"
 measure bare "http://127.0.0.1:$BARE_PORT/" "$BENCH_SESSION"
 record bare "bare Pingora passthrough"
+
+# Latency at a load both carry: half of bare Pingora's peak, paced (examples' paced-load), each
+# request timed from its write to its whole answer.
+HALF_RATE=$(python3 -c "print(int(${RATE[bare]} / 2))")
+paced() {
+    local name=$1 port=$2
+    log "$name: paced at $HALF_RATE requests/s"
+    taskset -c "$LOAD_CPUS" "$BIN/paced-load" --addr "127.0.0.1:$port" --host service-b.localhost \
+        --token "$BENCH_SESSION" --rate "$HALF_RATE" --connections "$CONNECTIONS" \
+        --duration "${DURATION%s}" --warmup "${WARMUP%s}" >"$WORK/$name.paced.json" ||
+        die "$name: the paced run failed"
+    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['rate'], r['p50_us'], r['p99_us'])" \
+        "$WORK/$name.paced.json"
+}
+read -r BARE_PACED_RATE BARE_PACED_P50 BARE_PACED_P99 < <(paced bare "$BARE_PORT")
 forget "$BARE_PID"
+read -r GATEWAY_PACED_RATE GATEWAY_PACED_P50 GATEWAY_PACED_P99 < <(paced gateway "$GATEWAY_PORT")
+forget "$GATEWAY_PID"
 
 if [[ $SEEDS == yes ]]; then
     SEEDS_TOKEN=$(python3 "$ROOT/bench/seeds_auth.py" token "$WORK")
@@ -189,6 +208,10 @@ SUMMARY=$(
     printf -- '- gateway / nginx `proxy_pass`: **%s** (goal >= 0.45); bare Pingora / nginx: %s\n' \
         "$(ratio gateway nginx)" "$(ratio bare nginx)"
     [[ $SEEDS == yes ]] && printf -- "- gateway / the seeds' stack: **%s** (goal >= 6)\n" "$(ratio gateway seeds)"
+    printf -- '- paced at %s requests/s (half of bare Pingora'"'"'s peak): bare p50 %s µs, p99 %s µs (%s/s reached); gateway p50 %s µs, p99 %s µs (%s/s reached); added p99 **%s µs** (goal <= 150)\n' \
+        "$HALF_RATE" "$BARE_PACED_P50" "$BARE_PACED_P99" "$BARE_PACED_RATE" \
+        "$GATEWAY_PACED_P50" "$GATEWAY_PACED_P99" "$GATEWAY_PACED_RATE" \
+        "$((GATEWAY_PACED_P99 - BARE_PACED_P99))"
     true
 )
 printf '\n%s\n\n' "$SUMMARY"
