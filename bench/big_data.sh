@@ -152,11 +152,12 @@ TABLE=$(
 )
 printf '\n%s\n' "$TABLE"
 if [[ -n $DOCS ]]; then
-    {
-        printf '\n### Cost as the data grows, %s (%s)\n\n' "$(date -u +%Y-%m-%d)" "$(git rev-parse --short HEAD)"
-        printf -- '- `bench/big_data.sh`: small = the few users the bench makes; large = %s users, %s login-history rows and %s live sessions more (bench/seed_big.py). Service requests as in bench/peer.sh (best of %s runs of %s, 32 connections, gateway on CPU 1, wrk and an nginx origin on CPU 0); QR logins: %s one after another (bench/qr_steps.py). Idle connections: %s held open. %s CPUs, `%s`.\n\n' \
+    RUN=$(
+        printf '### %s, commit %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(git rev-parse --short HEAD)"
+        printf -- '- small = the few users the bench makes; large = %s users, %s login-history rows and %s live sessions more (bench/seed_big.py). Service requests as in bench/peer.sh (best of %s runs of %s, 32 connections, gateway on CPU 1, wrk and an nginx origin on CPU 0); QR logins: %s one after another (bench/qr_steps.py). Idle connections: %s held open. %s CPUs, `%s`.\n\n' \
             "$USERS" "$HISTORY" "$SESSIONS" "$ROUNDS" "$DURATION" "$LOGINS" "$IDLE" "$(nproc)" "$(uname -srm)"
         printf '%s\n' "$TABLE"
-    } >>"$DOCS"
+    )
+    append_to_section "$DOCS" "## Cost as the data grows" "$RUN"
     log "appended to $DOCS"
 fi

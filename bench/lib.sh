@@ -193,6 +193,28 @@ url = \"$PG_URL\""
 url = \"redis://127.0.0.1:$REDIS_PORT\""
 }
 
+# ---- the report ------------------------------------------------------------------------------
+
+# Adds the run $3 (markdown) to file $1 at the end of its section titled $2 (a "## " line), so
+# runs stay beside their section's explanation; a missing section is added at the end.
+append_to_section() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import pathlib, sys
+path, title, run = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3].strip("\n")
+lines = path.read_text().split("\n") if path.exists() else ["# Benchmarks", ""]
+if title not in lines:
+    while lines and lines[-1] == "":
+        lines.pop()
+    lines += ["", title, ""]
+start = lines.index(title)
+end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+while end > start + 1 and lines[end - 1] == "":
+    end -= 1
+lines[end:end] = ["", run]
+path.write_text("\n".join(lines).rstrip("\n") + "\n")
+PY
+}
+
 # ---- the gateway under test ---------------------------------------------------------------------
 
 # Starts the gateway binary of directory $1 on port $2 in front of ServiceB on port $3 with $4

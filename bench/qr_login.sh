@@ -75,11 +75,12 @@ TABLE=$(
 printf '\np50 / p99 in ms:\n\n%s\n' "$TABLE"
 
 if [[ -n $DOCS ]]; then
-    {
-        printf '\n### QR login steps, %s (%s)\n\n' "$(date -u +%Y-%m-%d)" "$(git rev-parse --short HEAD)"
-        printf -- '- `bench/qr_login.sh`: %s logins one after another; p50 / p99 in ms from a client keeping its connections open; gateway (and PostgreSQL, Redis) on CPU 1, client on CPU 0; %s CPUs, `%s`.\n\n' \
+    RUN=$(
+        printf '### %s, commit %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(git rev-parse --short HEAD)"
+        printf -- '- %s logins one after another; p50 / p99 in ms from a client keeping its connections open; gateway (and PostgreSQL, Redis) on CPU 1, client on CPU 0; %s CPUs, `%s`.\n\n' \
             "$LOGINS" "$(nproc)" "$(uname -srm)"
         printf '%s\n' "$TABLE"
-    } >>"$DOCS"
+    )
+    append_to_section "$DOCS" "## QR login steps" "$RUN"
     log "appended to $DOCS"
 fi
