@@ -2,7 +2,7 @@
 //! (`policy.rs`), keyed by what an attacker spends: the client's address (IPv6 by its /64, so one
 //! host cannot rotate through its own prefix), or the service API key presented. Service traffic
 //! is limited per session and per address. In process with governor (keyed, old keys swept), or,
-//! with `rate_limits.shared`, in Redis ([`shared`]) so every gateway counts against the same
+//! with `rate_limits.shared`, in Redis (`shared.rs`) so every gateway counts against the same
 //! budget.
 
 mod shared;
