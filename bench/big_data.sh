@@ -55,13 +55,7 @@ start_nginx origin "$LOAD_CPUS" "access_log off;
     server { listen 127.0.0.1:$ORIGIN_PORT; location / { return 200 \"ok\\n\"; } }"
 wait_for nginx-origin "http://127.0.0.1:$ORIGIN_PORT/"
 
-export BENCH_RATE_LIMITS_EXTRA="challenge_per_minute = 100000000
-scan_per_minute = 100000000
-pin_per_minute = 100000000
-poll_per_minute = 100000000
-login_per_minute = 100000000
-register_per_minute = 100000000
-service_key_per_minute = 100000000"
+raise_login_limits
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 redis_memory() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ { print $2 }' | tr -d '\r'; }
@@ -107,11 +101,7 @@ measure_gateway() {
 
 ROWS=()
 for store in $STORES; do
-    case $store in
-        embedded) unset BENCH_STORAGE_EXTRA BENCH_GATEWAY_EXTRA ;;
-        postgres) start_postgres_and_redis ;;
-        *) die "unknown store $store (embedded or postgres)" ;;
-    esac
+    use_store "$store"
     port=$(free_port)
     start_bench_gateway "$BIN" "$port" "$ORIGIN_PORT" 1 taskset -c "$PROXY_CPUS"
     measure_gateway "$port" "$store-small"

@@ -215,6 +215,27 @@ path.write_text("\n".join(lines).rstrip("\n") + "\n")
 PY
 }
 
+# The stores a bench names: "embedded" (the default mode) or "postgres" (PostgreSQL and Redis
+# started here, on CPU 1).
+use_store() {
+    case $1 in
+        embedded) unset BENCH_STORAGE_EXTRA BENCH_GATEWAY_EXTRA ;;
+        postgres) start_postgres_and_redis ;;
+        *) die "unknown store $1 (embedded or postgres)" ;;
+    esac
+}
+
+# Raises every login budget so far that a bench of logins is never refused (still checked).
+raise_login_limits() {
+    export BENCH_RATE_LIMITS_EXTRA="challenge_per_minute = 100000000
+scan_per_minute = 100000000
+pin_per_minute = 100000000
+poll_per_minute = 100000000
+login_per_minute = 100000000
+register_per_minute = 100000000
+service_key_per_minute = 100000000"
+}
+
 # ---- the gateway under test ---------------------------------------------------------------------
 
 # Starts the gateway binary of directory $1 on port $2 in front of ServiceB on port $3 with $4

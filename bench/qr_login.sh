@@ -32,21 +32,11 @@ if [[ $BUILD == 1 ]]; then
 fi
 [[ -x $BIN/auth-gateway ]] || die "$BIN/auth-gateway is missing: cargo build --release -p auth-gateway"
 
-export BENCH_RATE_LIMITS_EXTRA="challenge_per_minute = 100000000
-scan_per_minute = 100000000
-pin_per_minute = 100000000
-poll_per_minute = 100000000
-login_per_minute = 100000000
-register_per_minute = 100000000
-service_key_per_minute = 100000000"
+raise_login_limits
 
 ROWS=()
 for store in $STORES; do
-    case $store in
-        embedded) unset BENCH_STORAGE_EXTRA BENCH_GATEWAY_EXTRA ;;
-        postgres) start_postgres_and_redis ;;
-        *) die "unknown store $store (embedded or postgres)" ;;
-    esac
+    use_store "$store"
     port=$(free_port)
     start_bench_gateway "$BIN" "$port" "$(free_port)" 1 taskset -c 1
     log "$store: $LOGINS QR logins"

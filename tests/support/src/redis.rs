@@ -73,6 +73,17 @@ impl Redis {
         self.port
     }
 
+    /// How many times the server has run `command` (`get`, `evalsha`, …), by its
+    /// `INFO commandstats`.
+    pub fn command_calls(&self, command: &str) -> u64 {
+        let info = cli(self.port, &["INFO", "commandstats"]);
+        let prefix = format!("cmdstat_{command}:calls=");
+        info.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |calls| calls.parse().unwrap_or(0))
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
