@@ -6,11 +6,10 @@ use auth_core::Error;
 use auth_core::audit::{AuditAction, AuditQuery, AuditRecord};
 use axum::extract::State;
 use axum::response::Response;
-use jiff::ToSpan;
 use serde::Deserialize;
 
 use super::csv::{self, Csv};
-use super::history::{day, start_of};
+use super::history::{day, end_of, start_of};
 use super::{Console, Frame, Pager, page, page_request, refused, when};
 use crate::web::extract::PageQuery;
 use crate::web::state::AppState;
@@ -53,9 +52,7 @@ impl AuditFilters {
             target_id: text(&self.target),
             outcome: text(&self.outcome),
             from: day(&self.from, "from")?.map(start_of).transpose()?,
-            to: day(&self.to, "to")?
-                .map(|d| start_of(d.saturating_add(1.day())))
-                .transpose()?,
+            to: day(&self.to, "to")?.map(end_of).transpose()?,
         })
     }
 

@@ -60,6 +60,11 @@ pub(super) fn start_of(day: Date) -> Result<Timestamp, Error> {
         .map_err(Error::internal)
 }
 
+/// The end of `day` (UTC): the start of the next, for periods whose last day is included.
+pub(super) fn end_of(day: Date) -> Result<Timestamp, Error> {
+    start_of(day.saturating_add(1.day()))
+}
+
 fn period(filters: &HistoryFilters, now: Timestamp) -> Result<Period, Error> {
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let last = day(&filters.to, "to")?.unwrap_or(today);
@@ -80,7 +85,7 @@ fn period(filters: &HistoryFilters, now: Timestamp) -> Result<Period, Error> {
             service: text(&filters.service),
             success,
             from: Some(start_of(first)?),
-            to: Some(start_of(last.saturating_add(1.day()))?),
+            to: Some(end_of(last)?),
             ..HistoryQuery::default()
         },
         first,
@@ -225,7 +230,7 @@ async fn per_day(
     while day <= period.last {
         let query = HistoryQuery {
             from: Some(start_of(day)?),
-            to: Some(start_of(day.saturating_add(1.day()))?),
+            to: Some(end_of(day)?),
             success: Some(true),
             ..period.query.clone()
         };

@@ -75,20 +75,16 @@ pub struct UsersQuery {
 type Days = (Option<Timestamp>, Option<Timestamp>, Option<Timestamp>);
 
 fn days_of(from: &str, to: &str, since: &str) -> Result<Days, Error> {
-    use super::history::{day, start_of};
+    use super::history::{day, end_of, start_of};
     let (first, last) = (day(from, "from")?, day(to, "to")?);
     if let (Some(first), Some(last)) = (first, last)
         && first > last
     {
         return Err(Error::invalid("from", "is after the last day"));
     }
-    let before = match last {
-        Some(last) => Some(start_of(last.tomorrow().map_err(Error::internal)?)?),
-        None => None,
-    };
     Ok((
         first.map(start_of).transpose()?,
-        before,
+        last.map(end_of).transpose()?,
         day(since, "since")?.map(start_of).transpose()?,
     ))
 }
