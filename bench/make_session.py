@@ -84,21 +84,12 @@ def create_admin(gateway_bin, config, username, address):
         sys.exit(f"make_session: create-admin failed: {result.stdout}{result.stderr}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gateway", default="http://127.0.0.1:8080", help="the gateway's URL")
-    parser.add_argument("--config", required=True, help="the config file the gateway runs with")
-    parser.add_argument("--data-dir", required=True, help="the gateway's storage.data_dir")
-    parser.add_argument("--gateway-bin", default="target/release/auth-gateway",
-                        help="the auth-gateway binary, for create-admin")
-    parser.add_argument("--service", default="service-b", help="the service slug")
-    args = parser.parse_args()
-    gateway = args.gateway.rstrip("/")
-    outbox = pathlib.Path(args.data_dir) / "outbox"
-
+def ready_person(gateway, outbox, gateway_bin, config, service, prefix="bench"):
+    """Registers, verifies and approves a fresh person, gives `service` a new API key and logs the
+    person in as their phone would. Returns (service key, the phone's access token)."""
     # Fresh names, so the script can run again against the same gateway.
     suffix = secrets.token_hex(5)
-    username, admin_name = f"bench-{suffix}", f"bench-admin-{suffix}"
+    username, admin_name = f"{prefix}-{suffix}", f"{prefix}-admin-{suffix}"
     address = f"{username}@example.com"
 
     log(f"registering {username}")
@@ -110,16 +101,31 @@ def main():
     user_id = call(gateway, "/api/auth/verify-email", {"token": token})["user_id"]
 
     log(f"approving as {admin_name}")
-    create_admin(args.gateway_bin, args.config, admin_name, f"{admin_name}@example.com")
+    create_admin(gateway_bin, config, admin_name, f"{admin_name}@example.com")
     admin = call(gateway, "/api/admin/login",
                  {"username": admin_name, "password": ADMIN_PASSWORD})["access_token"]
     call(gateway, f"/api/admin/approve/{user_id}", {}, bearer=admin)
-
-    log(f"logging into {args.service} with a QR code and a PIN")
-    key = call(gateway, f"/api/services/{args.service}/rotate-key", {}, bearer=admin)["api_key"]
-    qr_token = call(gateway, "/api/auth/qr/generate", {}, api_key=key)["qr_token"]
+    key = call(gateway, f"/api/services/{service}/rotate-key", {}, bearer=admin)["api_key"]
     phone = call(gateway, "/api/auth/login",
                  {"login": username, "password": PASSWORD})["access_token"]
+    return key, phone
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gateway", default="http://127.0.0.1:8080", help="the gateway's URL")
+    parser.add_argument("--config", required=True, help="the config file the gateway runs with")
+    parser.add_argument("--data-dir", required=True, help="the gateway's storage.data_dir")
+    parser.add_argument("--gateway-bin", default="target/release/auth-gateway",
+                        help="the auth-gateway binary, for create-admin")
+    parser.add_argument("--service", default="service-b", help="the service slug")
+    args = parser.parse_args()
+    gateway = args.gateway.rstrip("/")
+    outbox = pathlib.Path(args.data_dir) / "outbox"
+    key, phone = ready_person(gateway, outbox, args.gateway_bin, args.config, args.service)
+
+    log(f"logging into {args.service} with a QR code and a PIN")
+    qr_token = call(gateway, "/api/auth/qr/generate", {}, api_key=key)["qr_token"]
     pin = call(gateway, "/api/auth/qr/scan", {"qr_token": qr_token}, bearer=phone)["pin"]
     session = call(gateway, "/api/auth/pin/verify",
                    {"qr_token": qr_token, "pin": pin}, api_key=key)

@@ -10,8 +10,8 @@ is the gateway's work and not TCP set-up. Prints one JSON object: p50 and p99 (m
 of the whole login, over all logins and over the last 100 (to show whether cost grows as logins
 pile up in the login history and the session store).
 
-Python 3 standard library only; uses bench/make_session.py to make the person, the admin and the
-service key.
+Python 3 standard library only; bench/make_session.py makes the person, the service key and the
+phone's login.
 
     bench/qr_steps.py --gateway http://127.0.0.1:8080 --config gw.toml --data-dir data --logins 1000
 """
@@ -20,7 +20,6 @@ import argparse
 import http.client
 import json
 import pathlib
-import secrets
 import statistics
 import sys
 import time
@@ -73,25 +72,8 @@ def main():
     args = parser.parse_args()
     gateway = args.gateway.rstrip("/")
     outbox = pathlib.Path(args.data_dir) / "outbox"
-    call = make_session.call
-
-    suffix = secrets.token_hex(5)
-    username, admin_name = f"qr-{suffix}", f"qr-admin-{suffix}"
-    address = f"{username}@example.com"
-    password = make_session.PASSWORD
-    call(gateway, "/api/register", {
-        "email": address, "username": username, "full_name": "Bench Person",
-        "password": password, "password_confirmation": password,
-    }, expect=(201,))
-    token = make_session.mailed_token(outbox, address, "Verify your email")
-    user_id = call(gateway, "/api/auth/verify-email", {"token": token})["user_id"]
-    make_session.create_admin(args.gateway_bin, args.config, admin_name, f"{admin_name}@example.com")
-    admin = call(gateway, "/api/admin/login",
-                 {"username": admin_name, "password": make_session.ADMIN_PASSWORD})["access_token"]
-    call(gateway, f"/api/admin/approve/{user_id}", {}, bearer=admin)
-    key = call(gateway, f"/api/services/{args.service}/rotate-key", {}, bearer=admin)["api_key"]
-    phone_token = call(gateway, "/api/auth/login",
-                       {"login": username, "password": password})["access_token"]
+    key, phone_token = make_session.ready_person(
+        gateway, outbox, args.gateway_bin, args.config, args.service, prefix="qr")
 
     service, phone = Client(gateway), Client(gateway)
     as_service = {"X-API-Key": key}
