@@ -4,10 +4,11 @@
 //! One RESP3 connection carries commands and subscriptions; it reconnects by itself after Redis
 //! restarts, follows a failover, and subscribes again. Session records, read on every request,
 //! are answered from a copy in process that Redis keeps exact with server-assisted invalidation
-//! ([`tracked`]). Compound operations are Lua scripts, so
-//! each is atomic on the server. Every script touches exactly one key (`KEYS[1]`), so each runs on
-//! a Cluster whatever slot its key hashes to; a script that ever needs two keys must give them one
-//! hash tag (`{…}`), so they live in one slot.
+//! ([`tracked`]).
+//!
+//! Compound operations are Lua scripts, so each is atomic on the server. Every script touches
+//! exactly one key (`KEYS[1]`), so each runs on a Cluster whatever slot its key hashes to; a
+//! script that ever needs two keys must give them one hash tag (`{…}`), so they live in one slot.
 //!
 //! With `wait_replicas`, each write travels with a `WAIT` in one pipeline, on the connection (and
 //! Cluster node) that made it, and counts as done only once that many replicas hold it.
