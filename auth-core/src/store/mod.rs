@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::config::{Config, StorageBackend};
 
-pub use ephemeral::Ephemeral;
+pub use ephemeral::{Ephemeral, IndexRange};
 pub use error::StoreError;
 pub use sql::Db;
 

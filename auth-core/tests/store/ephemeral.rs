@@ -109,6 +109,43 @@ ephemeral_test!(sets_hold_members, |store| {
     assert!(store.set_members("none").await.unwrap().is_empty());
 });
 
+ephemeral_test!(
+    indexes_count_and_order_their_members_above_the_floor,
+    |store| {
+        for (member, score) in [("a", 10), ("b", 30), ("c", 20), ("d", 5)] {
+            store
+                .index_add("live", member, score, 0, MINUTE)
+                .await
+                .unwrap();
+        }
+        // A new score moves a member; the floor forgets what ended.
+        store.index_add("live", "a", 40, 0, MINUTE).await.unwrap();
+        let all = store.index_range("live", 0, 0, 10).await.unwrap();
+        assert_eq!(all.total, 4);
+        assert_eq!(all.members, ["a", "b", "c", "d"]);
+        let second_page = store.index_range("live", 0, 2, 2).await.unwrap();
+        assert_eq!(second_page.members, ["c", "d"]);
+        let above_ten = store.index_range("live", 10, 0, 0).await.unwrap();
+        assert_eq!((above_ten.total, above_ten.members.len()), (3, 0));
+        store.index_remove("live", "b").await.unwrap();
+        store.index_remove("live", "never").await.unwrap();
+        assert_eq!(
+            store.index_range("live", 10, 0, 10).await.unwrap().members,
+            ["a", "c"]
+        );
+        // Adding forgets what is at or below its floor too.
+        store.index_add("live", "e", 50, 20, MINUTE).await.unwrap();
+        assert_eq!(
+            store.index_range("live", 0, 0, 10).await.unwrap().members,
+            ["e", "a"]
+        );
+        assert_eq!(
+            store.index_range("none", 0, 0, 10).await.unwrap(),
+            Default::default()
+        );
+    }
+);
+
 ephemeral_test!(published_messages_reach_subscribers, |store| {
     let mut first = store.subscribe("revocations").await.unwrap();
     let mut second = store.subscribe("revocations").await.unwrap();
@@ -196,6 +233,9 @@ async fn embedded_entries_survive_a_restart() {
             .unwrap();
         store.increment("fails:u", MINUTE).await.unwrap();
         store.set_add("sessions:u", "1", MINUTE).await.unwrap();
+        store.index_add("live", "1", 7, 0, MINUTE).await.unwrap();
+        store.index_add("live", "2", 9, 0, MINUTE).await.unwrap();
+        store.index_remove("live", "2").await.unwrap();
         store.put("gone", b"x".to_vec(), MINUTE).await.unwrap();
         store.remove("gone").await.unwrap();
     }
@@ -206,6 +246,8 @@ async fn embedded_entries_survive_a_restart() {
     );
     assert_eq!(reopened.increment("fails:u", MINUTE).await.unwrap(), 2);
     assert_eq!(reopened.set_members("sessions:u").await.unwrap(), vec!["1"]);
+    let live = reopened.index_range("live", 0, 0, 10).await.unwrap();
+    assert_eq!((live.total, live.members), (1, vec!["1".to_string()]));
     assert_eq!(reopened.get("gone").await.unwrap(), None);
 }
 

@@ -23,6 +23,15 @@ pub use self::announcements::follow_announcements;
 pub use self::embedded::EmbeddedStore;
 pub use self::redis::RedisStore;
 
+/// A slice of an ordered index ([`Ephemeral::index_range`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexRange {
+    /// How many members the index holds above the floor.
+    pub total: u64,
+    /// The members asked for, highest score first.
+    pub members: Vec<String>,
+}
+
 /// The operations short-lived state needs. Keys and channels are plain strings; backends add
 /// their own namespace.
 #[async_trait]
@@ -64,6 +73,31 @@ pub trait Ephemeral: Send + Sync + std::fmt::Debug {
     async fn set_remove(&self, key: &str, member: &str) -> Result<(), StoreError>;
 
     async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Puts `member` in the ordered index at `key` with `score` (moving it if it is there), for at
+    /// most `ttl`, and forgets the members scored at or below `floor`. An index answers "how many"
+    /// and "which, highest first" without reading its members' records: the live sessions of a
+    /// service, scored by when they end.
+    async fn index_add(
+        &self,
+        key: &str,
+        member: &str,
+        score: i64,
+        floor: i64,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    async fn index_remove(&self, key: &str, member: &str) -> Result<(), StoreError>;
+
+    /// Forgets the members of the index at `key` scored at or below `floor`, then answers how many
+    /// are left and `limit` of them from `offset`, highest score first.
+    async fn index_range(
+        &self,
+        key: &str,
+        floor: i64,
+        offset: usize,
+        limit: usize,
+    ) -> Result<IndexRange, StoreError>;
 
     /// Sends `message` to every subscriber of `channel`: at once in this process, and (with Redis)
     /// to every other gateway. With Redis a subscriber here hears its own message twice (once

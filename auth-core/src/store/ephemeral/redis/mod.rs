@@ -31,7 +31,7 @@ use self::tracked::TrackedReads;
 use super::Ephemeral;
 use crate::config::RedisConfig;
 use crate::measure::StoreTimer;
-use crate::store::StoreError;
+use crate::store::{IndexRange, StoreError};
 
 pub use self::connection::RedisConnection;
 
@@ -80,10 +80,31 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
 end
 return 1";
 
+const INDEX_ADD_SOURCE: &str = r"
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return 1";
+
+const INDEX_RANGE_SOURCE: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local total = redis.call('ZCARD', KEYS[1])
+local members = {}
+local limit = tonumber(ARGV[3])
+if limit > 0 then
+  local first = tonumber(ARGV[2])
+  members = redis.call('ZREVRANGE', KEYS[1], first, first + limit - 1)
+end
+return {total, members}";
+
 // Built once: `Script::new` hashes its source, which every call would otherwise repeat.
 static REPLACE_IF: LazyLock<Script> = LazyLock::new(|| Script::new(REPLACE_IF_SOURCE));
 static INCREMENT: LazyLock<Script> = LazyLock::new(|| Script::new(INCREMENT_SOURCE));
 static SET_ADD: LazyLock<Script> = LazyLock::new(|| Script::new(SET_ADD_SOURCE));
+static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| Script::new(INDEX_ADD_SOURCE));
+static INDEX_RANGE: LazyLock<Script> = LazyLock::new(|| Script::new(INDEX_RANGE_SOURCE));
 
 impl RedisStore {
     /// Prepares a connection to Redis. The connection is made lazily, so Redis being down at start
@@ -378,6 +399,55 @@ impl Ephemeral for RedisStore {
         let mut members: Vec<String> = conn.smembers(self.key(key)).await.map_err(map_error)?;
         members.sort();
         Ok(members)
+    }
+
+    async fn index_add(
+        &self,
+        key: &str,
+        member: &str,
+        score: i64,
+        floor: i64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let (score, floor) = (score.to_string(), floor.to_string());
+        let ttl = ttl_millis(ttl).to_string();
+        self.write_script::<i64>(
+            &INDEX_ADD,
+            &self.key(key),
+            &[
+                member.as_bytes(),
+                score.as_bytes(),
+                floor.as_bytes(),
+                ttl.as_bytes(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn index_remove(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("ZREM");
+        cmd.arg(self.key(key)).arg(member);
+        self.write::<i64>(cmd).await?;
+        Ok(())
+    }
+
+    async fn index_range(
+        &self,
+        key: &str,
+        floor: i64,
+        offset: usize,
+        limit: usize,
+    ) -> Result<IndexRange, StoreError> {
+        let (floor, offset, limit) = (floor.to_string(), offset.to_string(), limit.to_string());
+        let (total, members): (u64, Vec<String>) = self
+            .write_script(
+                &INDEX_RANGE,
+                &self.key(key),
+                &[floor.as_bytes(), offset.as_bytes(), limit.as_bytes()],
+            )
+            .await?;
+        Ok(IndexRange { total, members })
     }
 
     async fn publish(&self, channel: &str, message: Vec<u8>) -> Result<(), StoreError> {

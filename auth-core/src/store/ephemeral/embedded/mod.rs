@@ -9,10 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
+mod index;
+
+use self::index::{Index, parse_row_key, parse_score, row_key};
 use super::Ephemeral;
 use crate::params;
-use crate::store::StoreError;
 use crate::store::sql::Db;
+use crate::store::{IndexRange, StoreError};
 
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
@@ -32,6 +35,7 @@ struct Entry {
 #[derive(Debug)]
 struct Inner {
     entries: Mutex<HashMap<String, Entry>>,
+    indexes: Mutex<HashMap<String, Index>>,
     channels: Mutex<HashMap<String, broadcast::Sender<Vec<u8>>>>,
     /// Serialises writers so the order of writes to the database matches the order in memory.
     writer: tokio::sync::Mutex<()>,
@@ -69,20 +73,34 @@ impl EmbeddedStore {
             )
             .await?;
         let mut entries = HashMap::with_capacity(rows.len());
+        let mut indexes: HashMap<String, Index> = HashMap::new();
         for row in rows {
             let kind: String = row.get("kind")?;
             let raw: Vec<u8> = row.get("value")?;
+            let key: String = row.get("key")?;
+            let expires_at_ms: i64 = row.get("expires_at")?;
+            if kind == "index" {
+                let (index, member) = parse_row_key(&key)
+                    .ok_or_else(|| StoreError::Malformed("ephemeral index key".into()))?;
+                indexes.entry(index.to_string()).or_default().insert(
+                    member,
+                    parse_score(&raw)?,
+                    expires_at_ms,
+                );
+                continue;
+            }
             entries.insert(
-                row.get::<String>("key")?,
+                key,
                 Entry {
                     value: decode(&kind, raw)?,
-                    expires_at_ms: row.get("expires_at")?,
+                    expires_at_ms,
                 },
             );
         }
         let store = Self {
             inner: Arc::new(Inner {
                 entries: Mutex::new(entries),
+                indexes: Mutex::new(indexes),
                 channels: Mutex::default(),
                 writer: tokio::sync::Mutex::new(()),
                 db,
@@ -144,6 +162,20 @@ impl EmbeddedStore {
         };
         Ok(answer)
     }
+
+    /// Deletes the rows of `members` of index `key` (the caller holds the writer lock).
+    async fn delete_index_rows(&self, key: &str, members: &[String]) -> Result<(), StoreError> {
+        for member in members {
+            self.inner
+                .db
+                .execute(
+                    "DELETE FROM ephemeral_entries WHERE key = $1",
+                    params![row_key(key, member)],
+                )
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 fn encode(value: &Value) -> (&'static str, Vec<u8>) {
@@ -182,6 +214,12 @@ async fn sweep_forever(inner: Weak<Inner>) {
         let now = now_ms();
         if let Ok(mut entries) = inner.entries.lock() {
             entries.retain(|_, e| e.expires_at_ms > now);
+        }
+        if let Ok(mut indexes) = inner.indexes.lock() {
+            for index in indexes.values_mut() {
+                index.sweep(now);
+            }
+            indexes.retain(|_, index| !index.is_empty());
         }
         if let Err(err) = inner
             .db
@@ -316,6 +354,67 @@ impl Ephemeral for EmbeddedStore {
                 ..
             }) => members.into_iter().collect(),
             _ => Vec::new(),
+        })
+    }
+
+    async fn index_add(
+        &self,
+        key: &str,
+        member: &str,
+        score: i64,
+        floor: i64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let _writer = self.inner.writer.lock().await;
+        let expires_at_ms = expiry(ttl);
+        self.inner
+            .db
+            .execute(
+                "INSERT INTO ephemeral_entries (key, kind, value, expires_at) VALUES ($1, 'index', $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, value = excluded.value,
+                 expires_at = excluded.expires_at",
+                params![row_key(key, member), score.to_string().into_bytes(), expires_at_ms],
+            )
+            .await?;
+        let gone = {
+            let mut indexes = self.inner.indexes.lock().map_err(|_| lock_poisoned())?;
+            let index = indexes.entry(key.to_string()).or_default();
+            index.insert(member, score, expires_at_ms);
+            index.forget_up_to(floor)
+        };
+        self.delete_index_rows(key, &gone).await
+    }
+
+    async fn index_remove(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        let _writer = self.inner.writer.lock().await;
+        let held = {
+            let mut indexes = self.inner.indexes.lock().map_err(|_| lock_poisoned())?;
+            indexes
+                .get_mut(key)
+                .is_some_and(|index| index.remove(member))
+        };
+        if held {
+            self.delete_index_rows(key, &[member.to_string()]).await?;
+        }
+        Ok(())
+    }
+
+    async fn index_range(
+        &self,
+        key: &str,
+        floor: i64,
+        offset: usize,
+        limit: usize,
+    ) -> Result<IndexRange, StoreError> {
+        let mut indexes = self.inner.indexes.lock().map_err(|_| lock_poisoned())?;
+        Ok(match indexes.get_mut(key) {
+            // What falls below the floor leaves memory now and its rows with their wall-clock
+            // expiry; a restart before then brings them back to be forgotten again.
+            Some(index) => {
+                index.forget_up_to(floor);
+                index.range(offset, limit)
+            }
+            None => IndexRange::default(),
         })
     }
 
