@@ -49,6 +49,7 @@ pub enum AuditAction {
     SessionLogout,
     SessionRevoked,
     SessionRevokedAll,
+    SessionRevokedAllOfService,
     SessionSignedOutEverywhere,
     TokenRefreshed,
     RefreshFamilyRevoked,
@@ -56,7 +57,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for documentation and tests.
-    pub const ALL: [AuditAction; 45] = [
+    pub const ALL: [AuditAction; 46] = [
         AuditAction::UserRegistered,
         AuditAction::UserEmailVerified,
         AuditAction::UserEmailChangeRequested,
@@ -99,6 +100,7 @@ impl AuditAction {
         AuditAction::SessionLogout,
         AuditAction::SessionRevoked,
         AuditAction::SessionRevokedAll,
+        AuditAction::SessionRevokedAllOfService,
         AuditAction::SessionSignedOutEverywhere,
         AuditAction::TokenRefreshed,
         AuditAction::RefreshFamilyRevoked,
@@ -149,6 +151,7 @@ impl AuditAction {
             AuditAction::SessionLogout => "session.logout",
             AuditAction::SessionRevoked => "session.revoked",
             AuditAction::SessionRevokedAll => "session.revoked_all",
+            AuditAction::SessionRevokedAllOfService => "session.revoked_all_of_service",
             AuditAction::SessionSignedOutEverywhere => "session.signed_out_everywhere",
             AuditAction::TokenRefreshed => "token.refreshed",
             AuditAction::RefreshFamilyRevoked => "refresh_family.revoked",

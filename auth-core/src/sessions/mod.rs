@@ -4,6 +4,7 @@
 //! token good, so ending one takes effect on the next request. Ending a session ends its family
 //! too; revocations are also published, for caches in other gateways.
 
+mod everyone;
 pub(crate) mod store;
 
 use std::sync::Arc;
@@ -162,6 +163,7 @@ impl Sessions {
                 self.store_ttl(session.expires_at),
             )
             .await?;
+        self.index(&session).await?;
         Ok(session)
     }
 
@@ -211,6 +213,7 @@ impl Sessions {
                 self.store_ttl(expires_at),
             )
             .await?;
+        self.index(&session).await?;
         Ok(true)
     }
 
@@ -363,6 +366,7 @@ impl Sessions {
             self.store
                 .set_remove(&index_key(&session.subject), &id.to_string())
                 .await?;
+            self.unindex(session).await?;
         }
         self.store
             .publish(REVOCATIONS, id.to_string().into_bytes())

@@ -395,6 +395,8 @@ pub const ROUTES: &[RoutePolicy] = &[
         OPEN,
         ACTS,
     ),
+    rule("GET", "/admin/sessions", Unlimited, OPEN, SEES),
+    rule("POST", "/admin/sessions/end", Unlimited, OPEN, ACTS),
     rule("GET", "/admin/audit", Unlimited, OPEN, SEES),
     rule("GET", "/admin/audit.csv", Unlimited, OPEN, SEES),
     rule("GET", "/admin/staff", Unlimited, OPEN, SEES),

@@ -946,3 +946,111 @@ async fn users_are_found_by_when_they_registered_and_whether_they_logged_in_sinc
     let page = found("since=yesterday".into()).await;
     assert!(page.contains("is not a day written YYYY-MM-DD"), "{page}");
 }
+
+/// The session id in the row of `user_id` on a sessions page.
+fn session_of(page: &str, user_id: &str) -> String {
+    let row = page
+        .split("<tr>")
+        .find(|row| row.contains(&format!("/admin/users/{user_id}\"")))
+        .unwrap_or_else(|| panic!("no row of {user_id}: {page}"));
+    between(row, "name=\"session\" value=\"", "\"")
+        .expect("an End button")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sessions_page_shows_who_is_signed_in_where_and_ends_one_or_a_whole_service() {
+    let (system, clock) = start();
+    let (admin, _) = signed_in(&system, &clock, "admin").await;
+    let (api, _) = admin_token(&system, "admin").await;
+    let ann = active_person(&system, &api).await;
+    let bob = active_person(&system, &api).await;
+    let ann_b = qr_session(&system, &api, &ann, "service-b").await;
+    let bob_b = qr_session(&system, &api, &bob, "service-b").await;
+    let bob_c = qr_session(&system, &api, &bob, "app-c").await;
+    let status_at = |host: &'static str, session: String| {
+        let system = &system;
+        async move {
+            system
+                .client()
+                .get(system.host_url(host, "/"))
+                .bearer_auth(session)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+
+    let (_, _, everyone) = admin.get("/admin/sessions").await;
+    for person in [&ann, &bob] {
+        assert!(everyone.contains(&person.user_id), "{everyone}");
+    }
+    let (status, _, at_b) = admin.get("/admin/sessions?service=service-b").await;
+    assert_eq!(status, 200, "{at_b}");
+    assert!(at_b.contains("2 signed in to ServiceB now"), "{at_b}");
+    let (_, _, at_c) = admin.get("/admin/sessions?service=app-c").await;
+    assert!(at_c.contains("1 signed in to AppC now"), "{at_c}");
+    assert!(!at_c.contains(&ann.user_id), "{at_c}");
+    let (status, _, _) = admin.get("/admin/sessions?service=nowhere").await;
+    assert_eq!(status, 404);
+
+    // Support reads the same page without buttons, and its forged post is refused.
+    let (support, _) = signed_in(&system, &clock, "support").await;
+    let (_, _, as_support) = support.get("/admin/sessions?service=service-b").await;
+    assert!(as_support.contains(&ann.user_id), "{as_support}");
+    assert!(!as_support.contains("name=\"session\""), "{as_support}");
+    let csrf = support.csrf("/admin/sessions").await;
+    let (status, _, _) = support
+        .post(
+            "/admin/sessions/end",
+            &[("csrf", &csrf), ("service", "service-b")],
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(status_at("service-b.localhost", ann_b.clone()).await, 200);
+
+    // One session ends; the other person's at the same service does not.
+    let csrf = admin.csrf("/admin/sessions").await;
+    let (status, location, _) = admin
+        .post(
+            "/admin/sessions/end",
+            &[
+                ("csrf", &csrf),
+                ("session", &session_of(&at_b, &ann.user_id)),
+                ("service", "service-b"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some("/admin/sessions?service=service-b&done=session-ended")
+    );
+    assert_eq!(status_at("service-b.localhost", ann_b).await, 401);
+    assert_eq!(status_at("service-b.localhost", bob_b.clone()).await, 200);
+
+    // Every session at AppC ends; Bob's at ServiceB stays.
+    let (status, _, _) = admin
+        .post(
+            "/admin/sessions/end",
+            &[("csrf", &csrf), ("service", "app-c")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(status_at("app-c.localhost", bob_c).await, 401);
+    assert_eq!(status_at("service-b.localhost", bob_b).await, 200);
+    let (_, _, at_c) = admin.get("/admin/sessions?service=app-c").await;
+    assert!(at_c.contains("0 signed in to AppC now"), "{at_c}");
+    let (status, body) = system
+        .get_as(
+            "/api/admin/audit?action=session.revoked_all_of_service",
+            &api,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let entry = &body["data"]["items"][0];
+    assert_eq!(entry["target_id"], "app-c", "{body}");
+    assert_eq!(entry["details"]["sessions"], 1, "{body}");
+}

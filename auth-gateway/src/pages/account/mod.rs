@@ -31,7 +31,7 @@ use serde::Deserialize;
 
 pub use email::{change_email, confirm_email, confirm_email_page};
 pub use logins::logins_page;
-pub(super) use sessions::{SessionRow, describe as describe_sessions};
+pub(super) use sessions::{SessionRow, describe as describe_sessions, method_text};
 pub use sessions::{end_session, sessions_page, sign_out_everywhere};
 pub use settings::{change_password, delete_account, update_profile};
 pub use tokens::{create_token, revoke_token, tokens_page};

@@ -41,7 +41,7 @@ struct SessionsPage {
     closing_in: Option<i64>,
 }
 
-fn method_text(method: LoginMethod) -> &'static str {
+pub fn method_text(method: LoginMethod) -> &'static str {
     match method {
         LoginMethod::Qr => "QR code and PIN",
         LoginMethod::Password => "Password",

@@ -13,6 +13,7 @@
 //! - `pending`: the approval queue, one or several at once;
 //! - `users`: finding a user, a user's page and the actions on it;
 //! - `services`: the services, their state and keys, and registering one;
+//! - `sessions`: everyone signed in now, by service, and ending their sessions;
 //! - `history`: the login history, counted per person and service, charted, exported;
 //! - `audit`: the audit log, filtered, exported;
 //! - `schedule`: the operating hours, with a preview of the next two weeks;
@@ -26,6 +27,7 @@ mod history;
 mod pending;
 mod schedule;
 mod services;
+mod sessions;
 mod sign_in;
 mod staff;
 mod users;
@@ -46,6 +48,7 @@ pub use history::{history_csv, history_page};
 pub use pending::{decide, pending_page};
 pub use schedule::{save_schedule, schedule_page};
 pub use services::{register_service, service_action, services_page};
+pub use sessions::{end_sessions, sessions_page};
 pub use sign_in::{code, code_page, login_page, password, sign_out};
 pub use staff::{staff_action, staff_page};
 pub use users::{end_user_session, revoke_user_token, user_action, user_page, users_page};
@@ -246,6 +249,7 @@ pub enum Notice {
     ResetMailed,
     SessionEnded,
     SessionsEnded,
+    ServiceSessionsEnded,
     TokenRevoked,
     ScheduleSaved,
     ServiceChanged,
@@ -253,7 +257,7 @@ pub enum Notice {
 }
 
 impl Notice {
-    const ALL: [Notice; 15] = [
+    const ALL: [Notice; 16] = [
         Notice::Approved,
         Notice::Rejected,
         Notice::Decided,
@@ -265,6 +269,7 @@ impl Notice {
         Notice::ResetMailed,
         Notice::SessionEnded,
         Notice::SessionsEnded,
+        Notice::ServiceSessionsEnded,
         Notice::TokenRevoked,
         Notice::ScheduleSaved,
         Notice::ServiceChanged,
@@ -284,6 +289,7 @@ impl Notice {
             Notice::ResetMailed => "reset-mailed",
             Notice::SessionEnded => "session-ended",
             Notice::SessionsEnded => "sessions-ended",
+            Notice::ServiceSessionsEnded => "service-sessions-ended",
             Notice::TokenRevoked => "token-revoked",
             Notice::ScheduleSaved => "schedule-saved",
             Notice::ServiceChanged => "service-changed",
@@ -304,6 +310,7 @@ impl Notice {
             Notice::ResetMailed => "A password reset link was mailed to the account's address.",
             Notice::SessionEnded => "The session has ended.",
             Notice::SessionsEnded => "Every session of the account has ended.",
+            Notice::ServiceSessionsEnded => "Every session at the service has ended.",
             Notice::TokenRevoked => "The token is revoked.",
             Notice::ScheduleSaved => "Saved. Every gateway follows the new hours within seconds.",
             Notice::ServiceChanged => "Saved. Every gateway follows within seconds.",
