@@ -25,7 +25,7 @@ fn indexes_of(session: &Session) -> Option<[String; 2]> {
         .then(|| [EVERY_SERVICE.to_string(), service_index(&session.audience)])
 }
 
-/// How many sessions of a service (or, with `None`, of every service) to end in one pass.
+/// How many sessions of a service to end in one pass.
 const ENDING_BATCH: usize = 500;
 
 impl Sessions {
@@ -124,7 +124,7 @@ impl Sessions {
                 .target("service", audience)
                 .from_client(context),
         );
-        let (mut ended, mut passes) = (0, 0);
+        let (mut ended, mut passes, mut most_passes) = (0, 0, None);
         loop {
             let range = self
                 .store
@@ -133,7 +133,8 @@ impl Sessions {
             // Each pass takes its members out of the index (ended, or found gone), so this ends;
             // the bound only guards against a store that keeps what it was told to drop.
             passes += 1;
-            if range.members.is_empty() || passes > range.total as usize / ENDING_BATCH + 2 {
+            let most = *most_passes.get_or_insert(range.total as usize / ENDING_BATCH + 2);
+            if range.members.is_empty() || passes > most {
                 break;
             }
             let batch = self.records(&index, &range.members).await?;

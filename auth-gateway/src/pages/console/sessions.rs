@@ -80,11 +80,11 @@ async fn places(state: &AppState, selected: Option<&str>) -> Result<Vec<Place>, 
 }
 
 /// The name of audience `audience` among `places`.
-fn place_name(places: &[(String, String)], audience: &str) -> String {
+fn place_name(places: &[Place], audience: &str) -> String {
     places
         .iter()
-        .find(|(slug, _)| slug == audience)
-        .map_or_else(|| audience.to_string(), |(_, name)| name.clone())
+        .find(|p| p.audience == audience)
+        .map_or_else(|| audience.to_string(), |p| p.name.clone())
 }
 
 /// `GET /admin/sessions`.
@@ -124,10 +124,6 @@ async fn render(
         .sessions()
         .everyone(&reader, service.as_deref(), page_request(page_number))
         .await?;
-    let names: Vec<(String, String)> = places
-        .iter()
-        .map(|p| (p.audience.clone(), p.name.clone()))
-        .collect();
     let mut rows = Vec::with_capacity(list.items.len());
     for session in &list.items {
         let Subject::User(user) = session.subject else {
@@ -141,7 +137,7 @@ async fn render(
             id: session.id.to_string(),
             user_id: user.to_string(),
             person,
-            place: place_name(&names, &session.audience),
+            place: place_name(&places, &session.audience),
             method: method_text(session.method),
             device: session
                 .user_agent
