@@ -995,6 +995,9 @@ async fn the_sessions_page_shows_who_is_signed_in_where_and_ends_one_or_a_whole_
     assert!(!at_c.contains(&ann.user_id), "{at_c}");
     let (status, _, _) = admin.get("/admin/sessions?service=nowhere").await;
     assert_eq!(status, 404);
+    let (_, _, dashboard) = admin.get("/admin").await;
+    assert!(dashboard.contains("2 signed in to ServiceB"), "{dashboard}");
+    assert!(dashboard.contains("1 signed in to AppC"), "{dashboard}");
 
     // Support reads the same page without buttons, and its forged post is refused.
     let (support, _) = signed_in(&system, &clock, "support").await;
@@ -1043,6 +1046,9 @@ async fn the_sessions_page_shows_who_is_signed_in_where_and_ends_one_or_a_whole_
     assert_eq!(status_at("service-b.localhost", bob_b).await, 200);
     let (_, _, at_c) = admin.get("/admin/sessions?service=app-c").await;
     assert!(at_c.contains("0 signed in to AppC now"), "{at_c}");
+    let (_, _, dashboard) = admin.get("/admin").await;
+    assert!(dashboard.contains("1 signed in to ServiceB"), "{dashboard}");
+    assert!(dashboard.contains("0 signed in to AppC"), "{dashboard}");
     let (status, body) = system
         .get_as(
             "/api/admin/audit?action=session.revoked_all_of_service",

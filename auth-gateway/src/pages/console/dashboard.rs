@@ -3,7 +3,7 @@
 
 use askama::Template;
 use auth_core::audit::{AuditAction, AuditQuery};
-use auth_core::login_history::{GroupBy, HistoryQuery};
+use auth_core::login_history::{GroupBy, HistoryQuery, SummaryRow};
 use auth_core::page::PageRequest;
 use axum::extract::State;
 use axum::response::Response;
@@ -26,9 +26,25 @@ struct Dashboard {
     mail_waiting: i64,
     mail_failed: i64,
     health: Vec<(&'static str, bool, String)>,
-    /// Service, logins today, logins in 7 days.
-    logins: Vec<(String, i64, i64)>,
+    logins: Vec<ServiceRow>,
     closing_in: Option<i64>,
+}
+
+/// One service's figures: people signed in now, successful logins today and in 7 days.
+struct ServiceRow {
+    name: String,
+    /// The service's slug, when it is a registered service (its sessions can be listed).
+    audience: Option<String>,
+    live: u64,
+    today: i64,
+    week: i64,
+}
+
+/// The successful logins at `service` in a summary grouped by service.
+fn logins_of(rows: &[SummaryRow], service: Option<&str>) -> i64 {
+    rows.iter()
+        .find(|row| row.service.as_deref() == service)
+        .map_or(0, |row| row.logins)
 }
 
 /// A time in the schedule's zone, as people there read it.
@@ -120,17 +136,36 @@ async fn render(state: &AppState, console: &Console) -> Result<Response, auth_co
     let today = history
         .summary(&reader, &since(midnight), by_service)
         .await?;
-    let logins = week
-        .iter()
-        .map(|row| {
-            let service = row.service.clone().unwrap_or_else(|| "(none)".into());
-            let today = today
-                .iter()
-                .find(|t| t.service == row.service)
-                .map_or(0, |t| t.logins);
-            (service, today, row.logins)
-        })
-        .collect();
+    let sessions = core.sessions();
+    let mut logins = Vec::new();
+    for service in core.services().list().await? {
+        logins.push(ServiceRow {
+            live: sessions.live_count(&reader, &service.slug).await?,
+            today: logins_of(&today, Some(&service.slug)),
+            week: logins_of(&week, Some(&service.slug)),
+            audience: Some(service.slug),
+            name: service.name,
+        });
+    }
+    // Logins at no service (the account pages and the phone) and at services since removed.
+    for row in &week {
+        let known = row
+            .service
+            .as_deref()
+            .is_some_and(|slug| logins.iter().any(|l| l.audience.as_deref() == Some(slug)));
+        if !known {
+            logins.push(ServiceRow {
+                name: row
+                    .service
+                    .clone()
+                    .unwrap_or_else(|| "Account and phone".into()),
+                audience: None,
+                live: 0,
+                today: logins_of(&today, row.service.as_deref()),
+                week: row.logins,
+            });
+        }
+    }
     let mail = core.mail_queue_depth().await?;
     let health = core.health().await;
     let mut components = vec![(
