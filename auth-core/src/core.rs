@@ -242,6 +242,7 @@ impl AuthCore {
             &self.inner.base,
             &self.inner.passwords,
             &self.inner.sessions,
+            &self.inner.mailer,
         )
     }
 

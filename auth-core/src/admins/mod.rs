@@ -6,8 +6,11 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+mod invite;
 pub mod second_factor;
 mod store;
+
+pub use invite::{INVITE_TTL, NewInvite};
 
 pub use crate::access::Role;
 use crate::audit::{AuditAction, AuditEntry};
@@ -30,6 +33,16 @@ pub struct Admin {
     pub created_at: Timestamp,
 }
 
+/// An admin in the staff list, with how far it has joined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffMember {
+    pub admin: Admin,
+    /// Whether it has enrolled an authenticator.
+    pub enrolled: bool,
+    /// Until when its invitation link works, while it has not yet set a password with one.
+    pub invited_until: Option<Timestamp>,
+}
+
 /// A new administrator.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +58,7 @@ pub struct Admins<'a> {
     core: &'a Base,
     passwords: &'a Passwords,
     sessions: &'a crate::sessions::Sessions,
+    mailer: &'a crate::mail::Mailer,
 }
 
 impl<'a> Admins<'a> {
@@ -52,11 +66,13 @@ impl<'a> Admins<'a> {
         core: &'a Base,
         passwords: &'a Passwords,
         sessions: &'a crate::sessions::Sessions,
+        mailer: &'a crate::mail::Mailer,
     ) -> Self {
         Self {
             core,
             passwords,
             sessions,
+            mailer,
         }
     }
 
@@ -152,8 +168,8 @@ impl<'a> Admins<'a> {
         Ok(())
     }
 
-    /// Every admin with whether it has a second factor, by username.
-    pub async fn list(&self, _reader: &crate::access::AdminRead) -> Result<Vec<(Admin, bool)>> {
+    /// Every admin with where it stands in joining (second factor, invitation), by username.
+    pub async fn list(&self, _reader: &crate::access::AdminRead) -> Result<Vec<StaffMember>> {
         store::all(&self.core.stores.db).await
     }
 

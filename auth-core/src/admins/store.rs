@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use super::{Admin, NewAdmin};
+use super::{Admin, NewAdmin, StaffMember};
 use crate::error::{Error, Result};
 use crate::ids::AdminId;
 use crate::naming;
@@ -205,22 +205,107 @@ pub(crate) async fn clear_second_factor(ex: &mut dyn Executor, id: AdminId) -> R
     Ok(cleared == 1)
 }
 
-/// Every admin, by username.
-pub(crate) async fn all(db: &Db) -> Result<Vec<(Admin, bool)>> {
+/// Every admin, by username, with whether it enrolled and any open invitation.
+pub(crate) async fn all(db: &Db) -> Result<Vec<StaffMember>> {
     let rows = db
         .query(
-            &format!(
-                "SELECT {ADMIN_COLUMNS}, totp_sealed FROM admins ORDER BY username_normalized"
-            ),
+            "SELECT a.id, a.username, a.email, a.role, a.disabled, a.created_at, a.totp_sealed,
+                    i.expires_at AS invited_until
+             FROM admins a LEFT JOIN admin_invites i ON i.admin_id = a.id
+             ORDER BY a.username_normalized",
             params![],
         )
         .await?;
     rows.iter()
         .map(|row| {
-            let enrolled = row.get::<Option<Vec<u8>>>("totp_sealed")?.is_some();
-            Ok((admin(row)?, enrolled))
+            Ok(StaffMember {
+                admin: admin(row)?,
+                enrolled: row.get::<Option<Vec<u8>>>("totp_sealed")?.is_some(),
+                invited_until: row.get("invited_until")?,
+            })
         })
         .collect()
+}
+
+/// Stores the invitation of admin `id`, replacing any earlier one (whose link stops working).
+pub(super) async fn put_invite(
+    ex: &mut dyn Executor,
+    id: AdminId,
+    token_hash: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
+    ex.run_execute("DELETE FROM admin_invites WHERE admin_id = $1", params![id])
+        .await?;
+    ex.run_execute(
+        "INSERT INTO admin_invites (admin_id, token_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4)",
+        params![id, token_hash, now, expires_at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The admin invited with the token of hash `token_hash`, and until when the link works.
+pub(super) async fn invite_by_hash(
+    ex: &mut dyn Executor,
+    token_hash: &str,
+) -> Result<Option<(AdminId, Timestamp)>> {
+    let rows = ex
+        .run_query(
+            "SELECT admin_id, expires_at FROM admin_invites WHERE token_hash = $1",
+            params![token_hash],
+        )
+        .await?;
+    match rows.first() {
+        Some(row) => Ok(Some((row.get("admin_id")?, row.get("expires_at")?))),
+        None => Ok(None),
+    }
+}
+
+/// Whether admin `id` has an invitation it has not used yet.
+pub(super) async fn has_invite(ex: &mut dyn Executor, id: AdminId) -> Result<bool> {
+    let rows = ex
+        .run_query(
+            "SELECT 1 AS open FROM admin_invites WHERE admin_id = $1",
+            params![id],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// Uses the invitation of hash `token_hash` while it works at `now`: it is deleted, so of two
+/// uses at once exactly one gets the admin back.
+pub(super) async fn take_invite(
+    ex: &mut dyn Executor,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<AdminId>> {
+    let Some((id, expires_at)) = invite_by_hash(ex, token_hash).await? else {
+        return Ok(None);
+    };
+    let taken = ex
+        .run_execute(
+            "DELETE FROM admin_invites WHERE token_hash = $1 AND expires_at > $2",
+            params![token_hash, now],
+        )
+        .await?;
+    Ok((taken == 1 && expires_at > now).then_some(id))
+}
+
+/// Sets admin `id`'s password hash.
+pub(super) async fn set_password(
+    ex: &mut dyn Executor,
+    id: AdminId,
+    password_hash: &str,
+    now: Timestamp,
+) -> Result<()> {
+    ex.run_execute(
+        "UPDATE admins SET password_hash = $1, updated_at = $2 WHERE id = $3",
+        params![password_hash, now, id],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Sets admin `id`'s role and whether it is disabled, unless that would leave no enabled admin
@@ -242,7 +327,8 @@ pub(crate) async fn set_standing(
     let rows = ex
         .run_query(
             "SELECT COUNT(*) AS others FROM admins
-             WHERE role = 'admin' AND disabled = $1 AND id <> $2",
+             WHERE role = 'admin' AND disabled = $1 AND id <> $2
+               AND id NOT IN (SELECT admin_id FROM admin_invites)",
             params![false, id],
         )
         .await?;

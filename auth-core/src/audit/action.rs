@@ -22,6 +22,8 @@ pub enum AuditAction {
     UserLocked,
     UserPinLocked,
     AdminCreated,
+    AdminInvited,
+    AdminInviteAccepted,
     AdminLogin,
     AdminLocked,
     AdminSecondFactorEnrolled,
@@ -57,7 +59,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for documentation and tests.
-    pub const ALL: [AuditAction; 46] = [
+    pub const ALL: [AuditAction; 48] = [
         AuditAction::UserRegistered,
         AuditAction::UserEmailVerified,
         AuditAction::UserEmailChangeRequested,
@@ -74,6 +76,8 @@ impl AuditAction {
         AuditAction::UserLocked,
         AuditAction::UserPinLocked,
         AuditAction::AdminCreated,
+        AuditAction::AdminInvited,
+        AuditAction::AdminInviteAccepted,
         AuditAction::AdminLogin,
         AuditAction::AdminLocked,
         AuditAction::AdminSecondFactorEnrolled,
@@ -125,6 +129,8 @@ impl AuditAction {
             AuditAction::UserLocked => "user.locked",
             AuditAction::UserPinLocked => "user.pin_locked",
             AuditAction::AdminCreated => "admin.created",
+            AuditAction::AdminInvited => "admin.invited",
+            AuditAction::AdminInviteAccepted => "admin.invite_accepted",
             AuditAction::AdminLogin => "admin.login",
             AuditAction::AdminLocked => "admin.locked",
             AuditAction::AdminSecondFactorEnrolled => "admin.second_factor_enrolled",

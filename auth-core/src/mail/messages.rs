@@ -119,6 +119,30 @@ pub fn email_change_link(
     }
 }
 
+/// Sent to a person invited to the staff: the single-use link with which they choose a password.
+pub fn staff_invite(
+    to: &str,
+    username: &str,
+    role: &str,
+    public_url: &str,
+    token: &str,
+    hours: i64,
+) -> OutgoingMail {
+    OutgoingMail {
+        to: to.to_string(),
+        subject: "You are invited to the admin console".into(),
+        body: format!(
+            "Hello {username},\n\n\
+             you have been made {role}.\n\n\
+             Choose your password by opening this link within {hours} hours:\n\n\
+             {public_url}/admin/welcome?token={token}\n\n\
+             Then sign in at {public_url}/admin/login as {username}. The first time, you set up an \
+             authenticator app (any TOTP app) and get recovery codes to keep somewhere safe.\n\n\
+             If you did not expect this, ignore this message; the link stops working by itself.\n"
+        ),
+    }
+}
+
 /// Sent to an admin when accounts wait for a decision: one mail for every account verified
 /// since the admin's last such mail, at most one each notice window.
 pub fn accounts_waiting(

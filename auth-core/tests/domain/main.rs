@@ -8,6 +8,7 @@ mod edge;
 mod expiry;
 mod failover;
 mod harness;
+mod invites;
 mod lockout;
 mod notices;
 mod passwords;

@@ -16,6 +16,7 @@ mod closing_browser;
 mod closing_warning;
 mod console;
 mod console_browser;
+mod console_staff;
 mod cookies;
 mod cors;
 mod credentials;

@@ -17,7 +17,8 @@
 //! - `history`: the login history, counted per person and service, charted, exported;
 //! - `audit`: the audit log, filtered, exported;
 //! - `schedule`: the operating hours, with a preview of the next two weeks;
-//! - `staff`: the admins and support staff.
+//! - `staff`: the admins and support staff, and inviting one;
+//! - `welcome`: where an invited person chooses a password with the mailed link.
 
 mod audit;
 mod csv;
@@ -31,6 +32,7 @@ mod sessions;
 mod sign_in;
 mod staff;
 mod users;
+mod welcome;
 
 use auth_core::Error;
 use auth_core::accounts::User;
@@ -50,8 +52,9 @@ pub use schedule::{save_schedule, schedule_page};
 pub use services::{register_service, service_action, services_page};
 pub use sessions::{end_sessions, sessions_page};
 pub use sign_in::{code, code_page, login_page, password, sign_out};
-pub use staff::{staff_action, staff_page};
+pub use staff::{invite, staff_action, staff_page};
 pub use users::{end_user_session, revoke_user_token, user_action, user_page, users_page};
+pub use welcome::{welcome, welcome_page};
 
 use crate::web::cookies::{Jar, Owned};
 use crate::web::extract::{Client, Secure};
@@ -254,10 +257,11 @@ pub enum Notice {
     ScheduleSaved,
     ServiceChanged,
     StaffChanged,
+    StaffInvited,
 }
 
 impl Notice {
-    const ALL: [Notice; 16] = [
+    const ALL: [Notice; 17] = [
         Notice::Approved,
         Notice::Rejected,
         Notice::Decided,
@@ -274,6 +278,7 @@ impl Notice {
         Notice::ScheduleSaved,
         Notice::ServiceChanged,
         Notice::StaffChanged,
+        Notice::StaffInvited,
     ];
 
     fn key(self) -> &'static str {
@@ -294,6 +299,7 @@ impl Notice {
             Notice::ScheduleSaved => "schedule-saved",
             Notice::ServiceChanged => "service-changed",
             Notice::StaffChanged => "staff-changed",
+            Notice::StaffInvited => "staff-invited",
         }
     }
 
@@ -315,6 +321,9 @@ impl Notice {
             Notice::ScheduleSaved => "Saved. Every gateway follows the new hours within seconds.",
             Notice::ServiceChanged => "Saved. Every gateway follows within seconds.",
             Notice::StaffChanged => "Saved. It applies from their next request.",
+            Notice::StaffInvited => {
+                "Invited. The link to choose a password is in the mail; it works for 72 hours."
+            }
         }
     }
 }

@@ -57,6 +57,13 @@ pub async fn login_page(
     }
     let (notice, error) = match query.done.as_deref() {
         Some(SIGNED_OUT) => (Some("You are signed out of the console.".to_string()), None),
+        Some(super::welcome::JOINED) => (
+            Some(
+                "Your password is set. Sign in with it to set up your authenticator app."
+                    .to_string(),
+            ),
+            None,
+        ),
         Some(EXPIRED) => (
             None,
             Some("The sign-in took too long. Start again with your password.".to_string()),
