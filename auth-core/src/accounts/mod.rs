@@ -2,6 +2,7 @@
 //! delete, restore, self-service). Every change lands in one transaction with its audit entry, its
 //! event and its mail, so a failure leaves nothing half-written.
 
+mod admin_edit;
 mod decisions;
 mod email_change;
 pub(crate) mod email_tokens;
@@ -16,6 +17,7 @@ use crate::mail::Mailer;
 use crate::passwords::Passwords;
 use crate::sessions::Sessions;
 
+pub use admin_edit::AdminEdit;
 pub use management::ProfileChanges;
 pub use registration::{Registered, Registration};
 pub use store::UserQuery;

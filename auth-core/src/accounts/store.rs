@@ -139,6 +139,21 @@ pub(crate) async fn set_email(
     Ok(())
 }
 
+/// Sets user `id`'s full name, whatever the account's state.
+pub(crate) async fn set_full_name(
+    ex: &mut dyn Executor,
+    id: UserId,
+    full_name: &str,
+    now: Timestamp,
+) -> Result<()> {
+    ex.run_execute(
+        "UPDATE users SET full_name = $2, updated_at = $3 WHERE id = $1",
+        params![id, full_name, now],
+    )
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn set_password(
     ex: &mut dyn Executor,
     id: UserId,

@@ -238,6 +238,20 @@ pub fn email_change_notice(to: &str, name: &str, new_email: &str) -> OutgoingMai
     }
 }
 
+/// Sent to the old and the new address when an admin moves an account to `new_email`.
+pub fn email_changed_by_admin(to: &str, name: &str, new_email: &str) -> OutgoingMail {
+    OutgoingMail {
+        to: to.to_string(),
+        subject: "Your account's email address was changed".into(),
+        body: format!(
+            "Hello {name},\n\n\
+             an administrator changed your account's email address to {new_email}. Mail about \
+             your account, password reset links included, goes there from now on.\n\n\
+             If you did not ask for this, contact your administrator.\n"
+        ),
+    }
+}
+
 /// Sent when a personal access token is made for an account.
 pub fn pat_created(
     to: &str,

@@ -118,6 +118,7 @@ fn page_routes() -> PageRoutes {
         .get("/admin/users", console::users_page)
         .get("/admin/users/{id}", console::user_page)
         .post("/admin/users/{id}/action", console::user_action)
+        .post("/admin/users/{id}/edit", console::edit_user)
         .post("/admin/users/{id}/sessions/end", console::end_user_session)
         .post(
             "/admin/users/{id}/tokens/revoke",

@@ -377,6 +377,7 @@ pub const ROUTES: &[RoutePolicy] = &[
     rule("GET", "/admin/users", Unlimited, OPEN, SEES),
     rule("GET", "/admin/users/{id}", Unlimited, OPEN, SEES),
     rule("POST", "/admin/users/{id}/action", Unlimited, OPEN, ACTS),
+    rule("POST", "/admin/users/{id}/edit", Unlimited, OPEN, ACTS),
     rule(
         "POST",
         "/admin/users/{id}/sessions/end",

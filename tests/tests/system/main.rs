@@ -17,6 +17,7 @@ mod closing_warning;
 mod console;
 mod console_browser;
 mod console_staff;
+mod console_users;
 mod cookies;
 mod cors;
 mod credentials;

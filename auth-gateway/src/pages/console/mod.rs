@@ -53,7 +53,9 @@ pub use services::{register_service, service_action, services_page};
 pub use sessions::{end_sessions, sessions_page};
 pub use sign_in::{code, code_page, login_page, password, sign_out};
 pub use staff::{invite, staff_action, staff_page};
-pub use users::{end_user_session, revoke_user_token, user_action, user_page, users_page};
+pub use users::{
+    edit_user, end_user_session, revoke_user_token, user_action, user_page, users_page,
+};
 pub use welcome::{welcome, welcome_page};
 
 use crate::web::cookies::{Jar, Owned};
@@ -258,10 +260,11 @@ pub enum Notice {
     ServiceChanged,
     StaffChanged,
     StaffInvited,
+    ProfileSaved,
 }
 
 impl Notice {
-    const ALL: [Notice; 17] = [
+    const ALL: [Notice; 18] = [
         Notice::Approved,
         Notice::Rejected,
         Notice::Decided,
@@ -279,6 +282,7 @@ impl Notice {
         Notice::ServiceChanged,
         Notice::StaffChanged,
         Notice::StaffInvited,
+        Notice::ProfileSaved,
     ];
 
     fn key(self) -> &'static str {
@@ -300,6 +304,7 @@ impl Notice {
             Notice::ServiceChanged => "service-changed",
             Notice::StaffChanged => "staff-changed",
             Notice::StaffInvited => "staff-invited",
+            Notice::ProfileSaved => "profile-saved",
         }
     }
 
@@ -321,6 +326,7 @@ impl Notice {
             Notice::ScheduleSaved => "Saved. Every gateway follows the new hours within seconds.",
             Notice::ServiceChanged => "Saved. Every gateway follows within seconds.",
             Notice::StaffChanged => "Saved. It applies from their next request.",
+            Notice::ProfileSaved => "Saved. A changed address is told at both ends.",
             Notice::StaffInvited => {
                 "Invited. The link to choose a password is in the mail; it works for 72 hours."
             }

@@ -1,12 +1,13 @@
 //! `/admin/users`: finding a user (by name, email or username, status, when they registered and
 //! whether they logged in since a day), a user's page (the
 //! profile, live sessions, personal access tokens, latest logins, audit entries about them), and
-//! the actions on it: block, unblock, unlock, delete, restore, mail a reset link, end sessions,
+//! the actions on it: block, unblock, unlock, delete, restore, mail a reset link, correct the name
+//! and address, end sessions,
 //! revoke tokens.
 
 use askama::Template;
 use auth_core::Error;
-use auth_core::accounts::{UserQuery, UserStatus};
+use auth_core::accounts::{AdminEdit, UserQuery, UserStatus};
 use auth_core::audit::AuditQuery;
 use auth_core::ids::{SessionId, UserId};
 use auth_core::login_history::HistoryQuery;
@@ -185,6 +186,7 @@ struct UserPage {
     frame: Frame,
     id: UserId,
     name: String,
+    full_name: String,
     status: &'static str,
     email: String,
     username: String,
@@ -329,6 +331,7 @@ async fn detail(
         frame,
         id,
         name: person_name(&user),
+        full_name: user.full_name.clone(),
         status: user.status.as_str(),
         email: user.email.clone(),
         username: user.username.clone(),
@@ -413,6 +416,30 @@ async fn act(state: &AppState, id: &str, form: &ConsoleForm) -> Result<Notice, E
             "is not one of block, unblock, unlock, delete, restore, reset-password",
         )),
     }
+}
+
+/// `POST /admin/users/{id}/edit`: the name and the email address, as the admin typed them.
+pub async fn edit_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: ConsoleForm,
+) -> Response {
+    let back = format!("/admin/users/{id}");
+    let outcome = async {
+        let writer = form.console.writer()?;
+        let edit = AdminEdit {
+            full_name: form.fields.get("full_name").map(str::to_string),
+            email: form.fields.get("email").map(str::to_string),
+        };
+        state
+            .core
+            .accounts()
+            .edit_by_admin(&writer, user_id(&id)?, edit, &form.client)
+            .await?;
+        Ok(Notice::ProfileSaved)
+    }
+    .await;
+    answer(outcome, &back)
 }
 
 /// `POST /admin/users/{id}/sessions/end`: one session (`session` = its id), or `all`.
