@@ -2,6 +2,7 @@
 //! where their upstreams are, and the API key each uses to call the auth API. Keys are shown once
 //! and stored as hashes.
 
+mod edit;
 mod return_to;
 mod store;
 
@@ -21,6 +22,7 @@ pub use crate::config::service::{
     RESERVED_PATH_PREFIXES, check_host_not_gateways, check_prefix_not_reserved, validate_host,
     validate_path_prefix, validate_slug,
 };
+pub use edit::ServiceChanges;
 pub use return_to::{safe_return_url, service_base, service_origins};
 
 /// What an admin gives to register a service: the same definition as a `[[services]]` entry.
@@ -49,6 +51,12 @@ pub struct Service {
     /// The first characters of the current API key; None until a key is made.
     pub api_key_prefix: Option<String>,
     pub key_rotated_at: Option<Timestamp>,
+    /// Whether the closing banner goes into the service's pages, as an admin set it; None
+    /// follows the configuration's `[service_warnings]` (on by default).
+    pub warning_banner: Option<bool>,
+    /// Minutes before closing the warning starts at this service, as an admin set it; None
+    /// follows the configuration, then the schedule.
+    pub warning_minutes: Option<u32>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

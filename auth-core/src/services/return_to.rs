@@ -106,6 +106,8 @@ mod tests {
             enabled: true,
             api_key_prefix: None,
             key_rotated_at: None,
+            warning_banner: None,
+            warning_minutes: None,
             created_at: jiff::Timestamp::UNIX_EPOCH,
             updated_at: jiff::Timestamp::UNIX_EPOCH,
         }

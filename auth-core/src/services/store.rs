@@ -10,7 +10,8 @@ use crate::store::StoreError;
 use crate::store::sql::{Db, Executor, Row};
 
 const COLUMNS: &str = "id, slug, name, hosts, path_prefix, share_gateway_origin, upstreams, \
-     enabled, api_key_prefix, key_rotated_at, created_at, updated_at";
+     enabled, api_key_prefix, key_rotated_at, warning_banner, warning_minutes, created_at, \
+     updated_at";
 
 fn service(row: &Row) -> Result<Service, StoreError> {
     let list = |column: &str| -> Result<Vec<String>, StoreError> {
@@ -28,6 +29,11 @@ fn service(row: &Row) -> Result<Service, StoreError> {
         enabled: row.get("enabled")?,
         api_key_prefix: row.get("api_key_prefix")?,
         key_rotated_at: row.get("key_rotated_at")?,
+        warning_banner: row.get("warning_banner")?,
+        warning_minutes: row
+            .get::<Option<i64>>("warning_minutes")?
+            .map(|m| u32::try_from(m).map_err(|_| StoreError::Malformed("warning_minutes".into())))
+            .transpose()?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
     })
@@ -129,6 +135,23 @@ pub(super) async fn update_definition(
             other => other.into(),
         })?
         > 0)
+}
+
+/// Sets service `slug`'s own closing warning (None: the configuration's or the schedule's).
+pub(super) async fn set_warning(
+    ex: &mut dyn Executor,
+    slug: &str,
+    banner: Option<bool>,
+    minutes: Option<u32>,
+    now: Timestamp,
+) -> Result<()> {
+    ex.run_execute(
+        "UPDATE services SET warning_banner = $2, warning_minutes = $3, updated_at = $4
+         WHERE slug = $1",
+        params![slug, banner, minutes.map(i64::from), now],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Gives service `slug` a new key (by its hash and shown prefix); false when there is none.

@@ -14,5 +14,6 @@ mod notices;
 mod passwords;
 mod qr;
 mod retention;
+mod service_changes;
 mod tokens;
 mod webhooks;

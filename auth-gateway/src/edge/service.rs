@@ -36,7 +36,7 @@ impl Gateway {
         ctx.label = "service";
         ctx.service = Some(slug.clone());
         let schedule_window = self.core.schedule().current().warning_minutes;
-        let warning = Warning::of(self.core.config(), slug, schedule_window);
+        let warning = Warning::of(self.core.config(), &service_route.service, schedule_window);
         let standing = warning.view(hours);
         ctx.closing_in = standing.closing_in();
         ctx.standing = Some(standing);

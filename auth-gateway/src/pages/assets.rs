@@ -1,4 +1,4 @@
-//! The stylesheet and the login page's script, built into the binary.
+//! The stylesheet, the login page's script and the console's, built into the binary.
 
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -6,11 +6,13 @@ use axum::response::{IntoResponse, Response};
 
 const STYLE: &str = include_str!("../../assets/style.css");
 const LOGIN_JS: &str = include_str!("../../assets/login.js");
+const CONSOLE_JS: &str = include_str!("../../assets/console.js");
 
 pub async fn serve(Path(file): Path<String>) -> Response {
     let (body, content_type) = match file.as_str() {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         "login.js" => (LOGIN_JS, "text/javascript; charset=utf-8"),
+        "console.js" => (CONSOLE_JS, "text/javascript; charset=utf-8"),
         _ => {
             return crate::web::page::message(
                 StatusCode::NOT_FOUND,

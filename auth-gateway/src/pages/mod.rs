@@ -129,6 +129,8 @@ fn page_routes() -> PageRoutes {
         .get("/admin/services", console::services_page)
         .post("/admin/services", console::register_service)
         .post("/admin/services/{slug}/action", console::service_action)
+        .get("/admin/services/{slug}", console::service_page)
+        .post("/admin/services/{slug}", console::save_service)
         .get("/admin/sessions", console::sessions_page)
         .post("/admin/sessions/end", console::end_sessions)
         .get("/admin/audit", console::audit_page)

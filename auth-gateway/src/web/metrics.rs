@@ -22,6 +22,8 @@ pub struct Metrics {
     connections_refused: IntCounterVec,
     connections_cut: IntCounterVec,
     upstream_healthy: IntGaugeVec,
+    /// The last health check of each (service, upstream), for the console to show.
+    upstream_checks: std::sync::Mutex<std::collections::BTreeMap<(String, String), bool>>,
     logins: IntCounterVec,
     lockouts: IntCounterVec,
     qr_challenges: IntCounterVec,
@@ -169,6 +171,7 @@ impl Metrics {
             connections_refused,
             connections_cut,
             upstream_healthy,
+            upstream_checks: std::sync::Mutex::default(),
             logins,
             lockouts,
             qr_challenges,
@@ -183,6 +186,24 @@ impl Metrics {
         self.upstream_healthy
             .with_label_values(&[service, upstream])
             .set(i64::from(healthy));
+        if let Ok(mut checks) = self.upstream_checks.lock() {
+            checks.insert((service.to_string(), upstream.to_string()), healthy);
+        }
+    }
+
+    /// How the last health check of each upstream of `service` went, by address; empty until
+    /// the first check ran.
+    pub fn upstream_checks_of(&self, service: &str) -> Vec<(String, bool)> {
+        self.upstream_checks
+            .lock()
+            .map(|checks| {
+                checks
+                    .iter()
+                    .filter(|((slug, _), _)| slug == service)
+                    .map(|((_, upstream), healthy)| (upstream.clone(), *healthy))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// A client connection was admitted.

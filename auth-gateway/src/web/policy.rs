@@ -389,6 +389,8 @@ pub const ROUTES: &[RoutePolicy] = &[
     rule("GET", "/admin/history.csv", Unlimited, OPEN, SEES),
     rule("GET", "/admin/services", Unlimited, OPEN, SEES),
     rule("POST", "/admin/services", Unlimited, OPEN, ACTS),
+    rule("GET", "/admin/services/{slug}", Unlimited, OPEN, SEES),
+    rule("POST", "/admin/services/{slug}", Unlimited, OPEN, ACTS),
     rule(
         "POST",
         "/admin/services/{slug}/action",

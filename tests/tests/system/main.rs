@@ -16,6 +16,7 @@ mod closing_browser;
 mod closing_warning;
 mod console;
 mod console_browser;
+mod console_services;
 mod console_staff;
 mod console_users;
 mod cookies;

@@ -34,14 +34,22 @@ pub struct Warning {
 }
 
 impl Warning {
-    /// The warning of the service `slug`: its `[service_warnings]` entry over the schedule's
-    /// window of `default_minutes`.
-    pub fn of(config: &auth_core::config::Config, slug: &str, default_minutes: u32) -> Warning {
-        let own = config
+    /// The warning of `service`: what an admin set for it in the console, else its
+    /// `[service_warnings]` entry, over the schedule's window of `default_minutes`.
+    pub fn of(
+        config: &auth_core::config::Config,
+        service: &auth_core::services::Service,
+        default_minutes: u32,
+    ) -> Warning {
+        let file = config
             .service_warnings
-            .get(slug)
+            .get(&service.slug)
             .copied()
             .unwrap_or_default();
+        let own = ServiceWarning {
+            warning_banner: service.warning_banner.unwrap_or(file.warning_banner),
+            warning_minutes: service.warning_minutes.or(file.warning_minutes),
+        };
         Warning::from_parts(own, default_minutes)
     }
 

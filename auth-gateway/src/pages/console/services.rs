@@ -19,22 +19,50 @@ struct ServiceRow {
     name: String,
     slug: String,
     hosts: String,
-    upstreams: String,
+    /// Each upstream with its last health check as this gateway saw it.
+    /// (address, health, class).
+    upstreams: Vec<(String, &'static str, &'static str)>,
+    warning: String,
     state: &'static str,
     enabled: bool,
     key: String,
 }
 
-fn row(service: &Service) -> ServiceRow {
+fn row(state: &AppState, service: &Service) -> ServiceRow {
     let mut hosts = service.hosts.join(", ");
-    if let Some(prefix) = &service.path_prefix {
+    if let Some(prefix) = service
+        .path_prefix
+        .as_ref()
+        .filter(|_| service.share_gateway_origin)
+    {
         hosts.push_str(&format!(" (and {prefix} on the gateway's host)"));
     }
+    let checks = state.metrics.upstream_checks_of(&service.slug);
+    let upstreams = service
+        .upstreams
+        .iter()
+        .map(|upstream| {
+            let (health, class) = match checks.iter().find(|(addr, _)| addr == upstream) {
+                Some((_, true)) => ("up", "health-up"),
+                Some((_, false)) => ("down", "health-down"),
+                None => ("not checked yet", "health-unknown"),
+            };
+            (upstream.clone(), health, class)
+        })
+        .collect();
+    let schedule_minutes = state.core.schedule().current().warning_minutes;
+    let warning = crate::edge::closing::Warning::of(state.core.config(), service, schedule_minutes);
+    let minutes = warning.window_secs / 60;
     ServiceRow {
         name: service.name.clone(),
         slug: service.slug.clone(),
         hosts,
-        upstreams: service.upstreams.join(", "),
+        upstreams,
+        warning: if warning.banner {
+            format!("{minutes} minutes, banner in its pages")
+        } else {
+            format!("{minutes} minutes, headers only")
+        },
         state: if service.enabled {
             "enabled"
         } else {
@@ -84,7 +112,7 @@ async fn show(
         Ok(services) => render(
             &ServicesPage {
                 frame,
-                rows: services.iter().map(row).collect(),
+                rows: services.iter().map(|s| row(state, s)).collect(),
                 new_key,
                 form,
                 closing_in: None,

@@ -1,0 +1,166 @@
+//! Changing a registered service: its name, hosts, path prefix and upstreams, and its own closing
+//! warning (banner on or off, the window in minutes). A service defined in the configuration
+//! file keeps the file's definition (the file is applied again at every start and reload), so
+//! only its warning changes here. Every gateway follows within seconds.
+
+use serde::Deserialize;
+
+use super::{NewService, Service, Services, check, store};
+use crate::access::AdminWrite;
+use crate::audit::{AuditAction, AuditEntry};
+use crate::context::RequestContext;
+use crate::error::{Error, FieldError, Result};
+
+/// The longest warning window, as the schedule allows it.
+const MAX_WARNING_MINUTES: u32 = 24 * 60;
+
+/// A service as an admin wants it: every field is the new value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceChanges {
+    pub name: String,
+    pub hosts: Vec<String>,
+    /// Served on the gateway's own hosts under this prefix, sharing their origin (trusted
+    /// services only); None for none.
+    pub path_prefix: Option<String>,
+    pub upstreams: Vec<String>,
+    /// None follows the configuration (on by default).
+    pub warning_banner: Option<bool>,
+    /// None follows the configuration, then the schedule.
+    pub warning_minutes: Option<u32>,
+}
+
+impl Services<'_> {
+    /// Applies `changes` to service `slug`, audited with what changed. Refused: an unknown slug
+    /// (`NOT_FOUND`), a bad field (`VALIDATION_FAILED`, every problem named), a host or prefix
+    /// of another service (`CONFLICT`), and a new definition of a service the configuration
+    /// file defines (`CONFLICT`: change the file).
+    pub async fn update(
+        &self,
+        admin: &AdminWrite,
+        slug: &str,
+        changes: ServiceChanges,
+        context: &RequestContext,
+    ) -> Result<Service> {
+        let before = self.get(slug).await?;
+        let definition = NewService {
+            name: changes.name.trim().to_string(),
+            slug: before.slug.clone(),
+            hosts: changes.hosts.clone(),
+            // A new prefix is one to serve; an unchanged one keeps how it was served.
+            share_gateway_origin: if changes.path_prefix == before.path_prefix {
+                before.share_gateway_origin
+            } else {
+                changes.path_prefix.is_some()
+            },
+            path_prefix: changes.path_prefix.clone(),
+            upstreams: changes.upstreams.clone(),
+            tls: false,
+            sni: None,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+        };
+        let mut problems = match check(&definition, &self.core.config.gateway.own_hosts()) {
+            Ok(()) => Vec::new(),
+            Err(Error::Validation(problems)) => problems,
+            Err(other) => return Err(other),
+        };
+        if changes
+            .warning_minutes
+            .is_some_and(|m| m > MAX_WARNING_MINUTES)
+        {
+            problems.push(FieldError::new(
+                "warning_minutes",
+                "must be at most 1440 (a day)",
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Validation(problems));
+        }
+        let hosts: Vec<String> = changes
+            .hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        let redefined = before.name != definition.name
+            || before.hosts != hosts
+            || before.path_prefix != definition.path_prefix
+            || before.upstreams != definition.upstreams;
+        let rewarned = before.warning_banner != changes.warning_banner
+            || before.warning_minutes != changes.warning_minutes;
+        if !redefined && !rewarned {
+            return Ok(before);
+        }
+        if redefined {
+            self.refuse_redefinition(&definition, &hosts).await?;
+        }
+        let now = self.core.clock.now();
+        let mut tx = self.core.stores.db.begin().await?;
+        if redefined {
+            store::update_definition(&mut tx, &definition, now).await?;
+        }
+        if rewarned {
+            store::set_warning(
+                &mut tx,
+                slug,
+                changes.warning_banner,
+                changes.warning_minutes,
+                now,
+            )
+            .await?;
+        }
+        AuditEntry::new(admin.actor(), AuditAction::ServiceUpdated)
+            .target("service", slug)
+            .from_client(context)
+            .detail("definition", redefined)
+            .detail("warning", rewarned)
+            .write(&mut tx, now)
+            .await?;
+        tx.commit().await?;
+        self.announce().await;
+        self.get(slug).await
+    }
+
+    /// Whether the service's definition lives in the configuration file.
+    pub fn defined_in_config(&self, slug: &str) -> bool {
+        self.core.config.services.iter().any(|s| s.slug == slug)
+    }
+
+    /// Refuses a new definition that the configuration file owns, or that takes another
+    /// service's host or path prefix.
+    async fn refuse_redefinition(&self, definition: &NewService, hosts: &[String]) -> Result<()> {
+        if self.defined_in_config(&definition.slug) {
+            return Err(Error::Conflict(format!(
+                "{} is defined in the configuration file; change its hosts, prefix and upstreams \
+                 there",
+                definition.slug
+            )));
+        }
+        let others: Vec<Service> = self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|s| s.slug != definition.slug)
+            .collect();
+        for host in hosts {
+            if let Some(owner) = others.iter().find(|s| s.hosts.contains(host)) {
+                return Err(Error::Conflict(format!(
+                    "the host `{host}` belongs to {}",
+                    owner.slug
+                )));
+            }
+        }
+        if let Some(prefix) = &definition.path_prefix
+            && let Some(owner) = others
+                .iter()
+                .find(|s| s.path_prefix.as_ref() == Some(prefix))
+        {
+            return Err(Error::Conflict(format!(
+                "the path prefix `{prefix}` belongs to {}",
+                owner.slug
+            )));
+        }
+        Ok(())
+    }
+}
