@@ -32,11 +32,19 @@ pub async fn browser(width: u32, height: u32) -> Client {
         format!("--window-size={width},{height}"),
         format!("--user-data-dir={}", profile.display()),
     ];
+    let mut options = json!({
+        "args": args,
+        "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+    });
+    // Headless Chromium keeps its window at least 500 px wide; a phone's narrower page is
+    // emulated, so the layout is truly laid out at `width`.
+    if width < 500 {
+        options["mobileEmulation"] = json!({
+            "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0 }
+        });
+    }
     let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({ "args": args, "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()) }),
-    );
+    capabilities.insert("goog:chromeOptions".into(), options);
     let driver = tokio::task::spawn_blocking(ChromeDriver::shared)
         .await
         .unwrap();
@@ -62,16 +70,25 @@ pub async fn screenshot(client: &Client, name: &str) {
     std::fs::write(screenshots().join(name), png).unwrap();
 }
 
+/// The text of the element at `css`, once there. A form's answer may still be on its way: an
+/// element of the old page that goes stale while it is read is looked for again.
 pub async fn text_of(client: &Client, css: &str) -> String {
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let element = client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap();
+        match element.text().await {
+            Ok(text) => return text,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("reading {css}: {err}"),
+        }
+    }
 }
 
 /// axe-core's script, installed by `scripts/install-prerequisites.sh` (npm ci in `tests/a11y`).
@@ -87,6 +104,8 @@ fn axe_source() -> String {
 /// Runs axe-core on the page `client` shows (WCAG 2 A and AA rules) and fails on any violation
 /// of serious or critical impact, naming the rule and the elements. Scripts run through WebDriver
 /// are not subject to the page's content security policy, so the page needs no exception.
+/// The page must also fit its window's width: nothing may make a phone scroll sideways (a
+/// table scrolls inside its own box).
 pub async fn assert_accessible(client: &Client, page: &str) {
     let violations = serious_violations(client).await;
     assert!(
@@ -94,6 +113,26 @@ pub async fn assert_accessible(client: &Client, page: &str) {
         "{page}: accessibility violations: {}",
         serde_json::to_string_pretty(&Value::Array(violations)).unwrap_or_default()
     );
+    let (content, window) = widths(client).await;
+    assert!(
+        content <= window,
+        "{page}: {content} px wide in a window of {window} px: the page scrolls sideways"
+    );
+}
+
+/// The width of the page's content and of its window, in CSS pixels.
+async fn widths(client: &Client) -> (u64, u64) {
+    let found = client
+        .execute(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (
+        found[0].as_u64().unwrap_or(u64::MAX),
+        found[1].as_u64().unwrap_or(0),
+    )
 }
 
 /// axe-core's violations of serious or critical impact on the page `client` shows.
@@ -129,4 +168,22 @@ async fn the_accessibility_check_finds_what_a_page_gets_wrong() {
     client.goto(good).await.unwrap();
     assert_eq!(serious_violations(&client).await, Vec::<Value>::new());
     client.close().await.unwrap();
+
+    // At a phone's width, a page wider than the window is caught; one that wraps is not.
+    let phone = browser(360, 800).await;
+    let meta = "<meta name=viewport content='width=device-width, initial-scale=1'>";
+    let wide =
+        format!("data:text/html,<html>{meta}<body><div style='width:600px'>x</div></body></html>");
+    phone.goto(&wide).await.unwrap();
+    let (content, window) = widths(&phone).await;
+    assert_eq!(window, 360);
+    assert!(content > window, "{content}");
+    let narrow = format!(
+        "data:text/html,<html>{meta}<body><p>{}</p></body></html>",
+        "word ".repeat(200)
+    );
+    phone.goto(&narrow).await.unwrap();
+    let (content, window) = widths(&phone).await;
+    assert!(content <= window, "{content} > {window}");
+    phone.close().await.unwrap();
 }

@@ -1,7 +1,9 @@
 //! The admin console in a real headless Chromium at 360 px wide, driven as an admin would: signing
 //! in with the code computed from the key the enrolment page shows, approving from the pending
 //! list (the mail arrives), finding a user and blocking them (their ServiceB session is refused),
-//! and the support role's read-only pages. Each page is screenshotted and checked with axe-core.
+//! and the support role's read-only pages; ending a session from the Sessions page, changing a
+//! service's closing warning, and inviting a member of staff who then chooses a password on the
+//! welcome page. Each page is screenshotted and checked with axe-core.
 
 use auth_test_support::Smtp;
 use fantoccini::{Client, Locator};
@@ -10,7 +12,8 @@ use crate::browser::{assert_accessible, browser, screenshot, text_of};
 use crate::console::{Authenticator, start};
 use crate::expiry::TestClock;
 use crate::flows::{
-    ADMIN_PASSWORD, MAIL_WAIT, active_person, admin_token, create_admin, pending_person, qr_session,
+    ADMIN_PASSWORD, MAIL_WAIT, active_person, admin_token, create_admin, mailed_token,
+    new_person_names, pending_person, qr_session,
 };
 use crate::harness::System;
 
@@ -268,4 +271,110 @@ async fn an_admin_blocks_a_user_whose_service_b_session_then_fails_and_support_o
     assert!(text_of(&admin, "#preview").await.contains("to"));
     look(&admin, "schedule").await;
     admin.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_ends_a_session_changes_a_warning_and_invites_staff_who_then_join() {
+    let (system, clock) = start();
+    let (api, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &api).await;
+    let session = qr_session(&system, &api, &person, "service-b").await;
+    let at_service_b = || async {
+        system
+            .client()
+            .get(system.host_url("service-b.localhost", "/orders"))
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(at_service_b().await, 200);
+    let (username, _) = create_admin(&system, "admin");
+    let admin = browser(360, 900).await;
+    enrol(&admin, &system, &clock, &username).await;
+
+    // Sessions: the person's session at ServiceB, ended from the list.
+    admin.goto(&system.url("/admin/sessions")).await.unwrap();
+    admin
+        .find(Locator::Css(&format!(
+            "#live-sessions a[href='/admin/users/{}']",
+            person.user_id
+        )))
+        .await
+        .unwrap();
+    look(&admin, "sessions").await;
+    click(
+        &admin,
+        "button[aria-label='End the session of Test Person at ServiceB']",
+    )
+    .await;
+    wait_for_text(&admin, "The session has ended.").await;
+    assert_eq!(at_service_b().await, 401);
+
+    // Services: ServiceB's settings page, its warning window set to 20 minutes.
+    admin.goto(&system.url("/admin/services")).await.unwrap();
+    look(&admin, "services").await;
+    click(&admin, "a[aria-label='Change ServiceB']").await;
+    wait_for_text(&admin, "Closing warning").await;
+    assert!(admin.find(Locator::Css("#file-note")).await.is_ok());
+    look(&admin, "service").await;
+    fill(&admin, "warning_minutes", "20").await;
+    click(
+        &admin,
+        "form[action='/admin/services/service-b'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&admin, "Saved. Every gateway follows within seconds.").await;
+    assert!(text_of(&admin, "#services").await.contains("20 minutes"));
+
+    // A new key shows the copy button the script reveals.
+    click(&admin, "button[aria-label='Make a new API key for AppC']").await;
+    wait_for_text(&admin, "The new API key of AppC").await;
+    let copy = admin
+        .find(Locator::Css("button[data-copy='new-key']"))
+        .await
+        .unwrap();
+    assert!(copy.is_displayed().await.unwrap());
+    look(&admin, "new-key").await;
+
+    // Staff: an invitation, then the welcome page the mailed link opens.
+    admin.goto(&system.url("/admin/staff")).await.unwrap();
+    let (invitee, email) = new_person_names();
+    fill(&admin, "username", &invitee).await;
+    fill(&admin, "email", &email).await;
+    click(&admin, "input[name=role][value=support]").await;
+    look(&admin, "staff").await;
+    click(&admin, "form[action='/admin/staff'] button[type=submit]").await;
+    wait_for_text(&admin, "Invited.").await;
+    assert!(text_of(&admin, "#staff").await.contains(&invitee));
+    admin.close().await.unwrap();
+
+    let token = mailed_token(&email, "You are invited to the admin console");
+    let newcomer = browser(360, 900).await;
+    newcomer
+        .goto(&system.url(&format!("/admin/welcome?token={token}")))
+        .await
+        .unwrap();
+    wait_for_text(&newcomer, &format!("Welcome, {invitee}")).await;
+    look(&newcomer, "welcome").await;
+    fill(&newcomer, "password", "passwordpassword").await;
+    click(
+        &newcomer,
+        "form[action='/admin/welcome'] button[type=submit]",
+    )
+    .await;
+    let error = text_of(&newcomer, "#welcome-error").await;
+    assert!(!error.trim().is_empty());
+    look(&newcomer, "welcome-refused").await;
+    fill(&newcomer, "password", "copper harbour willow 77").await;
+    click(
+        &newcomer,
+        "form[action='/admin/welcome'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&newcomer, "Your password is set.").await;
+    look(&newcomer, "joined").await;
+    newcomer.close().await.unwrap();
 }
