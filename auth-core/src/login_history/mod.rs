@@ -75,6 +75,8 @@ pub struct HistoryQuery {
     pub username: Option<String>,
     pub service: Option<String>,
     pub success: Option<bool>,
+    /// Only attempts by this way of logging in.
+    pub method: Option<LoginMethod>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
 }

@@ -46,6 +46,7 @@ impl HistoryQuery {
             )
             .add_opt("h.service = ?", self.service.clone())
             .add_opt("h.success = ?", self.success)
+            .add_opt("h.method = ?", self.method.map(|m| m.as_str().to_string()))
             .add_opt("h.at >= ?", self.from)
             .add_opt("h.at < ?", self.to);
         filter

@@ -4,6 +4,7 @@ use auth_core::audit::{AuditQuery, AuditRecord};
 use auth_core::ids::UserId;
 use auth_core::login_history::{GroupBy, HistoryQuery, HistoryRecord, SummaryRow};
 use auth_core::page::Page;
+use auth_core::sessions::LoginMethod;
 use axum::extract::State;
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -88,6 +89,8 @@ pub struct HistoryParams {
     service: Option<String>,
     /// Only successful (`true`) or failed (`false`) attempts.
     success: Option<bool>,
+    /// Only attempts by this way of logging in.
+    method: Option<LoginMethod>,
     /// From this instant on (RFC 3339).
     from: Option<Timestamp>,
     /// Before this instant (RFC 3339).
@@ -111,6 +114,8 @@ pub struct SummaryParams {
     service: Option<String>,
     /// Only successful (`true`) or failed (`false`) attempts.
     success: Option<bool>,
+    /// Only attempts by this way of logging in.
+    method: Option<LoginMethod>,
     /// From this instant on (RFC 3339).
     from: Option<Timestamp>,
     /// Before this instant (RFC 3339).
@@ -126,6 +131,7 @@ impl HistoryParams {
             username: self.username.clone(),
             service: self.service.clone(),
             success: self.success,
+            method: self.method,
             from: self.from,
             to: self.to,
         }
@@ -139,6 +145,7 @@ impl SummaryParams {
             username: self.username.clone(),
             service: self.service.clone(),
             success: self.success,
+            method: self.method,
             from: self.from,
             to: self.to,
         }

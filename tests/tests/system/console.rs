@@ -668,6 +668,7 @@ async fn the_history_says_how_often_a_person_used_service_b_and_exports_it() {
     for _ in 0..3 {
         qr_session(&system, &api, &person, "service-b").await;
     }
+    qr_session(&system, &api, &person, "app-c").await;
 
     let filter = format!("user={}&service=service-b", person.username);
     let (status, _, page) = admin.get(&format!("/admin/history?{filter}")).await;
@@ -681,6 +682,45 @@ async fn the_history_says_how_often_a_person_used_service_b_and_exports_it() {
         "{summary}"
     );
     assert!(page.contains("<svg"), "the chart is drawn");
+
+    // By method: the QR logins per service, drawn per day and service; the phone's password
+    // logins (one before each scan) only in the account's row.
+    let by_qr = format!("user={}&method=qr", person.username);
+    let (_, _, page) = admin.get(&format!("/admin/history?{by_qr}")).await;
+    let summary = between(&page, "id=\"summary\">", "</table>").unwrap();
+    for (service, count) in [("service-b", 3), ("app-c", 1)] {
+        assert!(
+            summary.contains(&format!("<td>{service}</td><td>{count}</td><td>0</td>")),
+            "{summary}"
+        );
+    }
+    assert!(!summary.contains("<td>account</td>"), "{summary}");
+    let per_day = between(&page, "id=\"per-day\">", "</table>").unwrap();
+    assert!(
+        per_day.contains(
+            "<th scope=\"col\">AppC</th><th scope=\"col\">ServiceB</th><th scope=\"col\">All</th>"
+        ),
+        "{per_day}"
+    );
+    assert!(
+        per_day.contains("<td>1</td><td>3</td><td>4</td></tr></tbody>"),
+        "today, the last day: {per_day}"
+    );
+    let legend = between(&page, "id=\"chart-legend\">", "</figcaption>").unwrap();
+    assert!(
+        legend.contains("AppC") && legend.contains("ServiceB"),
+        "{legend}"
+    );
+    let by_password = format!("user={}&method=password", person.username);
+    let (_, _, page) = admin.get(&format!("/admin/history?{by_password}")).await;
+    let summary = between(&page, "id=\"summary\">", "</table>").unwrap();
+    assert!(summary.contains("<td>account</td><td>4</td>"), "{summary}");
+    assert!(!summary.contains("service-b"), "{summary}");
+    let (_, _, page) = admin.get("/admin/history?method=fax").await;
+    assert!(
+        page.contains("method: is not password, qr or pat"),
+        "{page}"
+    );
 
     let (status, _, csv) = admin.get(&format!("/admin/history.csv?{filter}")).await;
     assert_eq!(status, 200);

@@ -1,12 +1,13 @@
-//! `/admin/history`: the login history, filtered by person, service, outcome and period (UTC
-//! days, the last 7 by default). It answers the question admins ask ("how often did John use
-//! ServiceB this week?") in a table per person and service, draws successful logins per day as
-//! an SVG chart drawn here (no script), lists the attempts, and exports them as CSV
+//! `/admin/history`: the login history, filtered by person, service, method, outcome and period
+//! (UTC days, the last 7 by default). It answers the question admins ask ("how often did John use
+//! ServiceB this week?") in a table per person and service, draws successful logins per day and
+//! service as an SVG chart drawn here (no script), lists the attempts, and exports them as CSV
 //! (`/admin/history.csv`, the same filters).
 
 use askama::Template;
 use auth_core::Error;
 use auth_core::login_history::{GroupBy, HistoryQuery};
+use auth_core::sessions::LoginMethod;
 use axum::extract::State;
 use axum::response::Response;
 use jiff::civil::Date;
@@ -30,6 +31,9 @@ pub struct HistoryFilters {
     service: String,
     #[serde(default)]
     outcome: String,
+    /// "", "password", "qr" or "pat".
+    #[serde(default)]
+    method: String,
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -78,12 +82,20 @@ fn period(filters: &HistoryFilters, now: Timestamp) -> Result<Period, Error> {
         "failure" => Some(false),
         _ => return Err(Error::invalid("outcome", "is not success or failure")),
     };
+    let method = match filters.method.as_str() {
+        "" => None,
+        "password" => Some(LoginMethod::Password),
+        "qr" => Some(LoginMethod::Qr),
+        "pat" => Some(LoginMethod::Pat),
+        _ => return Err(Error::invalid("method", "is not password, qr or pat")),
+    };
     let text = |t: &str| (!t.trim().is_empty()).then(|| t.trim().to_string());
     Ok(Period {
         query: HistoryQuery {
             username: text(&filters.user),
             service: text(&filters.service),
             success,
+            method,
             from: Some(start_of(first)?),
             to: Some(end_of(last)?),
             ..HistoryQuery::default()
@@ -104,7 +116,12 @@ struct HistoryPage {
     /// Person, service, logins, failures.
     summary: Vec<(String, String, i64, i64)>,
     chart: String,
-    days: Vec<(String, i64)>,
+    /// Colour and name of each service in the chart.
+    legend: Vec<(&'static str, String)>,
+    /// The services the chart's counts are of, in column order.
+    series: Vec<String>,
+    /// Day, count per service of `series`, total.
+    days: Vec<(String, Vec<i64>, i64)>,
     /// When, person, service, method, outcome, address.
     attempts: Vec<(String, String, String, String, String, String)>,
     pager: Pager,
@@ -116,6 +133,7 @@ fn filters_query(filters: &HistoryFilters) -> String {
     url.append_pair("user", &filters.user)
         .append_pair("service", &filters.service)
         .append_pair("outcome", &filters.outcome)
+        .append_pair("method", &filters.method)
         .append_pair("from", &filters.from)
         .append_pair("to", &filters.to);
     url.finish()
@@ -166,7 +184,6 @@ async fn render(
             )
         })
         .collect();
-    let days = per_day(state, &reader, &period).await?;
     let list = history
         .list(&reader, &period.query, page_request(filters.page))
         .await?;
@@ -188,13 +205,14 @@ async fn render(
             )
         })
         .collect();
-    let services = core
+    let services: Vec<(String, String)> = core
         .services()
         .list()
         .await?
         .into_iter()
         .map(|s| (s.slug, s.name))
         .collect();
+    let per_day = per_day(state, &reader, &period, &services).await?;
     let query = filters_query(&filters);
     Ok(page(&HistoryPage {
         frame,
@@ -204,8 +222,14 @@ async fn render(
         ),
         csv_link: format!("/admin/history.csv?{query}"),
         pager: Pager::of(&list, format!("/admin/history?{query}")),
-        chart: chart(&days),
-        days: days.iter().map(|(d, n)| (d.to_string(), *n)).collect(),
+        chart: chart(&per_day),
+        legend: per_day.legend(),
+        days: per_day
+            .days
+            .iter()
+            .map(|(d, counts)| (d.to_string(), counts.clone(), PerDay::total(counts)))
+            .collect(),
+        series: per_day.series.clone(),
         filters,
         services,
         summary,
@@ -214,18 +238,50 @@ async fn render(
     }))
 }
 
-/// Successful logins per day of the period's last [`CHART_DAYS`] days.
+/// Bar colours of the services in the chart, in turn; each keeps 3:1 against white.
+const SERIES_COLOURS: [&str; 6] = [
+    "#0b4fc2", "#b35c00", "#1b7f4b", "#a3277a", "#5c6670", "#7a5c00",
+];
+
+/// Successful logins per day and service over the period's last [`CHART_DAYS`] days.
+struct PerDay {
+    /// The services that had logins, by name, in the order of their colours.
+    series: Vec<String>,
+    /// Each day with its count per entry of `series`.
+    days: Vec<(Date, Vec<i64>)>,
+}
+
+impl PerDay {
+    fn total(counts: &[i64]) -> i64 {
+        counts.iter().sum()
+    }
+
+    /// The service's colour and name, for the legend.
+    fn legend(&self) -> Vec<(&'static str, String)> {
+        self.series
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (SERIES_COLOURS[i % SERIES_COLOURS.len()], name.clone()))
+            .collect()
+    }
+}
+
 async fn per_day(
     state: &AppState,
     reader: &auth_core::access::AdminRead,
     period: &Period,
-) -> Result<Vec<(Date, i64)>, Error> {
+    names: &[(String, String)],
+) -> Result<PerDay, Error> {
     let mut first = period.first;
     if (period.last - first).get_days() as i64 >= CHART_DAYS {
         first = period.last.saturating_sub((CHART_DAYS - 1).days());
     }
     let history = state.core.login_history();
-    let mut days = Vec::new();
+    let by_service = GroupBy {
+        user: false,
+        service: true,
+    };
+    let mut counted: Vec<(Date, Vec<(String, i64)>)> = Vec::new();
     let mut day = first;
     while day <= period.last {
         let query = HistoryQuery {
@@ -234,34 +290,77 @@ async fn per_day(
             success: Some(true),
             ..period.query.clone()
         };
-        let logins = history
-            .summary(reader, &query, GroupBy::default())
-            .await?
-            .iter()
-            .map(|row| row.logins)
-            .sum();
-        days.push((day, logins));
+        let rows = history.summary(reader, &query, by_service).await?;
+        let counts = rows
+            .into_iter()
+            .filter(|row| row.logins > 0)
+            .map(|row| {
+                let name = match row.service {
+                    Some(slug) => names
+                        .iter()
+                        .find(|(s, _)| *s == slug)
+                        .map_or(slug.clone(), |(_, name)| name.clone()),
+                    None => "Account".to_string(),
+                };
+                (name, row.logins)
+            })
+            .collect();
+        counted.push((day, counts));
         day = day.saturating_add(1.day());
     }
-    Ok(days)
+    let mut series: Vec<String> = counted
+        .iter()
+        .flat_map(|(_, counts)| counts.iter().map(|(name, _)| name.clone()))
+        .collect();
+    series.sort();
+    series.dedup();
+    let days = counted
+        .into_iter()
+        .map(|(day, counts)| {
+            let row = series
+                .iter()
+                .map(|name| {
+                    counts
+                        .iter()
+                        .filter(|(n, _)| n == name)
+                        .map(|(_, c)| *c)
+                        .sum()
+                })
+                .collect();
+            (day, row)
+        })
+        .collect();
+    Ok(PerDay { series, days })
 }
 
-/// A bar chart of `days`, as SVG; its figures are in the table beside it, for screen readers.
-fn chart(days: &[(Date, i64)]) -> String {
+/// Bars of `per_day`, one per day, stacked by service in the legend's colours, as SVG; its
+/// figures are in the table beside it, for screen readers.
+fn chart(per_day: &PerDay) -> String {
     let width = 600.0;
     let height = 160.0;
-    let top = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
+    let days = &per_day.days;
+    let top = days
+        .iter()
+        .map(|(_, counts)| PerDay::total(counts))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let slot = width / days.len().max(1) as f64;
     let mut bars = String::new();
-    for (i, (day, count)) in days.iter().enumerate() {
-        let bar = (*count as f64 / top) * (height - 30.0);
+    for (i, (day, counts)) in days.iter().enumerate() {
         let x = i as f64 * slot + slot * 0.15;
-        let y = height - 20.0 - bar;
-        bars.push_str(&format!(
-            "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bar:.1}\">\
-             <title>{day}: {count}</title></rect>",
-            slot * 0.7
-        ));
+        let mut base = height - 20.0;
+        for (s, count) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+            let bar = (*count as f64 / top) * (height - 30.0);
+            base -= bar;
+            bars.push_str(&format!(
+                "<rect x=\"{x:.1}\" y=\"{base:.1}\" width=\"{:.1}\" height=\"{bar:.1}\" \
+                 fill=\"{}\"><title>{day}, {}: {count}</title></rect>",
+                slot * 0.7,
+                SERIES_COLOURS[s % SERIES_COLOURS.len()],
+                escaped(&per_day.series[s]),
+            ));
+        }
         if days.len() <= 14 || i % (days.len() / 7).max(1) == 0 {
             bars.push_str(&format!(
                 "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
@@ -272,11 +371,19 @@ fn chart(days: &[(Date, i64)]) -> String {
         }
     }
     format!(
-        "<svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Successful logins per day\" \
-         xmlns=\"http://www.w3.org/2000/svg\"><line class=\"axis\" x1=\"0\" y1=\"{y}\" x2=\"{width}\" \
-         y2=\"{y}\"/>{bars}</svg>",
+        "<svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Successful logins per day \
+         and service\" xmlns=\"http://www.w3.org/2000/svg\"><line class=\"axis\" x1=\"0\" \
+         y1=\"{y}\" x2=\"{width}\" y2=\"{y}\"/>{bars}</svg>",
         y = height - 20.0
     )
+}
+
+/// `text` safe inside SVG markup written by hand.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// `GET /admin/history.csv`: the attempts the filters select, newest first, at most
