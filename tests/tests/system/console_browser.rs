@@ -13,7 +13,7 @@ use crate::console::{Authenticator, start};
 use crate::expiry::TestClock;
 use crate::flows::{
     ADMIN_PASSWORD, MAIL_WAIT, active_person, admin_token, create_admin, mailed_token,
-    new_person_names, pending_person, qr_session,
+    new_person_names, pending_person, qr_session, service_key,
 };
 use crate::harness::System;
 
@@ -291,6 +291,22 @@ async fn an_admin_ends_a_session_changes_a_warning_and_invites_staff_who_then_jo
             .as_u16()
     };
     assert_eq!(at_service_b().await, 200);
+    let old_key = service_key(&system, &api, "app-c").await;
+    let generate = |key: String| {
+        let system = &system;
+        async move {
+            system
+                .client()
+                .post(system.url("/api/auth/qr/generate"))
+                .header("x-api-key", key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(generate(old_key.clone()).await, 201);
     let (username, _) = create_admin(&system, "admin");
     let admin = browser(360, 900).await;
     enrol(&admin, &system, &clock, &username).await;
@@ -338,6 +354,35 @@ async fn an_admin_ends_a_session_changes_a_warning_and_invites_staff_who_then_jo
         .unwrap();
     assert!(copy.is_displayed().await.unwrap());
     look(&admin, "new-key").await;
+    let new_key = text_of(&admin, "#new-key").await;
+    assert_eq!(
+        generate(old_key).await,
+        401,
+        "the old key is refused at once"
+    );
+    assert_eq!(generate(new_key.trim().to_string()).await, 201);
+
+    // History: the person and ServiceB this week, three logins.
+    for _ in 0..2 {
+        qr_session(&system, &api, &person, "service-b").await;
+    }
+    admin.goto(&system.url("/admin/history")).await.unwrap();
+    fill(&admin, "user", &person.username).await;
+    admin
+        .find(Locator::Css("#service option[value='service-b']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&admin, "form[action='/admin/history'] button[type=submit]").await;
+    wait_for_text(&admin, "Logins per day and service").await;
+    let summary = text_of(&admin, "#summary tbody").await;
+    assert!(
+        summary.contains(&format!("{} service-b 3 0", person.username)),
+        "{summary}"
+    );
+    look(&admin, "history-of-one").await;
 
     // Staff: an invitation, then the welcome page the mailed link opens.
     admin.goto(&system.url("/admin/staff")).await.unwrap();
@@ -349,7 +394,6 @@ async fn an_admin_ends_a_session_changes_a_warning_and_invites_staff_who_then_jo
     click(&admin, "form[action='/admin/staff'] button[type=submit]").await;
     wait_for_text(&admin, "Invited.").await;
     assert!(text_of(&admin, "#staff").await.contains(&invitee));
-    admin.close().await.unwrap();
 
     let token = mailed_token(&email, "You are invited to the admin console");
     let newcomer = browser(360, 900).await;
@@ -377,4 +421,30 @@ async fn an_admin_ends_a_session_changes_a_warning_and_invites_staff_who_then_jo
     wait_for_text(&newcomer, "Your password is set.").await;
     look(&newcomer, "joined").await;
     newcomer.close().await.unwrap();
+
+    // Schedule: today closed as an exception, and the system's status follows.
+    let (_, status) = system.get("/api/system/status").await;
+    assert_eq!(status["data"]["status"], "open", "{status}");
+    admin.goto(&system.url("/admin/schedule")).await.unwrap();
+    let zone = admin
+        .find(Locator::Id("timezone"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let zone = jiff::tz::TimeZone::get(&zone).unwrap();
+    let today = clock.now().await.to_zoned(zone).date();
+    fill(&admin, "exceptions", &format!("{today} closed")).await;
+    click(&admin, "form[action='/admin/schedule'] button[type=submit]").await;
+    wait_for_text(
+        &admin,
+        "Saved. Every gateway follows the new hours within seconds.",
+    )
+    .await;
+    look(&admin, "schedule-saved").await;
+    let (_, status) = system.get("/api/system/status").await;
+    assert_eq!(status["data"]["status"], "closed", "{status}");
+    admin.close().await.unwrap();
 }
