@@ -71,6 +71,22 @@ impl Sessions {
         Ok(range.total)
     }
 
+    /// How many people's sessions are live now, in all and at each of `audiences` (in their
+    /// order). Numbers only, for `/metrics`, which the gateway answers to allowed addresses.
+    pub async fn live_numbers(&self, audiences: &[String]) -> Result<(u64, Vec<u64>)> {
+        let floor = self.floor();
+        let all = self.store.index_range(EVERY_SERVICE, floor, 0, 0).await?;
+        let mut each = Vec::with_capacity(audiences.len());
+        for audience in audiences {
+            let range = self
+                .store
+                .index_range(&service_index(audience), floor, 0, 0)
+                .await?;
+            each.push(range.total);
+        }
+        Ok((all.total, each))
+    }
+
     /// The live sessions of people at service `audience` (every service with `None`), the
     /// latest to end first.
     pub async fn everyone(

@@ -190,5 +190,35 @@ pub async fn metrics(
             depth.waiting, depth.failed
         ));
     }
+    if let Some(live) = live_sessions(&state).await {
+        text.push_str(&live);
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+}
+
+/// `auth_sessions_live`, in all and per service, from the short-lived store's indexes (the same
+/// on every gateway); None while a store does not answer.
+async fn live_sessions(state: &AppState) -> Option<String> {
+    let slugs: Vec<String> = state
+        .core
+        .services()
+        .list()
+        .await
+        .ok()?
+        .into_iter()
+        .map(|s| s.slug)
+        .collect();
+    let (all, each) = state.core.sessions().live_numbers(&slugs).await.ok()?;
+    let mut text = String::from(
+        "# HELP auth_sessions_live People's sessions live now, at each service and in all \
+         (service=\"\"; the phone and account sessions too).\n\
+         # TYPE auth_sessions_live gauge\n",
+    );
+    text.push_str(&format!("auth_sessions_live{{service=\"\"}} {all}\n"));
+    for (slug, count) in slugs.iter().zip(each) {
+        text.push_str(&format!(
+            "auth_sessions_live{{service=\"{slug}\"}} {count}\n"
+        ));
+    }
+    Some(text)
 }

@@ -1,5 +1,6 @@
 //! What an operator sees: the request id reaching the service (a client's replaced, a trusted
-//! proxy's kept), the core's metrics counting after a login, and `--log-format json`.
+//! proxy's kept), the core's metrics counting after a login (live sessions per service among
+//! them), and `--log-format json`.
 
 use std::time::{Duration, Instant};
 
@@ -81,7 +82,7 @@ async fn a_trusted_proxys_request_id_is_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn metrics_count_logins_challenges_store_calls_and_upstream_health() {
+async fn metrics_count_logins_challenges_live_sessions_store_calls_and_upstream_health() {
     let system = System::start_with_mail(Storage::Embedded, "");
     let (admin, _) = admin_token(&system, "admin").await;
     let person = active_person(&system, &admin).await;
@@ -95,7 +96,14 @@ async fn metrics_count_logins_challenges_store_calls_and_upstream_health() {
     assert_eq!(system.metric(success).await, Some(1.0));
     assert_eq!(system.metric(wrong).await, Some(1.0));
 
+    let live = |slug: &str| format!("auth_sessions_live{{service=\"{slug}\"}}");
+    assert_eq!(system.metric(&live("service-b")).await, Some(0.0));
     qr_session(&system, &admin, &person, "service-b").await;
+    assert_eq!(system.metric(&live("service-b")).await, Some(1.0));
+    assert_eq!(system.metric(&live("app-c")).await, Some(0.0));
+    // In all: ServiceB's session and the password logins' own (the phone's among them).
+    let all = system.metric(&live("")).await.unwrap();
+    assert!(all >= 2.0, "{all}");
     for outcome in ["created", "scanned", "completed"] {
         let series = format!("auth_qr_challenges_total{{outcome=\"{outcome}\"}}");
         assert_eq!(system.metric(&series).await, Some(1.0), "{series}");
