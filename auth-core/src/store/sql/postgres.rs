@@ -110,6 +110,17 @@ impl Engine for PostgresEngine {
                 .map_err(map_error),
             Err(_) => Ok(()),
         };
+        if guarded.is_ok()
+            && let Err(err) = client
+                .batch_execute(&migrations::user_search_index_postgres())
+                .await
+        {
+            tracing::warn!(
+                error = %err,
+                "no trigram index for the user search (pg_trgm could not be made): searching \
+                 reads every account"
+            );
+        }
         // Unlock even when the migration failed; a dropped connection would unlock too.
         let _ = client
             .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
