@@ -22,7 +22,7 @@ pub async fn serve(
     max_body_bytes: usize,
     client: ClientInfo,
     path_and_query: &str,
-    closing_in: Option<i64>,
+    marks: respond::Marks<'_>,
 ) -> pingora::Result<()> {
     let body = match read_body(session, max_body_bytes).await? {
         Some(body) => body,
@@ -32,7 +32,7 @@ pub async fn serve(
                 format!("the request body is larger than {max_body_bytes} bytes"),
             ));
             session.set_keepalive(None);
-            return respond::error(session, &err, 413, closing_in).await;
+            return respond::error(session, &err, 413, marks).await;
         }
     };
     let head = session.req_header();
@@ -50,7 +50,7 @@ pub async fn serve(
             session,
             &Error::invalid("request", "malformed request").into(),
             400,
-            closing_in,
+            marks,
         )
         .await;
     };
@@ -71,9 +71,7 @@ pub async fn serve(
     }
     header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
     respond::secure_headers(&mut header, tls)?;
-    if let Some(seconds) = closing_in {
-        header.insert_header(respond::CLOSING_IN, seconds.to_string())?;
-    }
+    marks.apply(&mut header)?;
     let has_body = !body.is_empty() && session.req_header().method != http::Method::HEAD;
     session
         .write_response_header(Box::new(header), !has_body)

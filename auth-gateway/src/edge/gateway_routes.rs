@@ -51,7 +51,7 @@ impl Gateway {
             self.max_body_bytes,
             client,
             &target,
-            ctx.closing_in,
+            ctx.marks(),
         )
         .await?;
         Ok(true)

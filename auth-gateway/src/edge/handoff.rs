@@ -62,7 +62,7 @@ async fn redirect_with_cookies(
     status: u16,
     location: &str,
     cookies: &[String],
-    closing_in: Option<i64>,
+    marks: respond::Marks<'_>,
 ) -> pingora::Result<()> {
     let mut header = ResponseHeader::build(status, Some(5 + cookies.len()))?;
     header.insert_header(http::header::LOCATION, location)?;
@@ -71,9 +71,7 @@ async fn redirect_with_cookies(
     }
     header.insert_header(http::header::CONTENT_LENGTH, "0")?;
     header.insert_header(http::header::CACHE_CONTROL, "no-store")?;
-    if let Some(seconds) = closing_in {
-        header.insert_header(respond::CLOSING_IN, seconds.to_string())?;
-    }
+    marks.apply(&mut header)?;
     session.write_response_header(Box::new(header), true).await
 }
 
@@ -110,7 +108,7 @@ impl Gateway {
             }
         };
         let login = authn::login_url(&self.public_url, slug, return_to, &hash_token(&state));
-        redirect_with_cookies(session, 302, &login, &cookies, ctx.closing_in).await
+        redirect_with_cookies(session, 302, &login, &cookies, ctx.marks()).await
     }
 
     /// Answers a request under [`RESERVED`] for the service of `route`, reached under `base`.
@@ -139,7 +137,7 @@ impl Gateway {
                         "Cannot sign in",
                         "The page asked to return somewhere that does not belong to this service.",
                     );
-                    respond::html(session, 400, page, None, ctx.closing_in).await?;
+                    respond::html(session, 400, page, None, ctx.marks()).await?;
                     return Ok(true);
                 };
                 self.send_to_login(session, ctx, slug, &jar, return_to.as_str())
@@ -172,7 +170,7 @@ impl Gateway {
                             303,
                             &handoff.return_to,
                             &cookies,
-                            ctx.closing_in,
+                            ctx.marks(),
                         )
                         .await?;
                     }
@@ -188,7 +186,7 @@ impl Gateway {
                             }
                         };
                         let page = crate::web::page::message_html("Cannot sign in", text);
-                        respond::html(session, 400, page, None, ctx.closing_in).await?;
+                        respond::html(session, 400, page, None, ctx.marks()).await?;
                     }
                 }
             }
@@ -210,11 +208,11 @@ impl Gateway {
                     format!("{base}/")
                 };
                 let cookies = [jar.clear(Owned::Session)];
-                redirect_with_cookies(session, 303, &home, &cookies, ctx.closing_in).await?;
+                redirect_with_cookies(session, 303, &home, &cookies, ctx.marks()).await?;
             }
             _ => {
                 let page = crate::web::page::message_html("Not found", "There is no such page.");
-                respond::html(session, 404, page, None, ctx.closing_in).await?;
+                respond::html(session, 404, page, None, ctx.marks()).await?;
             }
         }
         Ok(true)

@@ -88,6 +88,16 @@ pub struct RequestCtx {
     span: Option<tracing::Span>,
 }
 
+impl RequestCtx {
+    /// What the edge's own answer to this request carries.
+    fn marks(&self) -> respond::Marks<'_> {
+        respond::Marks {
+            closing_in: self.closing_in,
+            request_id: &self.request_id,
+        }
+    }
+}
+
 impl Gateway {
     /// Refuses the request: JSON for API clients, a page for browsers when there is one.
     async fn refuse(
@@ -107,14 +117,14 @@ impl Gateway {
             && authn::wants_html(&session.req_header().headers)
         {
             let page = crate::web::page::closed(*opens_at, &self.core.schedule().current());
-            respond::html(session, 503, page, Some(*retry_after_secs), ctx.closing_in).await?;
+            respond::html(session, 503, page, Some(*retry_after_secs), ctx.marks()).await?;
             return Ok(true);
         }
         if matches!(err, Refusal::BadRequest(_)) {
             // Whatever framing confused us must not leave a second request on the connection.
             session.set_keepalive(None);
         }
-        respond::refusal(session, &err, ctx.closing_in).await?;
+        respond::refusal(session, &err, ctx.marks()).await?;
         Ok(true)
     }
 
@@ -355,7 +365,7 @@ impl ProxyHttp for Gateway {
         let (status, err) = respond::proxy_failure(e);
         if let Some(err) = err
             && session.response_written().is_none()
-            && let Err(write_err) = respond::error(session, &err, status, ctx.closing_in).await
+            && let Err(write_err) = respond::error(session, &err, status, ctx.marks()).await
         {
             tracing::debug!(%write_err, "could not send the error response");
         }

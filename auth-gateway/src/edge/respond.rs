@@ -46,6 +46,26 @@ pub fn strict_transport(header: &mut ResponseHeader) -> pingora::Result<()> {
     Ok(())
 }
 
+/// What every answer of the edge's own carries besides its content: the seconds to closing inside
+/// the warning window, and the request's id (the one the logs and the service see).
+#[derive(Clone, Copy)]
+pub struct Marks<'a> {
+    pub closing_in: Option<i64>,
+    pub request_id: &'a str,
+}
+
+impl Marks<'_> {
+    pub fn apply(&self, header: &mut ResponseHeader) -> pingora::Result<()> {
+        if let Some(seconds) = self.closing_in {
+            header.insert_header(CLOSING_IN, seconds.to_string())?;
+        }
+        if !self.request_id.is_empty() {
+            header.insert_header(super::request_id::HEADER, self.request_id)?;
+        }
+        Ok(())
+    }
+}
+
 fn over_tls(session: &Session) -> bool {
     session.digest().is_some_and(|d| d.ssl_digest.is_some())
 }
@@ -54,13 +74,11 @@ pub async fn send(
     session: &mut Session,
     mut header: ResponseHeader,
     body: Bytes,
-    closing_in: Option<i64>,
+    marks: Marks<'_>,
 ) -> pingora::Result<()> {
     header.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
     secure_headers(&mut header, over_tls(session))?;
-    if let Some(seconds) = closing_in {
-        header.insert_header(CLOSING_IN, seconds.to_string())?;
-    }
+    marks.apply(&mut header)?;
     let empty = body.is_empty() || session.req_header().method == http::Method::HEAD;
     session
         .write_response_header(Box::new(header), empty)
@@ -76,7 +94,7 @@ pub async fn error(
     session: &mut Session,
     err: &Refusal,
     status: u16,
-    closing_in: Option<i64>,
+    marks: Marks<'_>,
 ) -> pingora::Result<()> {
     let body = Bytes::from(serde_json::to_vec(&error_json(err)).unwrap_or_default());
     let mut header = ResponseHeader::build(status, Some(6))?;
@@ -87,27 +105,27 @@ pub async fn error(
     if status == 401 {
         header.insert_header(http::header::WWW_AUTHENTICATE, "Bearer")?;
     }
-    send(session, header, body, closing_in).await
+    send(session, header, body, marks).await
 }
 
 /// `err` with the status its code maps to.
 pub async fn refusal(
     session: &mut Session,
     err: &Refusal,
-    closing_in: Option<i64>,
+    marks: Marks<'_>,
 ) -> pingora::Result<()> {
-    error(session, err, err.status(), closing_in).await
+    error(session, err, err.status(), marks).await
 }
 
 /// A 302 to `location`.
 pub async fn redirect(
     session: &mut Session,
     location: &str,
-    closing_in: Option<i64>,
+    marks: Marks<'_>,
 ) -> pingora::Result<()> {
     let mut header = ResponseHeader::build(302, Some(4))?;
     header.insert_header(http::header::LOCATION, location)?;
-    send(session, header, Bytes::new(), closing_in).await
+    send(session, header, Bytes::new(), marks).await
 }
 
 /// An HTML page with the security headers every page of the gateway carries.
@@ -116,7 +134,7 @@ pub async fn html(
     status: u16,
     page: String,
     retry_after: Option<u64>,
-    closing_in: Option<i64>,
+    marks: Marks<'_>,
 ) -> pingora::Result<()> {
     let mut header = ResponseHeader::build(status, Some(8))?;
     header.insert_header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")?;
@@ -126,7 +144,7 @@ pub async fn html(
     if let Some(secs) = retry_after {
         header.insert_header(http::header::RETRY_AFTER, secs.to_string())?;
     }
-    send(session, header, Bytes::from(page), closing_in).await
+    send(session, header, Bytes::from(page), marks).await
 }
 
 /// The status and refusal for a request that failed while being proxied; None when the client

@@ -54,6 +54,40 @@ async fn request_id_reaches_the_service_and_a_clients_own_is_replaced() {
     assert_eq!(seen, returned, "the client gets the id the service saw");
     let (again, _) = request_id_seen(&system, &session, "chosen-by-client").await;
     assert_ne!(again, seen, "one id per request");
+
+    // The gateway's own answers carry theirs too: the API, a refusal at the edge, a page.
+    let own = |request: reqwest::RequestBuilder| async move {
+        let response = request
+            .header("x-request-id", "chosen-by-client")
+            .send()
+            .await
+            .unwrap();
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string());
+        (response.status().as_u16(), id)
+    };
+    let client = system.client();
+    for (request, status) in [
+        (client.get(system.url("/api/system/status")), 200),
+        (
+            client.get(system.host_url("service-b.localhost", "/reports")),
+            401,
+        ),
+        (
+            client
+                .get(system.url("/"))
+                .header("host", "nowhere.localhost"),
+            421,
+        ),
+        (client.get(system.url("/register")), 200),
+    ] {
+        let (got, id) = own(request).await;
+        assert_eq!(got, status);
+        let id = id.expect("an id on the gateway's own answer");
+        assert!(!id.is_empty() && id != "chosen-by-client", "{id}");
+    }
     // The access line names it (the id appears nowhere else in the log).
     let deadline = Instant::now() + Duration::from_secs(5);
     while !system

@@ -59,7 +59,7 @@ impl Gateway {
                 let body = serde_json::to_vec(&standing).unwrap_or_default();
                 let mut header = ResponseHeader::build(200, Some(4))?;
                 header.insert_header(http::header::CONTENT_TYPE, "application/json")?;
-                respond::send(session, header, Bytes::from(body), ctx.closing_in).await?;
+                respond::send(session, header, Bytes::from(body), ctx.marks()).await?;
             }
             "/_auth/banner.js" => {
                 let mut header = ResponseHeader::build(200, Some(4))?;
@@ -70,7 +70,10 @@ impl Gateway {
                     session,
                     header,
                     Bytes::from_static(BANNER_JS.as_bytes()),
-                    None,
+                    respond::Marks {
+                        closing_in: None,
+                        request_id: &ctx.request_id,
+                    },
                 )
                 .await?;
             }
