@@ -48,7 +48,7 @@ INSERT INTO audit_log (id, at, actor_kind, action, target_kind, target_id, clien
                        details)
 SELECT 'a-' || id, created_at, 'anonymous', 'user.registered', 'user', id, '203.0.113.7',
        'success', '{}' FROM users;
-ANALYZE;
+VACUUM ANALYZE;
 SQL
 log "seeded in $(( $(date +%s) - started )) s"
 psql_run -At -c "SELECT 'index: ' || indexdef FROM pg_indexes WHERE indexname = 'users_search_trgm'"

@@ -341,7 +341,8 @@ pub(crate) async fn list(
         .add_opt("created_at >= ?", query.registered_from)
         .add_opt("created_at < ?", query.registered_before);
     if let Some(since) = query.logged_in_since {
-        // Driven by login_history_at: the logins since the day, then their users by key.
+        // Driven by login_history_at_service_success: the logins since the day, then their users
+        // by key.
         filter.add(
             "id IN (SELECT user_id FROM login_history WHERE at >= ? AND success = ?)",
             vec![since.into(), true.into()],
