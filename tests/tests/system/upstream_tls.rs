@@ -1,6 +1,7 @@
 //! TLS to a service on another machine: a TLS upstream started here with its own CA (made with
 //! rcgen), reached by the gateway with that CA and the right name, and refused, closed, with
-//! another CA or another name.
+//! another CA or another name; an upstream that asks for a client certificate, reached by the
+//! gateway with the one it is configured with and refused without.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,8 +24,12 @@ fn certificate_authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
 }
 
 /// Starts a TLS server for `upstream.test`, signed by `ca`, answering every request with a JSON
-/// body naming the path it got.
-async fn tls_upstream(ca: &CertifiedIssuer<'static, KeyPair>) -> SocketAddr {
+/// body naming the path it got; with `clients`, it accepts only clients with a certificate that
+/// CA signed.
+async fn tls_upstream(
+    ca: &CertifiedIssuer<'static, KeyPair>,
+    clients: Option<&CertifiedIssuer<'static, KeyPair>>,
+) -> SocketAddr {
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["upstream.test".to_string()])
         .unwrap()
@@ -32,14 +37,29 @@ async fn tls_upstream(ca: &CertifiedIssuer<'static, KeyPair>) -> SocketAddr {
         .unwrap();
     let chain = vec![rustls::pki_types::CertificateDer::from(cert.der().to_vec())];
     let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match clients {
+        None => builder.with_no_client_auth(),
+        Some(clients) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(rustls::pki_types::CertificateDer::from(
+                    clients.der().to_vec(),
+                ))
+                .unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder.with_single_cert(chain, key).unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -81,7 +101,7 @@ async fn tls_upstream(ca: &CertifiedIssuer<'static, KeyPair>) -> SocketAddr {
 async fn a_tls_upstream_is_reached_with_its_ca_and_refused_with_another_ca_or_name() {
     let ca = certificate_authority("upstream CA");
     let other_ca = certificate_authority("some other CA");
-    let upstream = tls_upstream(&ca).await;
+    let upstream = tls_upstream(&ca, None).await;
     let dir = tempfile::tempdir().unwrap();
     let (ca_file, other_file) = (dir.path().join("ca.pem"), dir.path().join("other.pem"));
     std::fs::write(&ca_file, ca.pem()).unwrap();
@@ -140,5 +160,69 @@ async fn a_tls_upstream_is_reached_with_its_ca_and_refused_with_another_ca_or_na
         assert_eq!(body["success"], false, "{slug}: {body}");
         assert!(body["error"]["code"].is_string(), "{slug}: {body}");
         assert_ne!(body["over_tls"], true);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_asking_for_a_client_certificate_gets_the_configured_one() {
+    let ca = certificate_authority("upstream CA");
+    let clients = certificate_authority("client CA");
+    let upstream = tls_upstream(&ca, Some(&clients)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::write(path("ca.pem"), ca.pem()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["gateway.test".to_string()]).unwrap();
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &clients).unwrap();
+    std::fs::write(path("client.pem"), cert.pem()).unwrap();
+    std::fs::write(path("client.key"), key.serialize_pem()).unwrap();
+    let service = |slug: &str, client: &str| {
+        format!(
+            "[[services]]\nslug = \"{slug}\"\nname = \"{slug}\"\nhosts = [\"{slug}.localhost\"]\n\
+             upstreams = [\"{upstream}\"]\ntls = true\nsni = \"upstream.test\"\nca_file = \"{}\"\n{client}",
+            path("ca.pem")
+        )
+    };
+    let with_cert = format!(
+        "client_cert = \"{}\"\nclient_key = \"{}\"\n",
+        path("client.pem"),
+        path("client.key")
+    );
+    let system = System::start_with_mail(
+        Storage::Embedded,
+        &format!(
+            "{}{}",
+            service("mutual", &with_cert),
+            service("no-client-cert", "")
+        ),
+    );
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let gateway = SocketAddr::from(([127, 0, 0, 1], system.gateway.port));
+    let client = reqwest::Client::builder()
+        .resolve("mutual.localhost", gateway)
+        .resolve("no-client-cert.localhost", gateway)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (slug, reached) in [("mutual", true), ("no-client-cert", false)] {
+        let session = qr_session(&system, &admin, &person, slug).await;
+        let response = client
+            .get(system.host_url(&format!("{slug}.localhost"), "/ledger"))
+            .header("cookie", format!("auth_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body): (u16, Value) = read(response).await;
+        if reached {
+            assert_eq!(status, 200, "{slug}: {body}");
+            assert_eq!(body["over_tls"], true);
+            assert_eq!(body["path"], "/ledger");
+        } else {
+            assert!(status == 502 || status == 503, "{slug}: {status} {body}");
+            assert_ne!(body["over_tls"], true);
+        }
     }
 }
