@@ -52,6 +52,7 @@ CROSS_FIELD_RULES = {
     ("PUT", "/api/admin/schedule"): [r"weekly\.\w+", r"exceptions\[\d+\]\.(hours|date)"],
     # Hosts, unless served under a path prefix that shares the gateway's origin, which needs one.
     ("POST", "/api/services/register"): [r"hosts", r"share_gateway_origin"],
+    ("PUT", "/api/services/{slug}"): [r"hosts"],
     # The services a person's token names must exist, and be at least one.
     ("POST", "/api/users/me/tokens"): [r"services(\[\d+\])?"],
 }

@@ -16,17 +16,29 @@ const MAX_WARNING_MINUTES: u32 = 24 * 60;
 
 /// A service as an admin wants it: every field is the new value.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ServiceChanges {
+    /// 1 to 100 characters.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::service_name))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::service_hosts))]
     pub hosts: Vec<String>,
     /// Served on the gateway's own hosts under this prefix, sharing their origin (trusted
-    /// services only); None for none.
+    /// services only); null or absent for none.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::path_prefix))]
     pub path_prefix: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::upstreams))]
     pub upstreams: Vec<String>,
-    /// None follows the configuration (on by default).
+    /// Whether the service's HTML pages get the closing banner; null or absent follows the
+    /// configuration's `[service_warnings]` (on by default).
+    #[serde(default)]
     pub warning_banner: Option<bool>,
-    /// None follows the configuration, then the schedule.
+    /// Minutes before closing the warning starts at this service, 0 to 1440; null or absent
+    /// follows the configuration, then the schedule.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1440))]
     pub warning_minutes: Option<u32>,
 }
 

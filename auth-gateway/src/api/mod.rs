@@ -97,6 +97,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(services::enable))
         .routes(routes!(services::disable))
         .routes(routes!(services::rotate_key))
+        .routes(routes!(services::update))
         .routes(routes!(qr::generate))
         .routes(routes!(qr::status))
         .routes(routes!(qr::scan))

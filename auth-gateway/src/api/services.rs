@@ -1,6 +1,6 @@
 //! `/api/services/*`: registering and managing the services behind the gateway (admins).
 
-use auth_core::services::{NewService, Service, ServiceWithKey};
+use auth_core::services::{NewService, Service, ServiceChanges, ServiceWithKey};
 use axum::extract::State;
 
 use super::openapi as doc;
@@ -148,6 +148,49 @@ pub async fn rotate_key(
             .core
             .services()
             .rotate_key(&admin, &slug, &client)
+            .await?,
+    ))
+}
+
+/// Change a service
+///
+/// Every field is the new value: the name, hosts, path prefix and upstreams (not of a service the
+/// configuration file defines: change the file), and the service's own closing warning. Every
+/// gateway follows within seconds.
+#[utoipa::path(
+    put,
+    path = "/api/services/{slug}",
+    operation_id = "update_service",
+    tag = "services",
+    params(("slug" = String, Path, description = "The service")),
+    request_body = ServiceChanges,
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The service as it is now", body = Success<Service>),
+        doc::BodyRefusals,
+        doc::AdminWriterRefusals,
+        (status = 404, description = "NOT_FOUND: no such service", body = Failure),
+        (status = 409, description = "CONFLICT: a host or the path prefix belongs to another \
+            service, or the configuration file defines this one's hosts, prefix and upstreams",
+            body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: every field at fault (`name`, \
+            `hosts[i]`, `path_prefix`, `upstreams[i]`, `warning_minutes`, neither hosts nor \
+            prefix), or an unknown field", body = Failure),
+        doc::StorageRefusals,
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    AdminWriter(admin): AdminWriter,
+    Client(client): Client,
+    PathId(slug): PathId<String>,
+    JsonBody(changes): JsonBody<ServiceChanges>,
+) -> ApiResult<Data<Service>> {
+    Ok(Data(
+        state
+            .core
+            .services()
+            .update(&admin, &slug, changes, &client)
             .await?,
     ))
 }

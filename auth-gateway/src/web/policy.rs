@@ -343,6 +343,7 @@ pub const ROUTES: &[RoutePolicy] = &[
     rule("PUT", "/api/admin/schedule", Unlimited, OPEN, WRITE),
     rule("POST", "/api/services/register", Unlimited, OPEN, WRITE),
     rule("GET", "/api/services/list", Unlimited, OPEN, READ),
+    rule("PUT", "/api/services/{slug}", Unlimited, OPEN, WRITE),
     rule(
         "POST",
         "/api/services/{slug}/enable",

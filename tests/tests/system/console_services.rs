@@ -2,7 +2,8 @@
 //! new upstream, with the gateway routing there at once; refusals that name the problem and change
 //! nothing; a service of the configuration file keeping the file's definition while its closing
 //! warning (window and banner) changes on the test clock; each upstream's health on the list;
-//! support reading the settings and refused when it posts.
+//! support reading the settings and refused when it posts; the admin API changing a service the
+//! same way (`PUT /api/services/{slug}`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -408,4 +409,77 @@ async fn the_list_shows_each_upstreams_health_and_support_only_reads_the_setting
     assert_eq!(status, 403, "{page}");
     let (status, _, page) = admin.get("/admin/services/nothing-here").await;
     assert_eq!(status, 404, "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_api_changes_a_service_as_the_console_does() {
+    let setup = start().await;
+    let system = &setup.system;
+    let (api, _) = admin_token(system, "admin").await;
+    let (support, _) = admin_token(system, "support").await;
+    let (status, body) = system
+        .post(
+            "/api/services/register",
+            Some(&api),
+            serde_json::json!({
+                "name": "Ledger", "slug": "ledger",
+                "hosts": ["ledger.localhost"], "upstreams": ["127.0.0.1:9"],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let put = |slug: &'static str, token: &str, body: Value| {
+        let token = token.to_string();
+        async move {
+            system
+                .call(
+                    reqwest::Method::PUT,
+                    &format!("/api/services/{slug}"),
+                    Some(&token),
+                    Some(body),
+                )
+                .await
+        }
+    };
+    let changes = serde_json::json!({
+        "name": "Ledger", "hosts": ["books.localhost"], "upstreams": ["127.0.0.1:10"],
+        "warning_minutes": 30, "warning_banner": false,
+    });
+    let (status, _) = put("ledger", &support, changes.clone()).await;
+    assert_eq!(status, 403);
+    let (status, body) = put(
+        "ledger",
+        &api,
+        serde_json::json!({ "name": "Ledger", "hosts": ["books.localhost"],
+                            "upstreams": ["127.0.0.1:10"], "warning_minutes": 1441 }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["details"]["fields"][0]["field"],
+        "warning_minutes"
+    );
+    let (status, body) = put("ledger", &api, changes.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["hosts"],
+        serde_json::json!(["books.localhost"])
+    );
+    assert_eq!(body["data"]["warning_minutes"], 30);
+    assert_eq!(listed(system, &api, "ledger").await, body["data"]);
+
+    // The file's service: a new definition is refused, the warning alone is taken.
+    let pages = listed(system, &api, "pages").await;
+    let mut same = serde_json::json!({
+        "name": pages["name"], "hosts": pages["hosts"], "upstreams": ["127.0.0.1:11"],
+    });
+    let (status, body) = put("pages", &api, same.clone()).await;
+    assert_eq!(status, 409, "{body}");
+    same["upstreams"] = pages["upstreams"].clone();
+    same["warning_minutes"] = 5.into();
+    let (status, body) = put("pages", &api, same).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["warning_minutes"], 5);
+    let (status, _) = put("nothing-here", &api, changes).await;
+    assert_eq!(status, 404);
 }
