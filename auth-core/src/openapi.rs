@@ -269,6 +269,20 @@ pub fn registration_email() -> Object {
         .build()
 }
 
+/// A new email address an admin sets, or null to keep it.
+pub fn new_email() -> Object {
+    string(true)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+        .max_length(Some(254))
+        .pattern(Some(EMAIL_DOMAIN))
+        .description(Some(
+            "An email address (at most 254 characters) whose domain has two or more labels of \
+             ASCII letters, digits and inner dashes; surrounding whitespace is ignored; null \
+             keeps the address.",
+        ))
+        .build()
+}
+
 /// An IP address, v4 or v6, or null.
 pub fn ip_address() -> RefOr<Schema> {
     let ip = |format| {

@@ -6,7 +6,8 @@ testing the API in the state the test set up instead of refusals that follow fro
 
 - operating hours: a generated schedule is mostly closed now, which would turn every login route
   into 503 SYSTEM_CLOSED; they are put back to open around the clock;
-- the test person: deleted (by themselves or an admin) is restored, blocked is unblocked;
+- the test person: deleted (by themselves or an admin) is restored, blocked is unblocked, an
+  address an admin gave them is put back (they sign in by it);
 - the test service (service-b): disabled is enabled again; a rotated API key replaces the old one
   in the requests that follow (where a request carries the old key).
 
@@ -120,6 +121,9 @@ def after_call(context, case, response):
         route == ("DELETE", "/api/admin/users/{id}") and params.get("id") == user
     ):
         _as_admin("POST", f"/api/admin/users/{user}/restore")
+    elif route == ("PUT", "/api/admin/users/{id}") and params.get("id") == user:
+        # The person signs in by this address.
+        _as_admin("PUT", f"/api/admin/users/{user}", {"email": os.environ["ST_USER_LOGIN"]})
     elif route == ("POST", "/api/admin/users/{id}/block") and params.get("id") == user:
         _as_admin("POST", f"/api/admin/users/{user}/unblock")
     elif route == ("POST", "/api/services/{slug}/disable") and params.get("slug") == SERVICE:

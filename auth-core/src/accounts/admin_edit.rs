@@ -17,9 +17,16 @@ use crate::naming;
 
 /// What an admin may correct about a person; None keeps it.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdminEdit {
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::new_full_name))]
     pub full_name: Option<String>,
+    /// The new address: applied at once (no confirmation mail, the admin vouches for it), and
+    /// both the old and the new address are told.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::new_email))]
     pub email: Option<String>,
 }
 

@@ -2,7 +2,7 @@
 //! may read, only `admin` may change. Sessions are in `sessions.rs`, the histories in
 //! `history.rs`.
 
-use auth_core::accounts::{User, UserQuery, UserStatus};
+use auth_core::accounts::{AdminEdit, User, UserQuery, UserStatus};
 use auth_core::credentials::PersonalAccessToken;
 use auth_core::ids::UserId;
 use auth_core::page::{Page, PageRequest};
@@ -306,6 +306,46 @@ pub async fn unblock(
 ) -> ApiResult<Data<User>> {
     Ok(Data(
         state.core.accounts().unblock(&admin, id, &client).await?,
+    ))
+}
+
+/// Correct a person's name or email address
+///
+/// Applied at once; a changed address is told at both ends by mail. A field left out or null is
+/// kept.
+#[utoipa::path(
+    put,
+    path = "/api/admin/users/{id}",
+    operation_id = "edit_user",
+    tag = "admin",
+    params(("id" = UserId, Path, description = "The user")),
+    request_body = AdminEdit,
+    security(("admin_bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The account as it is now", body = Success<User>),
+        doc::BodyRefusals,
+        doc::AdminWriterRefusals,
+        (status = 404, description = "NOT_FOUND: no such user", body = Failure),
+        (status = 409, description = "DUPLICATE_EMAIL: another account has the address; \
+            CONFLICT: the account is deleted (restore it first)", body = Failure),
+        (status = 422, description = "VALIDATION_ERROR: `full_name` or `email` at fault, an \
+            unknown field, or a malformed id", body = Failure),
+        doc::StorageRefusals,
+    )
+)]
+pub async fn edit_user(
+    State(state): State<AppState>,
+    AdminWriter(admin): AdminWriter,
+    Client(client): Client,
+    PathId(id): PathId<UserId>,
+    JsonBody(edit): JsonBody<AdminEdit>,
+) -> ApiResult<Data<User>> {
+    Ok(Data(
+        state
+            .core
+            .accounts()
+            .edit_by_admin(&admin, id, edit, &client)
+            .await?,
     ))
 }
 

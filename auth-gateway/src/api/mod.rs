@@ -80,7 +80,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))
         .routes(routes!(admin::users))
-        .routes(routes!(admin::user, admin::delete_user))
+        .routes(routes!(admin::user, admin::edit_user, admin::delete_user))
         .routes(routes!(admin::block))
         .routes(routes!(admin::unblock))
         .routes(routes!(admin::restore))

@@ -290,6 +290,7 @@ pub const ROUTES: &[RoutePolicy] = &[
     rule("POST", "/api/admin/reject/{id}", Unlimited, OPEN, WRITE),
     rule("GET", "/api/admin/users", Unlimited, OPEN, READ),
     rule("GET", "/api/admin/users/{id}", Unlimited, OPEN, READ),
+    rule("PUT", "/api/admin/users/{id}", Unlimited, OPEN, WRITE),
     rule("DELETE", "/api/admin/users/{id}", Unlimited, OPEN, WRITE),
     rule(
         "POST",

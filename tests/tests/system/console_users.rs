@@ -1,6 +1,7 @@
 //! An admin correcting a person's name and email address from the console: the change applies at
 //! once and both addresses are told by mail (at the SMTP test server); a bad or taken address is
-//! refused and changes nothing, the name typed beside it included; support cannot.
+//! refused and changes nothing, the name typed beside it included; support cannot. The admin API
+//! (`PUT /api/admin/users/{id}`) does the same.
 
 use auth_test_support::Smtp;
 
@@ -107,4 +108,46 @@ async fn an_admin_corrects_a_name_and_address_and_both_addresses_are_told() {
         body["data"]["items"][0]["details"]["by_admin"], true,
         "{body}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_api_corrects_a_person_as_the_console_does() {
+    let (system, _) = start();
+    let (api, _) = admin_token(&system, "admin").await;
+    let (support, _) = admin_token(&system, "support").await;
+    let ann = active_person(&system, &api).await;
+    let bob = active_person(&system, &api).await;
+    let path = format!("/api/admin/users/{}", ann.user_id);
+    let put = |token: &str, body: serde_json::Value| {
+        let (system, path, token) = (&system, path.clone(), token.to_string());
+        async move {
+            system
+                .call(reqwest::Method::PUT, &path, Some(&token), Some(body))
+                .await
+        }
+    };
+    let (status, _) = put(&support, serde_json::json!({ "full_name": "Forged" })).await;
+    assert_eq!(status, 403);
+    let (status, body) = put(&api, serde_json::json!({ "email": bob.email })).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "DUPLICATE_EMAIL");
+    let (status, body) = put(&api, serde_json::json!({ "nickname": "x" })).await;
+    assert_eq!(status, 422, "{body}");
+
+    let (_, new_email) = new_person_names();
+    let (status, body) = put(
+        &api,
+        serde_json::json!({ "full_name": "Ann Api", "email": new_email }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["full_name"], "Ann Api");
+    assert_eq!(body["data"]["email"], new_email.as_str());
+    for to in [&ann.email, &new_email] {
+        Smtp::shared().wait_for(to, SUBJECT, MAIL_WAIT);
+    }
+    // A field left out is kept.
+    let (status, body) = put(&api, serde_json::json!({ "full_name": "Ann" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["email"], new_email.as_str());
 }
