@@ -1,7 +1,8 @@
 //! TLS to a service on another machine: a TLS upstream started here with its own CA (made with
 //! rcgen), reached by the gateway with that CA and the right name, and refused, closed, with
 //! another CA or another name; an upstream that asks for a client certificate, reached by the
-//! gateway with the one it is configured with and refused without.
+//! gateway with the one it is configured with and refused without; a SIGHUP that turns TLS on for
+//! a service, after which it is never reached in plain text.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -225,4 +226,92 @@ async fn an_upstream_asking_for_a_client_certificate_gets_the_configured_one() {
             assert_ne!(body["over_tls"], true);
         }
     }
+}
+
+/// How many times the gateway has logged a reload so far.
+fn reloads(system: &System) -> usize {
+    system
+        .gateway
+        .log()
+        .matches("configuration reloaded")
+        .count()
+}
+
+/// Rewrites the configuration to `toml`, sends SIGHUP, and waits for the reload to be logged.
+async fn reload(system: &mut System, toml: &str) {
+    let before = reloads(system);
+    system.gateway.rewrite_config(toml);
+    system.gateway.signal(libc::SIGHUP);
+    for _ in 0..100 {
+        if reloads(system) > before {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no reload: {}", system.gateway.log());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_that_turns_tls_on_for_a_service_never_reaches_it_in_plain_text() {
+    let ca = certificate_authority("upstream CA");
+    let secure = tls_upstream(&ca, None).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(|| async { "in plain text" });
+        axum::serve(listener, app).await
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let moving = |upstream: SocketAddr, tls: bool| {
+        let mut entry = format!(
+            "[[services]]\nslug = \"moving\"\nname = \"Moving\"\nhosts = [\"moving.localhost\"]\n\
+             upstreams = [\"{upstream}\"]\n"
+        );
+        if tls {
+            entry.push_str(&format!(
+                "tls = true\nsni = \"upstream.test\"\nca_file = \"{}\"\n",
+                ca_file.display()
+            ));
+        }
+        entry
+    };
+    let mut system = System::start_with_mail(Storage::Embedded, &moving(plain, false));
+    let original = system
+        .gateway
+        .config_text()
+        .replace(&moving(plain, false), "");
+    let (admin, _) = admin_token(&system, "admin").await;
+    let person = active_person(&system, &admin).await;
+    let session = qr_session(&system, &admin, &person, "moving").await;
+    let gateway = SocketAddr::from(([127, 0, 0, 1], system.gateway.port));
+    let client = reqwest::Client::builder()
+        .resolve("moving.localhost", gateway)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let url = system.host_url("moving.localhost", "/books");
+    let get = || {
+        let request = client
+            .get(url.as_str())
+            .header("cookie", format!("auth_session={session}"));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(get().await, (200, "in plain text".to_string()));
+
+    // TLS on, to the TLS upstream: reached over TLS.
+    reload(&mut system, &format!("{original}{}", moving(secure, true))).await;
+    let (status, body) = get().await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"over_tls\":true"), "{body}");
+
+    // TLS on, but the upstream only speaks plain HTTP: refused, never sent in plain text.
+    reload(&mut system, &format!("{original}{}", moving(plain, true))).await;
+    let (status, body) = get().await;
+    assert!(status == 502 || status == 503, "{status} {body}");
+    assert!(!body.contains("in plain text"), "{body}");
 }
