@@ -7,6 +7,7 @@ use auth_core::credentials::PersonalAccessToken;
 use auth_core::ids::UserId;
 use auth_core::page::{Page, PageRequest};
 use axum::extract::State;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -138,6 +139,12 @@ pub struct UserListParams {
     status: Option<String>,
     /// Matched against name, email and username, case-insensitively.
     q: Option<String>,
+    /// Registered at or after this instant (RFC 3339).
+    registered_from: Option<Timestamp>,
+    /// Registered before this instant (RFC 3339).
+    registered_before: Option<Timestamp>,
+    /// Logged in successfully (any way, anywhere) at or after this instant (RFC 3339).
+    logged_in_since: Option<Timestamp>,
     /// From 1; default 1.
     #[param(minimum = 1, maximum = 4294967295_u64, value_type = Option<u64>)]
     page: Option<u32>,
@@ -157,7 +164,8 @@ pub(super) fn page_of(page: Option<u32>, per_page: Option<u32>) -> PageRequest {
 
 /// List accounts
 ///
-/// Newest first, filtered by state and a search text.
+/// Newest first, filtered by state, a search text, when they registered and when they last logged
+/// in.
 #[utoipa::path(
     get,
     path = "/api/admin/users",
@@ -186,7 +194,9 @@ pub async fn users(
     let query = UserQuery {
         status,
         search: params.q,
-        ..Default::default()
+        registered_from: params.registered_from,
+        registered_before: params.registered_before,
+        logged_in_since: params.logged_in_since,
     };
     Ok(Data(
         state

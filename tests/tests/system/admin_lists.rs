@@ -63,6 +63,26 @@ async fn queue_and_search(storage: Storage<'_>) {
         assert_eq!(status, 200, "{found}");
         assert_eq!(user_ids(&found), std::slice::from_ref(&ursula), "q={q}");
     }
+    // Filters by when they registered and last logged in (Ursula never did).
+    let filtered = |extra: &'static str| {
+        let request = system
+            .client()
+            .get(system.url(&format!("/api/admin/users?q=ursula&{extra}")))
+            .bearer_auth(&admin);
+        async move { json(request.send().await.unwrap()).await }
+    };
+    for (extra, found) in [
+        ("registered_from=2000-01-01T00:00:00Z", true),
+        ("registered_before=2000-01-01T00:00:00Z", false),
+        ("logged_in_since=2000-01-01T00:00:00Z", false),
+    ] {
+        let (status, body) = filtered(extra).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(user_ids(&body).contains(&ursula), found, "{extra}: {body}");
+    }
+    let (status, _) = filtered("registered_from=yesterday").await;
+    assert_eq!(status, 422);
+
     // `%` and `_` are characters to find, not wildcards; nothing matches across two fields.
     for q in ["%", "_", "ursula%", &format!("percentage{email}")] {
         let (_, found) = search(q).await;
