@@ -258,29 +258,26 @@ const EMAIL_DOMAIN: &str = r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.
 
 /// The email address of a new account.
 pub fn registration_email() -> Object {
-    string(false)
+    email_address(false, "")
+}
+
+/// An email address of at most 254 characters whose domain the gateway accepts; `nullable`
+/// with what null means as `null_means`.
+fn email_address(nullable: bool, null_means: &str) -> Object {
+    string(nullable)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
         .max_length(Some(254))
         .pattern(Some(EMAIL_DOMAIN))
-        .description(Some(
+        .description(Some(format!(
             "An email address (at most 254 characters) whose domain has two or more labels of \
-             ASCII letters, digits and inner dashes; surrounding whitespace is ignored.",
-        ))
+             ASCII letters, digits and inner dashes; surrounding whitespace is ignored{null_means}."
+        )))
         .build()
 }
 
 /// A new email address an admin sets, or null to keep it.
 pub fn new_email() -> Object {
-    string(true)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
-        .max_length(Some(254))
-        .pattern(Some(EMAIL_DOMAIN))
-        .description(Some(
-            "An email address (at most 254 characters) whose domain has two or more labels of \
-             ASCII letters, digits and inner dashes; surrounding whitespace is ignored; null \
-             keeps the address.",
-        ))
-        .build()
+    email_address(true, "; null keeps the address")
 }
 
 /// An IP address, v4 or v6, or null.

@@ -11,15 +11,15 @@
 
 use std::time::{Duration, Instant};
 
-use auth_test_support::{Smtp, free_port};
+use auth_test_support::Smtp;
 use fantoccini::Client;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::browser::{assert_accessible, browser, screenshot, text_of};
-use crate::expiry::TestClock;
+use crate::expiry::on_test_clock;
 use crate::flows::{active_person, admin_token, qr_session};
-use crate::harness::{Storage, System};
+use crate::harness::Storage;
 
 /// A fixed-offset zone in which `now` is between 12:00 and 12:59, and `now`'s hour there.
 fn noon_zone(now: Timestamp) -> String {
@@ -77,21 +77,12 @@ fn minutes_of(text: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_page_of_serviceb_warns_counts_down_and_closes_without_a_reload() {
-    let control = format!("127.0.0.1:{}", free_port());
     let toml = format!(
         "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n\
          [service_warnings.service-b]\nwarning_minutes = 16\n",
         Smtp::shared().port()
     );
-    let system = System::start_with(
-        Storage::Embedded,
-        &toml,
-        &[("GATEWAY_TEST_CLOCK", &control)],
-    );
-    let clock = TestClock {
-        url: format!("http://{control}"),
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
-    };
+    let (system, clock) = on_test_clock(Storage::Embedded, &toml);
     let (admin, _) = admin_token(&system, "admin").await;
     let person = active_person(&system, &admin).await;
     let session = qr_session(&system, &admin, &person, "service-b").await;

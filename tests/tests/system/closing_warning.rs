@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_test_support::{Smtp, free_port};
+use auth_test_support::Smtp;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
@@ -25,7 +25,7 @@ use jiff::{Timestamp, ToSpan};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::expiry::{TestClock, next_monday_at};
+use crate::expiry::{TestClock, next_monday_at, on_test_clock};
 use crate::flows::{active_person, admin_token, qr_session};
 use crate::harness::{Storage, System};
 
@@ -170,7 +170,6 @@ struct Setup {
 /// page server behind it as `pages` and as `quiet`.
 async fn start() -> Setup {
     let (addr, origin) = start_origin().await;
-    let control = format!("127.0.0.1:{}", free_port());
     let toml = format!(
         "[mail]\nsmtp_url = \"smtp://127.0.0.1:{smtp}\"\n\
          [schedule]\ntimezone = \"UTC\"\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\n\
@@ -182,15 +181,7 @@ async fn start() -> Setup {
          upstreams = [\"{addr}\"]\n",
         smtp = Smtp::shared().port(),
     );
-    let system = System::start_with(
-        Storage::Embedded,
-        &toml,
-        &[("GATEWAY_TEST_CLOCK", &control)],
-    );
-    let clock = TestClock {
-        url: format!("http://{control}"),
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
-    };
+    let (system, clock) = on_test_clock(Storage::Embedded, &toml);
     let monday = next_monday_at(16, 40);
     clock.set(monday).await;
     let (admin, _) = admin_token(&system, "admin").await;

@@ -4,33 +4,25 @@
 //! session's idle and absolute ends, CSRF and origin checks, the support role's read-only view,
 //! two admins deciding one account, and the console cookie refused everywhere else.
 
-use auth_test_support::{Smtp, free_port, run_gateway_command};
+use auth_test_support::{Smtp, run_gateway_command};
 use jiff::Timestamp;
 use serde_json::json;
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::expiry::TestClock;
+use crate::expiry::{TestClock, on_test_clock};
 use crate::flows::{
-    ADMIN_PASSWORD, MAIL_WAIT, active_person, admin_token, create_admin, pending_person, qr_session,
+    ADMIN_PASSWORD, MAIL_WAIT, active_person, admin_token, create_admin, generate_status,
+    pending_person, qr_session, status_at,
 };
 use crate::harness::{Storage, System};
 
 /// A gateway on a test clock, mail to the shared SMTP server.
 pub fn start() -> (System, TestClock) {
-    let control = format!("127.0.0.1:{}", free_port());
     let toml = format!(
         "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\n",
         Smtp::shared().port()
     );
-    let system = System::start_with(
-        Storage::Embedded,
-        &toml,
-        &[("GATEWAY_TEST_CLOCK", &control)],
-    );
-    let clock = TestClock {
-        url: format!("http://{control}"),
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
-    };
+    let (system, clock) = on_test_clock(Storage::Embedded, &toml);
     (system, clock)
 }
 
@@ -494,17 +486,7 @@ async fn blocking_from_the_console_ends_the_persons_service_b_session() {
     let (api, _) = admin_token(&system, "admin").await;
     let person = active_person(&system, &api).await;
     let session = qr_session(&system, &api, &person, "service-b").await;
-    let at_service_b = || async {
-        system
-            .client()
-            .get(system.host_url("service-b.localhost", "/orders"))
-            .bearer_auth(&session)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let at_service_b = || status_at(&system, "service-b.localhost", "/orders", &session);
     assert_eq!(at_service_b().await, 200);
 
     let (_, _, page) = admin
@@ -804,21 +786,7 @@ async fn a_key_made_in_the_console_is_shown_once_and_the_old_one_is_refused_at_o
     let (admin, _) = signed_in(&system, &clock, "admin").await;
     let (api, _) = admin_token(&system, "admin").await;
     let old = crate::flows::service_key(&system, &api, "service-b").await;
-    let generate = |key: String| {
-        let system = &system;
-        async move {
-            system
-                .client()
-                .post(system.url("/api/auth/qr/generate"))
-                .header("x-api-key", key)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
-    assert_eq!(generate(old.clone()).await, 201);
+    assert_eq!(generate_status(&system, &old).await, 201);
 
     let csrf = admin.csrf("/admin/services").await;
     let (status, _, page) = admin
@@ -831,8 +799,8 @@ async fn a_key_made_in_the_console_is_shown_once_and_the_old_one_is_refused_at_o
     let new = between(&page, "id=\"new-key\">", "</code>")
         .unwrap()
         .to_string();
-    assert_eq!(generate(old).await, 401);
-    assert_eq!(generate(new.clone()).await, 201);
+    assert_eq!(generate_status(&system, &old).await, 401);
+    assert_eq!(generate_status(&system, &new).await, 201);
     let (_, _, page) = admin.get("/admin/services").await;
     assert!(!page.contains(&new), "the key is shown once only");
 

@@ -12,8 +12,8 @@ use crate::browser::{assert_accessible, browser, screenshot, text_of};
 use crate::console::{Authenticator, start};
 use crate::expiry::TestClock;
 use crate::flows::{
-    ADMIN_PASSWORD, MAIL_WAIT, active_person, admin_token, create_admin, mailed_token,
-    new_person_names, pending_person, qr_session, service_key,
+    ADMIN_PASSWORD, MAIL_WAIT, active_person, admin_token, create_admin, generate_status,
+    mailed_token, new_person_names, pending_person, qr_session, service_key, status_at,
 };
 use crate::harness::System;
 
@@ -193,17 +193,7 @@ async fn an_admin_blocks_a_user_whose_service_b_session_then_fails_and_support_o
     let (api, _) = admin_token(&system, "admin").await;
     let person = active_person(&system, &api).await;
     let session = qr_session(&system, &api, &person, "service-b").await;
-    let at_service_b = || async {
-        system
-            .client()
-            .get(system.host_url("service-b.localhost", "/orders"))
-            .bearer_auth(&session)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let at_service_b = || status_at(&system, "service-b.localhost", "/orders", &session);
     assert_eq!(at_service_b().await, 200);
 
     // Support first, before anything changes: every page, no buttons.
@@ -279,34 +269,10 @@ async fn an_admin_ends_a_session_changes_a_warning_and_invites_staff_who_then_jo
     let (api, _) = admin_token(&system, "admin").await;
     let person = active_person(&system, &api).await;
     let session = qr_session(&system, &api, &person, "service-b").await;
-    let at_service_b = || async {
-        system
-            .client()
-            .get(system.host_url("service-b.localhost", "/orders"))
-            .bearer_auth(&session)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let at_service_b = || status_at(&system, "service-b.localhost", "/orders", &session);
     assert_eq!(at_service_b().await, 200);
     let old_key = service_key(&system, &api, "app-c").await;
-    let generate = |key: String| {
-        let system = &system;
-        async move {
-            system
-                .client()
-                .post(system.url("/api/auth/qr/generate"))
-                .header("x-api-key", key)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
-    assert_eq!(generate(old_key.clone()).await, 201);
+    assert_eq!(generate_status(&system, &old_key).await, 201);
     let (username, _) = create_admin(&system, "admin");
     let admin = browser(360, 900).await;
     enrol(&admin, &system, &clock, &username).await;
@@ -356,11 +322,11 @@ async fn an_admin_ends_a_session_changes_a_warning_and_invites_staff_who_then_jo
     look(&admin, "new-key").await;
     let new_key = text_of(&admin, "#new-key").await;
     assert_eq!(
-        generate(old_key).await,
+        generate_status(&system, &old_key).await,
         401,
         "the old key is refused at once"
     );
-    assert_eq!(generate(new_key.trim().to_string()).await, 201);
+    assert_eq!(generate_status(&system, new_key.trim()).await, 201);
 
     // History: the person and ServiceB this week, three logins.
     for _ in 0..2 {

@@ -8,14 +8,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use auth_test_support::{Smtp, free_port};
+use auth_test_support::Smtp;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::console::{Admin, signed_in};
-use crate::expiry::{TestClock, next_monday_at};
+use crate::expiry::{TestClock, next_monday_at, on_test_clock};
 use crate::flows::{active_person, admin_token, qr_session};
 use crate::harness::{Storage, System};
 
@@ -51,7 +51,6 @@ struct Setup {
 /// server.
 async fn start() -> Setup {
     let pages_origin = start_origin("pages-origin").await;
-    let control = format!("127.0.0.1:{}", free_port());
     let toml = format!(
         "[mail]\nsmtp_url = \"smtp://127.0.0.1:{smtp}\"\n\
          [schedule]\ntimezone = \"UTC\"\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\n\
@@ -60,15 +59,7 @@ async fn start() -> Setup {
          upstreams = [\"{pages_origin}\"]\n",
         smtp = Smtp::shared().port(),
     );
-    let system = System::start_with(
-        Storage::Embedded,
-        &toml,
-        &[("GATEWAY_TEST_CLOCK", &control)],
-    );
-    let clock = TestClock {
-        url: format!("http://{control}"),
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
-    };
+    let (system, clock) = on_test_clock(Storage::Embedded, &toml);
     let monday = next_monday_at(16, 40);
     clock.set(monday).await;
     Setup {

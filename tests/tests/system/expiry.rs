@@ -103,11 +103,21 @@ impl Upstream {
     }
 }
 
+/// A gateway with `toml` whose clock the returned [`TestClock`] sets.
+pub fn on_test_clock(storage: Storage<'_>, toml: &str) -> (System, TestClock) {
+    let control = format!("127.0.0.1:{}", free_port());
+    let system = System::start_with(storage, toml, &[("GATEWAY_TEST_CLOCK", &control)]);
+    let clock = TestClock {
+        url: format!("http://{control}"),
+        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+    };
+    (system, clock)
+}
+
 /// A gateway on a test clock with mail to the shared SMTP server, the counting service behind it
 /// as `clocked` (host `clocked.localhost`), and `extra_toml`.
 async fn start(storage: Storage<'_>, extra_toml: &str) -> (System, TestClock, Upstream) {
     let upstream = Upstream::start().await;
-    let control = format!("127.0.0.1:{}", free_port());
     let toml = format!(
         "[mail]\nsmtp_url = \"smtp://127.0.0.1:{smtp}\"\n{extra_toml}\n\
          [[services]]\nslug = \"clocked\"\nname = \"Clocked\"\nhosts = [\"clocked.localhost\"]\n\
@@ -115,11 +125,7 @@ async fn start(storage: Storage<'_>, extra_toml: &str) -> (System, TestClock, Up
         smtp = Smtp::shared().port(),
         addr = upstream.addr,
     );
-    let system = System::start_with(storage, &toml, &[("GATEWAY_TEST_CLOCK", &control)]);
-    let clock = TestClock {
-        url: format!("http://{control}"),
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
-    };
+    let (system, clock) = on_test_clock(storage, &toml);
     (system, clock, upstream)
 }
 

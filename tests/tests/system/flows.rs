@@ -159,6 +159,32 @@ pub async fn service_key(system: &System, admin: &str, slug: &str) -> String {
     body["data"]["api_key"].as_str().unwrap().to_string()
 }
 
+/// The status of `GET path` at a service's `host` with `session` as the bearer.
+pub async fn status_at(system: &System, host: &str, path: &str, session: &str) -> u16 {
+    system
+        .client()
+        .get(system.host_url(host, path))
+        .bearer_auth(session)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The status of asking for a QR challenge with API key `key` (201 when the key works).
+pub async fn generate_status(system: &System, key: &str) -> u16 {
+    system
+        .client()
+        .post(system.url("/api/auth/qr/generate"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// A new QR challenge of the service whose API key is `key`; its token.
 pub async fn qr_challenge(system: &System, key: &str) -> String {
     let challenge: Value = system
