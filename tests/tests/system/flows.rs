@@ -172,12 +172,17 @@ pub async fn status_at(system: &System, host: &str, path: &str, session: &str) -
         .as_u16()
 }
 
-/// The status of asking for a QR challenge with API key `key` (201 when the key works).
-pub async fn generate_status(system: &System, key: &str) -> u16 {
+/// A request for a QR challenge with API key `key`.
+fn generate_request(system: &System, key: &str) -> reqwest::RequestBuilder {
     system
         .client()
         .post(system.url("/api/auth/qr/generate"))
         .header("x-api-key", key)
+}
+
+/// The status of asking for a QR challenge with API key `key` (201 when the key works).
+pub async fn generate_status(system: &System, key: &str) -> u16 {
+    generate_request(system, key)
         .send()
         .await
         .unwrap()
@@ -187,10 +192,7 @@ pub async fn generate_status(system: &System, key: &str) -> u16 {
 
 /// A new QR challenge of the service whose API key is `key`; its token.
 pub async fn qr_challenge(system: &System, key: &str) -> String {
-    let challenge: Value = system
-        .client()
-        .post(system.url("/api/auth/qr/generate"))
-        .header("x-api-key", key)
+    let challenge: Value = generate_request(system, key)
         .send()
         .await
         .unwrap()
