@@ -412,5 +412,12 @@ async fn an_admin_ends_a_session_changes_a_warning_and_invites_staff_who_then_jo
     look(&admin, "schedule-saved").await;
     let (_, status) = system.get("/api/system/status").await;
     assert_eq!(status["data"]["status"], "closed", "{status}");
+
+    // The audit log names what this admin just did, newest first.
+    admin.goto(&system.url("/admin/audit")).await.unwrap();
+    let entries = text_of(&admin, "#entries").await;
+    assert!(entries.contains("schedule.changed"), "{entries}");
+    assert!(entries.contains("admin.invited"), "{entries}");
+    look(&admin, "audit").await;
     admin.close().await.unwrap();
 }
