@@ -59,6 +59,8 @@ fn table() -> &'static RouteTable {
                 enabled: true,
                 api_key_prefix: None,
                 key_rotated_at: None,
+                warning_banner: None,
+                warning_minutes: None,
                 created_at: jiff::Timestamp::UNIX_EPOCH,
                 updated_at: jiff::Timestamp::UNIX_EPOCH,
             })
