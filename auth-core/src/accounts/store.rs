@@ -8,6 +8,7 @@ use crate::ids::UserId;
 use crate::page::{Page, PageRequest};
 use crate::params;
 use crate::store::StoreError;
+use crate::store::migrations::USER_SEARCH_TEXT;
 use crate::store::sql::{Db, Executor, Filter, SqlValue};
 
 /// A new account row.
@@ -312,12 +313,6 @@ pub struct UserQuery {
     pub logged_in_since: Option<Timestamp>,
 }
 
-/// What the user search matches: name, email and username in one text, each on its own line (a
-/// search never holds a line break, so no match spans two of them). On PostgreSQL a trigram index
-/// of exactly this expression serves `LIKE '%…%'` (see `store::migrations`).
-pub(crate) const SEARCH_TEXT: &str =
-    "(lower(full_name) || '\n' || email_normalized || '\n' || username_normalized)";
-
 /// `%text%` for LIKE, with the wildcard characters of `text` escaped.
 fn like_pattern(text: &str) -> String {
     let escaped = text
@@ -355,7 +350,7 @@ pub(crate) async fn list(
         .filter(|s| !s.is_empty())
     {
         filter.add(
-            &format!("{SEARCH_TEXT} LIKE ? ESCAPE '\\'"),
+            &format!("{USER_SEARCH_TEXT} LIKE ? ESCAPE '\\'"),
             vec![like_pattern(search).into()],
         );
     }

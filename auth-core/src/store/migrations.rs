@@ -37,6 +37,12 @@ CREATE TRIGGER IF NOT EXISTS audit_log_delete_past_retention BEFORE DELETE ON au
   WHEN COALESCE(OLD.at >= (SELECT before_at FROM retention_cutoffs WHERE name = 'audit_log'), 1)
   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;";
 
+/// What the user search matches: name, email and username in one text, each on its own line (a
+/// search never holds a line break, so no match spans two of them). On PostgreSQL a trigram index
+/// of exactly this expression serves `LIKE '%…%'`.
+pub(crate) const USER_SEARCH_TEXT: &str =
+    "(lower(full_name) || '\n' || email_normalized || '\n' || username_normalized)";
+
 /// The user search on PostgreSQL: a trigram index (pg_trgm, a trusted extension the database's
 /// owner may create) of the very expression the search matches, so `LIKE '%…%'` reads the
 /// index instead of every account. Not a migration because SQLite has no such index; where the
@@ -45,7 +51,7 @@ pub(crate) fn user_search_index_postgres() -> String {
     format!(
         "CREATE EXTENSION IF NOT EXISTS pg_trgm;
          CREATE INDEX IF NOT EXISTS users_search_trgm ON users USING gin ({} gin_trgm_ops);",
-        crate::accounts::store::SEARCH_TEXT
+        USER_SEARCH_TEXT
     )
 }
 

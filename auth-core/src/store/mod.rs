@@ -5,7 +5,7 @@
 pub mod backup;
 pub mod ephemeral;
 mod error;
-mod migrations;
+pub(crate) mod migrations;
 pub mod sql;
 
 use std::sync::Arc;
