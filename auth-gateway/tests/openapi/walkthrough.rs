@@ -215,6 +215,23 @@ async fn services(api: &Api, admin: &str) -> String {
     api.call("post", template, "/api/services/nope/enable", admin, None)
         .await
         .expect(404);
+    let template = "/api/services/{slug}";
+    let changes = json!({
+        "name": "Reports", "hosts": ["reports2.example.com"], "upstreams": ["127.0.0.1:9"],
+        "warning_minutes": 20,
+    })
+    .to_string();
+    let changed = api
+        .call(
+            "put",
+            template,
+            "/api/services/reports",
+            admin,
+            Some(&changes),
+        )
+        .await
+        .data(200);
+    assert_eq!(changed["warning_minutes"], 20);
     let template = "/api/services/{slug}/rotate-key";
     let path = "/api/services/service-b/rotate-key";
     let rotated = api
@@ -512,6 +529,13 @@ async fn account_management(api: &Api, admin: &str, user_id: &str) {
     api.call("post", template, &path, admin, Some(&reason))
         .await
         .expect(422);
+    let path = format!("/api/admin/users/{user_id}");
+    let edit = json!({ "full_name": "Ann Edited" }).to_string();
+    let edited = api
+        .call("put", "/api/admin/users/{id}", &path, admin, Some(&edit))
+        .await
+        .data(200);
+    assert_eq!(edited["full_name"], "Ann Edited");
 
     let login = json!({ "login": "ann", "password": ANN_PASSWORD });
     let tokens = api
