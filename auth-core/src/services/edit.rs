@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{NewService, Service, Services, check, store};
+use super::{NewService, Service, Services, check, refuse_taken, store};
 use crate::access::AdminWrite;
 use crate::audit::{AuditAction, AuditEntry};
 use crate::context::RequestContext;
@@ -155,24 +155,6 @@ impl Services<'_> {
             .into_iter()
             .filter(|s| s.slug != definition.slug)
             .collect();
-        for host in hosts {
-            if let Some(owner) = others.iter().find(|s| s.hosts.contains(host)) {
-                return Err(Error::Conflict(format!(
-                    "the host `{host}` belongs to {}",
-                    owner.slug
-                )));
-            }
-        }
-        if let Some(prefix) = &definition.path_prefix
-            && let Some(owner) = others
-                .iter()
-                .find(|s| s.path_prefix.as_ref() == Some(prefix))
-        {
-            return Err(Error::Conflict(format!(
-                "the path prefix `{prefix}` belongs to {}",
-                owner.slug
-            )));
-        }
-        Ok(())
+        refuse_taken(&others, hosts, definition.path_prefix.as_ref())
     }
 }

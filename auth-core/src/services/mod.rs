@@ -135,27 +135,7 @@ impl<'a> Services<'a> {
         if existing.iter().any(|s| s.slug == new.slug) {
             return Err(Error::Conflict(format!("the slug `{}` is taken", new.slug)));
         }
-        for host in &new.hosts {
-            if let Some(owner) = existing
-                .iter()
-                .find(|s| s.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
-            {
-                return Err(Error::Conflict(format!(
-                    "the host `{host}` belongs to {}",
-                    owner.slug
-                )));
-            }
-        }
-        if let Some(prefix) = &new.path_prefix
-            && let Some(owner) = existing
-                .iter()
-                .find(|s| s.path_prefix.as_ref() == Some(prefix))
-        {
-            return Err(Error::Conflict(format!(
-                "the path prefix `{prefix}` belongs to {}",
-                owner.slug
-            )));
-        }
+        refuse_taken(&existing, &new.hosts, new.path_prefix.as_ref())?;
         self.insert(admin.actor(), &new, true, context).await?;
         self.announce().await;
         self.rotate_key(admin, &new.slug, context).await
@@ -347,4 +327,30 @@ impl<'a> Services<'a> {
             tracing::warn!(%err, "could not announce a service change");
         }
     }
+}
+
+/// Refuses `hosts` or `prefix` when one of `others` already has it (`CONFLICT`, naming the owner).
+fn refuse_taken(others: &[Service], hosts: &[String], prefix: Option<&String>) -> Result<()> {
+    for host in hosts {
+        if let Some(owner) = others
+            .iter()
+            .find(|s| s.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+        {
+            return Err(Error::Conflict(format!(
+                "the host `{host}` belongs to {}",
+                owner.slug
+            )));
+        }
+    }
+    if let Some(prefix) = prefix
+        && let Some(owner) = others
+            .iter()
+            .find(|s| s.path_prefix.as_ref() == Some(prefix))
+    {
+        return Err(Error::Conflict(format!(
+            "the path prefix `{prefix}` belongs to {}",
+            owner.slug
+        )));
+    }
+    Ok(())
 }

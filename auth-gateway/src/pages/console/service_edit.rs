@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::{Console, ConsoleForm, Frame, Notice, done, refusal_text, refused, status_of};
+use crate::edge::closing::Warning;
 use crate::web::page::render;
 use crate::web::state::AppState;
 
@@ -86,22 +87,22 @@ fn show(
     form: Typed,
     status: StatusCode,
 ) -> Response {
-    let file = state
-        .core
-        .config()
-        .service_warnings
-        .get(&service.slug)
-        .copied()
-        .unwrap_or_default();
+    // What applies when nothing is set here: the edge's own rule, without this page's settings.
+    let unset = Service {
+        warning_banner: None,
+        warning_minutes: None,
+        ..service.clone()
+    };
     let schedule_minutes = state.core.schedule().current().warning_minutes;
+    let defaults = Warning::of(state.core.config(), &unset, schedule_minutes);
     render(
         &ServicePage {
             frame,
             name: service.name.clone(),
             slug: service.slug.clone(),
             from_file: state.core.services().defined_in_config(&service.slug),
-            default_minutes: file.warning_minutes.unwrap_or(schedule_minutes),
-            default_banner: file.warning_banner,
+            default_minutes: u32::try_from(defaults.window_secs / 60).unwrap_or(0),
+            default_banner: defaults.banner,
             form,
             closing_in: None,
         },
