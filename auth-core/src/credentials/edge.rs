@@ -5,12 +5,13 @@
 //! the identity travels in the token's claims, and ending a session (logout, revocation, blocking)
 //! removes the record the next request looks for.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::SignedDuration;
 use serde::Serialize;
 
-use super::edge_cache::Verified;
+use super::edge_cache::{Subject, Verified};
 use super::{Credentials, Principal, TokenKind, TokenSpec};
 use crate::access::scope::{self, Binding, CredentialKind, Place};
 use crate::context::RequestContext;
@@ -188,12 +189,12 @@ impl Credentials<'_> {
 
     /// The signed statement of `identity` that the gateway hands `service` with the request. The
     /// same one is handed out for half its life, which saves a signature per request.
-    pub fn assertion(&self, identity: &EdgeIdentity, service: &str) -> Result<String> {
+    pub fn assertion(&self, identity: &EdgeIdentity, service: &str) -> Result<Arc<str>> {
         let subject = identity
             .session_id
-            .map_or_else(|| format!("user:{}", identity.user_id), |s| s.to_string());
+            .map_or(Subject::User(identity.user_id), Subject::Session);
         let now = self.core.base.clock.now();
-        if let Some(token) = self.core.state.edge_cache.assertion(&subject, service, now) {
+        if let Some(token) = self.core.state.edge_cache.assertion(subject, service, now) {
             return Ok(token);
         }
         let (token, _) = self.core.state.tokens.issue(
@@ -209,10 +210,11 @@ impl Credentials<'_> {
                 name: identity.name.clone(),
             },
         )?;
+        let token: Arc<str> = token.into();
         self.core
             .state
             .edge_cache
-            .remember_assertion(&subject, service, token.clone(), now);
+            .remember_assertion(subject, service, token.clone(), now);
         Ok(token)
     }
 

@@ -11,6 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use siphasher::sip128::{Hasher128, SipHasher13};
 
 use super::edge::EdgeIdentity;
+use crate::ids::{SessionId, UserId};
 
 /// Beyond this many entries a map starts afresh: bounded memory under any load.
 const MAX_ENTRIES: usize = 100_000;
@@ -38,7 +39,8 @@ pub(crate) struct EdgeCache {
     /// The key of the tokens' fingerprints, drawn at start and never leaving the process.
     key: [u8; 16],
     verified: Mutex<HashMap<[u8; 16], Arc<Verified>>>,
-    assertions: Mutex<HashMap<(String, String), (String, Timestamp)>>,
+    /// Per subject, a few services at most: searched in order.
+    assertions: Mutex<HashMap<Subject, Vec<Signed>>>,
 }
 
 impl Default for EdgeCache {
@@ -83,30 +85,49 @@ impl EdgeCache {
     }
 
     /// An assertion for `subject` at `service` signed less than [`ASSERTION_REUSE`] ago.
-    pub fn assertion(&self, subject: &str, service: &str, now: Timestamp) -> Option<String> {
+    pub fn assertion(&self, subject: Subject, service: &str, now: Timestamp) -> Option<Arc<str>> {
         let map = self.assertions.lock().ok()?;
-        map.get(&(subject.to_string(), service.to_string()))
-            .filter(|(_, signed_at)| {
-                now.duration_since(*signed_at) < ASSERTION_REUSE && *signed_at <= now
-            })
-            .map(|(token, _)| token.clone())
+        map.get(&subject)?
+            .iter()
+            .find(|signed| signed.service == service)
+            .filter(|signed| now.duration_since(signed.at) < ASSERTION_REUSE && signed.at <= now)
+            .map(|signed| signed.token.clone())
     }
 
     pub fn remember_assertion(
         &self,
-        subject: &str,
+        subject: Subject,
         service: &str,
-        token: String,
+        token: Arc<str>,
         signed_at: Timestamp,
     ) {
         if let Ok(mut map) = self.assertions.lock() {
             bounded(&mut map);
-            map.insert(
-                (subject.to_string(), service.to_string()),
-                (token, signed_at),
-            );
+            let signed = map.entry(subject).or_default();
+            signed.retain(|signed| signed.service != service);
+            signed.push(Signed {
+                service: service.to_string(),
+                token,
+                at: signed_at,
+            });
         }
     }
+}
+
+/// Whom an assertion speaks for: a session, or a user without one (a personal access token).
+/// A key that needs no allocation to look up, on every proxied request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Subject {
+    Session(SessionId),
+    User(UserId),
+}
+
+/// An assertion signed for one service.
+#[derive(Debug)]
+pub(crate) struct Signed {
+    service: String,
+    token: Arc<str>,
+    at: Timestamp,
 }
 
 #[cfg(test)]

@@ -48,35 +48,45 @@ impl AccessLine<'_> {
     }
 
     /// As tracing's text format writes it: strings quoted, the rest bare, absent fields left out.
+    /// Pieces are copied in rather than formatted: `write!` cost more than the rest of the line.
     fn text(&self, line: &mut Vec<u8>, at: Timestamp) {
-        // Writing to a Vec cannot fail.
-        let _ = write!(
-            line,
-            "{at:.6}  INFO access: method={} path={} host={} service={:?} status={}",
-            self.method, self.path, self.host, self.service, self.status
-        );
+        timestamp(line, at);
+        line.extend_from_slice(b"  INFO access: method=");
+        line.extend_from_slice(self.method.as_bytes());
+        line.extend_from_slice(b" path=");
+        line.extend_from_slice(self.path.as_bytes());
+        line.extend_from_slice(b" host=");
+        line.extend_from_slice(self.host.as_bytes());
+        line.extend_from_slice(b" service=");
+        debug_str(line, self.service);
+        line.extend_from_slice(b" status=");
+        decimal(line, u64::from(self.status));
         if let Some(ip) = self.client_ip {
-            let _ = write!(line, " client_ip={ip}");
+            line.extend_from_slice(b" client_ip=");
+            ip_addr(line, ip);
         }
         if let Some(user) = self.user_id {
-            let _ = write!(line, " user_id={user}");
+            line.extend_from_slice(b" user_id=");
+            let mut buffer = uuid::Uuid::encode_buffer();
+            let text = user.as_uuid().hyphenated().encode_lower(&mut buffer);
+            line.extend_from_slice(text.as_bytes());
         }
         if let Some(refusal) = self.refusal {
-            let _ = write!(line, " refusal={refusal:?}");
+            line.extend_from_slice(b" refusal=");
+            debug_str(line, refusal);
         }
-        let _ = writeln!(
-            line,
-            " request_id={} duration_ms={}",
-            self.request_id, self.duration_ms
-        );
+        line.extend_from_slice(b" request_id=");
+        line.extend_from_slice(self.request_id.as_bytes());
+        line.extend_from_slice(b" duration_ms=");
+        decimal(line, self.duration_ms);
+        line.push(b'\n');
     }
 
     /// As tracing's JSON format writes it: `timestamp`, `level`, `fields`, `target`.
     fn json(&self, line: &mut Vec<u8>, at: Timestamp) {
-        let _ = write!(
-            line,
-            "{{\"timestamp\":\"{at:.6}\",\"level\":\"INFO\",\"fields\":{{"
-        );
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        timestamp(line, at);
+        line.extend_from_slice(b"\",\"level\":\"INFO\",\"fields\":{");
         let text = |line: &mut Vec<u8>, key: &str, value: &str| {
             let _ = write!(line, "\"{key}\":");
             let _ = serde_json::to_writer(&mut *line, value);
@@ -102,6 +112,80 @@ impl AccessLine<'_> {
             "\"duration_ms\":{}}},\"target\":\"access\"}}",
             self.duration_ms
         );
+    }
+}
+
+thread_local! {
+    /// The second last written and its text up to the fraction (`2026-12-02T21:00:44`): the
+    /// date is worked out once a second, not once a line.
+    static SECOND: RefCell<(i64, [u8; 19])> = const { RefCell::new((i64::MIN, [0; 19])) };
+}
+
+/// `at` as tracing writes it, to the microsecond: `2026-12-02T21:00:44.455077Z`.
+fn timestamp(line: &mut Vec<u8>, at: Timestamp) {
+    let second = at.as_second();
+    let micros = at.subsec_microsecond();
+    SECOND.with_borrow_mut(|(cached, text)| {
+        if *cached != second {
+            let whole = Timestamp::from_second(second).unwrap_or(at).to_string();
+            if let Some(prefix) = whole.as_bytes().get(..19) {
+                text.copy_from_slice(prefix);
+                *cached = second;
+            }
+        }
+        line.extend_from_slice(text);
+    });
+    line.push(b'.');
+    let micros = micros.unsigned_abs();
+    for digit in (0..6).rev() {
+        line.push(b'0' + (micros / 10u32.pow(digit) % 10) as u8);
+    }
+    line.push(b'Z');
+}
+
+/// `n` in decimal.
+fn decimal(line: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(&digits[at..]);
+}
+
+/// An address as `Display` writes it; IPv4 without the formatter.
+fn ip_addr(line: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    line.push(b'.');
+                }
+                decimal(line, u64::from(octet));
+            }
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(line, "{ip}");
+        }
+    }
+}
+
+/// A string as `{:?}` writes it: quoted, and escaped only when it needs to be.
+fn debug_str(line: &mut Vec<u8>, text: &str) {
+    let plain = text
+        .bytes()
+        .all(|b| (b.is_ascii_graphic() && b != b'"' && b != b'\\') || b == b' ');
+    if plain {
+        line.push(b'"');
+        line.extend_from_slice(text.as_bytes());
+        line.push(b'"');
+    } else {
+        let _ = write!(line, "{text:?}");
     }
 }
 
@@ -139,6 +223,44 @@ mod tests {
              user_id=01a2085c-66d6-76c6-88ec-658a8d402841 \
              request_id=01a2085c-0000-7000-8000-000000000001 duration_ms=3\n"
         );
+    }
+
+    #[test]
+    fn pieces_are_written_as_the_formatter_writes_them() {
+        for at in [at(), "1999-01-02T03:04:05.000007Z".parse().unwrap()] {
+            let mut out = Vec::new();
+            timestamp(&mut out, at);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{at:.6}"));
+        }
+        for n in [0, 7, 10, 200, 65535, u64::MAX] {
+            let mut out = Vec::new();
+            decimal(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.200.3.45",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut out = Vec::new();
+            ip_addr(&mut out, ip);
+            assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
+        }
+        for text in [
+            "service-b",
+            "with space",
+            "quo\"te",
+            "back\\slash",
+            "tab\t",
+            "é",
+        ] {
+            let mut out = Vec::new();
+            debug_str(&mut out, text);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{text:?}"));
+        }
     }
 
     #[test]

@@ -310,18 +310,20 @@ impl ProxyHttp for Gateway {
         upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
-        self.decorate_upstream(upstream, ctx)?;
-        upstream.insert_header(request_id::HEADER, ctx.request_id.as_str())?;
+        let mut headers = self.decorate_upstream(upstream, ctx)?;
+        headers.insert(request_id::HEADER_NAME, request_id::value(&ctx.request_id));
         if let Some(standing) = &ctx.standing {
-            closing::decorate::request_headers(upstream, standing)?;
+            closing::decorate::request_headers(&mut headers, standing);
         }
-        if ctx.warning.is_some_and(|w| w.banner) && authn::wants_html(&upstream.headers) {
+        let page = ctx.warning.is_some_and(|w| w.banner) && authn::wants_html(&headers);
+        if page {
             // A page gets the banner only uncompressed: ask the service for that, and undo
             // gzip or brotli when it compresses anyway.
-            upstream.remove_header(&http::header::ACCEPT_ENCODING);
-            if session.upstream_compression.is_header_phase() {
-                session.upstream_compression.adjust_decompression(true);
-            }
+            headers.remove(http::header::ACCEPT_ENCODING);
+        }
+        identity::replace_headers(upstream, headers);
+        if page && session.upstream_compression.is_header_phase() {
+            session.upstream_compression.adjust_decompression(true);
         }
         Ok(())
     }

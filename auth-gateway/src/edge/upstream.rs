@@ -1,6 +1,7 @@
 //! The request as it leaves for a service: which peer it goes to, and how its head is
 //! rewritten (the service's own path, the identity headers).
 
+use http::HeaderMap;
 use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
 
@@ -26,12 +27,13 @@ impl Gateway {
         )))
     }
 
-    /// Points the request at the service's path and adds the identity headers.
+    /// Points the request at the service's path; returns the headers it is to carry (the
+    /// client's that may go, the forwarding and identity headers), for the caller to complete.
     pub(super) fn decorate_upstream(
         &self,
         upstream: &mut RequestHeader,
         ctx: &RequestCtx,
-    ) -> pingora::Result<()> {
+    ) -> pingora::Result<HeaderMap> {
         let Some(Route::Service {
             route,
             forwarded_path,
@@ -64,6 +66,10 @@ impl Gateway {
             prefix: base,
         };
         let identity = ctx.identity.as_ref().zip(assertion.as_deref());
-        identity::decorate(upstream, &forwarding, identity)
+        Ok(identity::forwarded_headers(
+            &upstream.headers,
+            &forwarding,
+            identity,
+        ))
     }
 }

@@ -2,7 +2,8 @@
 //! forwarded to a service, and the banner readied for a service's HTML answer (the body is then
 //! fed through `banner::Inserter` in `response_body_filter`).
 
-use pingora::http::{RequestHeader, ResponseHeader};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 
 use crate::edge::routing::Route;
@@ -10,17 +11,22 @@ use crate::edge::{Gateway, RequestCtx};
 
 /// `X-Auth-Closes-At` while a closing is scheduled, and `X-Auth-Closing-In` inside the
 /// service's warning window; any copy a client sent went with the other `x-auth-*` headers.
-pub fn request_headers(
-    upstream: &mut RequestHeader,
-    standing: &super::Standing,
-) -> pingora::Result<()> {
+pub fn request_headers(upstream: &mut HeaderMap, standing: &super::Standing) {
     if let Some(at) = standing.closes_at {
-        upstream.insert_header(super::CLOSES_AT, at.to_string())?;
+        upstream.insert(CLOSES_AT, text_value(at.to_string()));
     }
     if let Some(seconds) = standing.closing_in() {
-        upstream.insert_header(super::CLOSING_IN, seconds.to_string())?;
+        upstream.insert(CLOSING_IN, HeaderValue::from(seconds));
     }
-    Ok(())
+}
+
+const CLOSES_AT: HeaderName = HeaderName::from_static(super::CLOSES_AT);
+const CLOSING_IN: HeaderName = HeaderName::from_static(super::CLOSING_IN);
+
+/// A timestamp's text as a header value, without copying it again.
+fn text_value(text: String) -> HeaderValue {
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 impl Gateway {
