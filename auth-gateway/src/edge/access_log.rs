@@ -225,29 +225,30 @@ mod tests {
         );
     }
 
+    /// What `write` puts into an empty line.
+    fn written(write: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        write(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn pieces_are_written_as_the_formatter_writes_them() {
         for at in [at(), "1999-01-02T03:04:05.000007Z".parse().unwrap()] {
-            let mut out = Vec::new();
-            timestamp(&mut out, at);
-            assert_eq!(String::from_utf8(out).unwrap(), format!("{at:.6}"));
+            assert_eq!(written(|out| timestamp(out, at)), format!("{at:.6}"));
         }
         for n in [0, 7, 10, 200, 65535, u64::MAX] {
-            let mut out = Vec::new();
-            decimal(&mut out, n);
-            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+            assert_eq!(written(|out| decimal(out, n)), n.to_string());
         }
-        for ip in [
+        let ips = [
             "0.0.0.0",
             "10.200.3.45",
             "255.255.255.255",
             "::1",
             "2001:db8::7",
-        ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            let mut out = Vec::new();
-            ip_addr(&mut out, ip);
-            assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
+        ];
+        for ip in ips.map(|ip| ip.parse::<IpAddr>().unwrap()) {
+            assert_eq!(written(|out| ip_addr(out, ip)), ip.to_string());
         }
         for text in [
             "service-b",
@@ -257,9 +258,7 @@ mod tests {
             "tab\t",
             "é",
         ] {
-            let mut out = Vec::new();
-            debug_str(&mut out, text);
-            assert_eq!(String::from_utf8(out).unwrap(), format!("{text:?}"));
+            assert_eq!(written(|out| debug_str(out, text)), format!("{text:?}"));
         }
     }
 
