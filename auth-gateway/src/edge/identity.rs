@@ -24,17 +24,6 @@ pub struct Forwarding<'a> {
     pub prefix: &'a str,
 }
 
-/// Cleans the client's headers and adds the gateway's, in place (see `forwarded_headers`).
-pub fn decorate(
-    upstream: &mut RequestHeader,
-    forwarding: &Forwarding<'_>,
-    identity: Option<(&EdgeIdentity, &str)>,
-) -> pingora::Result<()> {
-    let headers = forwarded_headers(&upstream.headers, forwarding, identity);
-    replace_headers(upstream, headers);
-    Ok(())
-}
-
 /// The headers a service receives: the client's that may go, then the gateway's. Built as one
 /// new map rather than by removing and inserting through `RequestHeader`, which parses every
 /// name again and keeps a second, case-preserving map: that cost the gateway more instructions
@@ -120,13 +109,13 @@ const X_AUTH_SESSION_ID: HeaderName = HeaderName::from_static("x-auth-session-id
 const X_AUTH_ASSERTION: HeaderName = HeaderName::from_static("x-auth-assertion");
 
 /// A header value that takes over `text`'s buffer instead of copying it.
-fn owned_value(text: String) -> HeaderValue {
+pub(super) fn owned_value(text: String) -> HeaderValue {
     HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// A header value from text that may hold non-ASCII (sent as UTF-8 bytes, which HTTP allows).
-fn header_value(text: &str) -> HeaderValue {
+pub(super) fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_bytes(text.as_bytes()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -141,6 +130,16 @@ mod tests {
             req.append_header(k.to_string(), *v).unwrap();
         }
         req
+    }
+
+    /// The client's head `req` as the service receives it.
+    fn decorate(
+        req: &mut RequestHeader,
+        forwarding: &Forwarding<'_>,
+        identity: Option<(&EdgeIdentity, &str)>,
+    ) {
+        let headers = forwarded_headers(&req.headers, forwarding, identity);
+        replace_headers(req, headers);
     }
 
     fn identity() -> EdgeIdentity {
@@ -171,7 +170,7 @@ mod tests {
             tls: false,
             prefix: "",
         };
-        decorate(&mut req, &forwarding, Some((&identity(), "assertion-jwt"))).unwrap();
+        decorate(&mut req, &forwarding, Some((&identity(), "assertion-jwt")));
         let get = |n: &str| req.headers.get(n).map(|v| v.to_str().unwrap().to_string());
         assert_eq!(
             get("x-auth-user-id").as_deref(),
@@ -200,7 +199,7 @@ mod tests {
             tls: false,
             prefix: "",
         };
-        decorate(&mut req, &forwarding, Some((&identity(), "assertion-jwt"))).unwrap();
+        decorate(&mut req, &forwarding, Some((&identity(), "assertion-jwt")));
         assert!(req.headers.get("x-auth-user-id").is_some());
         assert!(req.headers.get("x-auth-assertion").is_some());
         assert!(req.headers.get("x-forwarded-for").is_some());
@@ -233,7 +232,7 @@ mod tests {
             tls: false,
             prefix: "",
         };
-        decorate(&mut req, &forwarding, Some((&identity(), "assertion-jwt"))).unwrap();
+        decorate(&mut req, &forwarding, Some((&identity(), "assertion-jwt")));
         let forged: Vec<_> = req
             .headers
             .iter()

@@ -311,7 +311,10 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
         let mut headers = self.decorate_upstream(upstream, ctx)?;
-        headers.insert(request_id::HEADER_NAME, request_id::value(&ctx.request_id));
+        headers.insert(
+            request_id::HEADER_NAME,
+            identity::header_value(&ctx.request_id),
+        );
         if let Some(standing) = &ctx.standing {
             closing::decorate::request_headers(&mut headers, standing);
         }

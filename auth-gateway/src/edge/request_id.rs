@@ -10,11 +10,6 @@ pub const HEADER: &str = "x-request-id";
 /// The same, as a name that needs no parsing.
 pub const HEADER_NAME: http::HeaderName = http::HeaderName::from_static(HEADER);
 
-/// The id as a header value (ids are checked or made printable ASCII, so this cannot fail).
-pub fn value(id: &str) -> http::HeaderValue {
-    http::HeaderValue::from_str(id).unwrap_or_else(|_| http::HeaderValue::from_static(""))
-}
-
 /// Longest id taken from a trusted proxy.
 const MAX_LEN: usize = 128;
 

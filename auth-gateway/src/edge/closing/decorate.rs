@@ -6,6 +6,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 
+use crate::edge::identity;
 use crate::edge::routing::Route;
 use crate::edge::{Gateway, RequestCtx};
 
@@ -13,7 +14,7 @@ use crate::edge::{Gateway, RequestCtx};
 /// service's warning window; any copy a client sent went with the other `x-auth-*` headers.
 pub fn request_headers(upstream: &mut HeaderMap, standing: &super::Standing) {
     if let Some(at) = standing.closes_at {
-        upstream.insert(CLOSES_AT, text_value(at.to_string()));
+        upstream.insert(CLOSES_AT, identity::owned_value(at.to_string()));
     }
     if let Some(seconds) = standing.closing_in() {
         upstream.insert(CLOSING_IN, HeaderValue::from(seconds));
@@ -22,12 +23,6 @@ pub fn request_headers(upstream: &mut HeaderMap, standing: &super::Standing) {
 
 const CLOSES_AT: HeaderName = HeaderName::from_static(super::CLOSES_AT);
 const CLOSING_IN: HeaderName = HeaderName::from_static(super::CLOSING_IN);
-
-/// A timestamp's text as a header value, without copying it again.
-fn text_value(text: String) -> HeaderValue {
-    HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
-}
 
 impl Gateway {
     /// Readies the banner for a service's answer that wants one (see `super::banner::wanted`);

@@ -17,8 +17,8 @@ enum Name {
 
 use Name::{Is, Prefix};
 
-/// Every header a client may not hand a service. The only list of them: `identity::decorate`
-/// removes what matches before it adds the gateway's own headers.
+/// Every header a client may not hand a service. The only list of them:
+/// `identity::forwarded_headers` leaves out what matches before it adds the gateway's own headers.
 const NEVER_FORWARDED: &[Name] = &[
     // Set only by the gateway, from what it verified and saw: the identity and its signed
     // assertion, and where the request came from. A client's copy is a forgery.
